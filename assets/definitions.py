@@ -1,0 +1,36 @@
+"""The one Definitions entry point (workspace.yaml, `dagster dev`, the command line, tests)."""
+
+import dagster as dg
+
+from assets import core_assets, ingest, marts, publish
+from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
+from assets.resources import InboxResource, WarehouseResource
+from assets.schedules import nightly_portal_pull
+from assets.sensors import inbox_sensor, refresh_after_ingest
+from pipeline import config
+
+ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, publish])
+ASSET_CHECKS = dg.load_asset_checks_from_modules([core_assets, marts])
+
+
+def build_resources(warehouse_path: str | None = None, inbox_path: str | None = None) -> dict:
+    return {
+        "warehouse": WarehouseResource(path=warehouse_path or str(config.default_warehouse())),
+        "inbox": InboxResource(path=inbox_path or str(config.default_inbox())),
+    }
+
+
+def build_definitions(warehouse_path: str | None = None, inbox_path: str | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
+        jobs=[ingest_files_job, portal_pull_job, core_refresh_job, marts_job],
+        schedules=[nightly_portal_pull],
+        sensors=[inbox_sensor, refresh_after_ingest],
+        resources=build_resources(warehouse_path, inbox_path),
+        # DuckDB has one writer process: run every step in the run's own process.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,32 @@
+"""Jobs: what the schedule, the sensors and the command line launch."""
+
+
+import dagster as dg
+
+from assets.partitions import portal_days, reporting_quarters
+
+ingest_files_job = dg.define_asset_job(
+    "ingest_files_job",
+    selection=dg.AssetSelection.assets(["raw", "export_files"], ["core", "cases"]),
+    description="Land the inbox's new export files and fold them into core.cases.",
+)
+
+portal_pull_job = dg.define_asset_job(
+    "portal_pull_job",
+    selection=dg.AssetSelection.assets(["raw", "portal_pull"]),
+    partitions_def=portal_days,
+    description="Pull days of changes from the export API (one run for any range of days).",
+)
+
+core_refresh_job = dg.define_asset_job(
+    "core_refresh_job",
+    selection=dg.AssetSelection.assets(["core", "cases"]),
+    description="Fold landed batches into core.cases.",
+)
+
+marts_job = dg.define_asset_job(
+    "marts_job",
+    selection=dg.AssetSelection.groups("marts", "publish"),
+    partitions_def=reporting_quarters,
+    description="Recompute the marts for a range of reporting quarters (one run).",
+)

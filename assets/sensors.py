@@ -1,0 +1,76 @@
+"""Sensors: new inbox files -> ingest run; a successful ingest -> core + marts refresh."""
+
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.ingest import inbox_files
+from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
+from assets.partitions import quarter_keys_for_days
+from pipeline import config, marts
+from pipeline.warehouse import connect
+
+
+def file_run_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
+
+
+@dg.sensor(
+    job=ingest_files_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Lands files dropped into the inbox (DVC_INBOX). Each file version (name, size, mtime) is requested once.",
+)
+def inbox_sensor(context: dg.SensorEvaluationContext):
+    inbox = Path(config.default_inbox())
+    seen: set[str] = set(json.loads(context.cursor)) if context.cursor else set()
+    new = [p for p in inbox_files(inbox) if file_run_key(p) not in seen]
+    if not new:
+        return dg.SkipReason(f"no new files in {inbox}")
+    keys = [file_run_key(p) for p in new]
+    context.update_cursor(json.dumps(sorted(seen | set(keys))))
+    return dg.RunRequest(
+        run_key="|".join(keys),
+        run_config={"ops": {"raw__export_files": {"config": {"files": [str(p) for p in new]}}}},
+        tags={"trigger": "inbox_sensor"},
+    )
+
+
+def marts_run_request(warehouse_path: str) -> dg.RunRequest | dg.SkipReason:
+    """One marts run over every quarter touched since the last full refresh."""
+    try:
+        con = connect(warehouse_path, read_only=True)
+    except (RuntimeError, duckdb.Error) as exc:
+        return dg.SkipReason(f"warehouse busy or missing, will retry: {exc}")
+    try:
+        pending = marts.pending_day_range(con)
+    finally:
+        con.close()
+    if pending is None:
+        return dg.SkipReason("no core changes since the last mart refresh")
+    keys = quarter_keys_for_days(*pending)
+    return dg.RunRequest(
+        job_name=marts_job.name,
+        tags={
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+            "trigger": "after_ingest",
+        },
+    )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_files_job, portal_pull_job, core_refresh_job],
+    request_jobs=[core_refresh_job, marts_job],
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="After a pull: fold it into core.cases; after core.cases changed: refresh the marts of the quarters it touched.",
+)
+def refresh_after_ingest(context: dg.RunStatusSensorContext):
+    if context.dagster_run.job_name == portal_pull_job.name:
+        return dg.RunRequest(job_name=core_refresh_job.name, tags={"trigger": "after_pull"})
+    return marts_run_request(str(config.default_warehouse()))

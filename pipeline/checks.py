@@ -1,0 +1,65 @@
+"""Data checks shared by the Dagster asset checks and the tests (SQL in sql/checks/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from pipeline.warehouse import read_sql
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    violations: int
+    sample: list[tuple]
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, sample: int = 10) -> CheckOutcome:
+    rows = con.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").fetchall()
+    return CheckOutcome(passed=not rows, violations=len(rows), sample=rows[:sample])
+
+
+def identity_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """received = resolved + in progress; resolved/in-progress/new splits; received = carried + new."""
+    return _run(con, read_sql("checks/identities.sql"))
+
+
+def carry_over_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """carried over of a window = in progress of the window before it."""
+    return _run(con, read_sql("checks/carry_over.sql"))
+
+
+def unknown_unit_codes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Unit codes in core.cases missing from the reference list, with their case counts."""
+    return con.execute(
+        """
+        SELECT c.unit_code, count(*) AS cases FROM core.cases c
+        WHERE NOT EXISTS (SELECT 1 FROM core.units u WHERE u.unit_code = c.unit_code)
+        GROUP BY c.unit_code ORDER BY cases DESC, c.unit_code
+        """
+    ).fetchall()
+
+
+def unknown_procedure_codes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    return con.execute(
+        """
+        SELECT c.procedure_code, count(*) AS cases FROM core.cases c
+        WHERE NOT EXISTS (SELECT 1 FROM core.procedures p WHERE p.procedure_code = c.procedure_code)
+        GROUP BY c.procedure_code ORDER BY cases DESC, c.procedure_code
+        """
+    ).fetchall()
+
+
+def batch_reconciliation(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Every batch: records read = landed + quarantined."""
+    return _run(
+        con,
+        "SELECT batch_id, source_name, records_read, records_landed, records_quarantined "
+        "FROM raw.batches WHERE records_read <> records_landed + records_quarantined",
+    )
+
+
+def duplicate_case_rows(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    return _run(con, "SELECT case_id, count(*) FROM core.cases GROUP BY case_id HAVING count(*) > 1")

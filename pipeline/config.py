@@ -1,0 +1,114 @@
+"""Settings from the environment. Secrets (the PII key, the portal token) never have defaults
+that reach production silently, and are never logged."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = REPO_ROOT / "sql"
+SEEDS_DIR = REPO_ROOT / "seeds"
+
+# Only for demos and tests: a warehouse built with it cannot be joined with production hashes.
+DEV_PII_KEY = "dev-only-pii-key-change-me"
+ENV_PII_KEY = "DVC_PII_KEY"
+ENV_WAREHOUSE = "DVC_WAREHOUSE"
+ENV_INBOX = "DVC_INBOX"
+ENV_CUTOFF_DAY = "DVC_CUTOFF_DAY"
+
+_warned_dev_key = False
+
+
+def pii_key() -> str:
+    """Key for the keyed hash of personal data, from DVC_PII_KEY.
+
+    Falls back to a published development key with a loud warning, so demos run out of the
+    box but nobody mistakes a demo warehouse for a production one.
+    """
+    global _warned_dev_key
+    key = os.environ.get(ENV_PII_KEY, "")
+    if key:
+        return key
+    if not _warned_dev_key:
+        log.warning(
+            "!!! %s is not set: personal data is hashed with the PUBLIC development key. "
+            "Set %s to a secret before loading real case records. !!!",
+            ENV_PII_KEY,
+            ENV_PII_KEY,
+        )
+        _warned_dev_key = True
+    return DEV_PII_KEY
+
+
+def using_dev_pii_key() -> bool:
+    return not os.environ.get(ENV_PII_KEY)
+
+
+def cutoff_day() -> int:
+    """Day of month on which the reporting windows start (METRICS.md §1; default 15)."""
+    raw = os.environ.get(ENV_CUTOFF_DAY, "15")
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_CUTOFF_DAY} must be a day number, got {raw!r}") from exc
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB memory limit (DVC_DUCKDB_MEMORY_LIMIT, e.g. '2GB'); it spills to disk beyond it."""
+    value = os.environ.get("DVC_DUCKDB_MEMORY_LIMIT", "1536MB").strip()
+    if not value[:1].isdigit():
+        raise ValueError(f"DVC_DUCKDB_MEMORY_LIMIT must look like 2GB or 1536MB, got {value!r}")
+    return value
+
+
+def seeds_dir() -> Path:
+    """Reference data folder (units, crosswalk, targets, procedures); DVC_SEEDS_DIR overrides."""
+    return Path(os.environ.get("DVC_SEEDS_DIR", SEEDS_DIR))
+
+
+def default_warehouse() -> Path:
+    return Path(os.environ.get(ENV_WAREHOUSE, REPO_ROOT / "var" / "warehouse.duckdb"))
+
+
+def default_inbox() -> Path:
+    return Path(os.environ.get(ENV_INBOX, REPO_ROOT / "var" / "inbox"))
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    """Export API settings (PORTAL_EXPORT.md §4). The token is kept out of repr and logs."""
+
+    base_url: str
+    token: str
+    page_size: int = 1000
+    timeout_s: float = 30.0
+    max_retries: int = 6
+    max_retry_time_s: float = 120.0
+
+    def __repr__(self) -> str:  # never print the token
+        return (
+            f"PortalSettings(base_url={self.base_url!r}, token=***, page_size={self.page_size}, "
+            f"timeout_s={self.timeout_s}, max_retries={self.max_retries})"
+        )
+
+    @classmethod
+    def from_env(cls) -> PortalSettings:
+        base_url = os.environ.get("DVC_PORTAL_URL", "").rstrip("/")
+        token = os.environ.get("DVC_PORTAL_TOKEN", "")
+        if not base_url:
+            raise ValueError("DVC_PORTAL_URL is not set: the export API's base URL is required")
+        if not token:
+            raise ValueError("DVC_PORTAL_TOKEN is not set: the export API's bearer token is required")
+        return cls(
+            base_url=base_url,
+            token=token,
+            page_size=int(os.environ.get("DVC_PORTAL_PAGE_SIZE", "1000")),
+            timeout_s=float(os.environ.get("DVC_PORTAL_TIMEOUT_S", "30")),
+            max_retries=int(os.environ.get("DVC_PORTAL_MAX_RETRIES", "6")),
+            max_retry_time_s=float(os.environ.get("DVC_PORTAL_MAX_RETRY_TIME_S", "120")),
+        )

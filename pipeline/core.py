@@ -1,0 +1,46 @@
+"""core.cases: one row per case, its newest valid version (METRICS.md §2)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from pipeline.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    batches: int
+    versions_considered: int
+    cases_changed: int
+    affected_from: date | None
+    affected_to: date | None
+
+
+def merge_pending_batches(con: duckdb.DuckDBPyConnection) -> MergeResult:
+    """Fold every landed-but-unmerged batch into core.cases, atomically and idempotently."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(read_sql("core_merge.sql"))
+        row = con.execute(
+            "SELECT batches, versions_considered, cases_changed, affected_from, affected_to "
+            "FROM core.merge_log ORDER BY merged_at DESC LIMIT 1"
+        ).fetchone()
+        for temp in ("pending_batches", "candidates", "winners", "touched"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    result = MergeResult(*row)
+    log.info(
+        "core.cases: %d batches, %d candidate versions, %d cases changed (dates %s..%s)",
+        result.batches, result.versions_considered, result.cases_changed,
+        result.affected_from, result.affected_to,
+    )
+    return result

@@ -1,0 +1,263 @@
+"""Mart refresh: per-unit and per-level period stats and target attainment.
+
+A refresh recomputes whole windows (every grain) from core.cases and replaces their rows in
+one transaction, so reruns are idempotent and readers never see half a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipeline import config, periods
+from pipeline.metrics import (
+    COUNT_COLUMNS,
+    TABLE_DOCS,
+    TARGET_COLUMNS,
+    level_table_docs,
+    rate_select,
+    unit_table_docs,
+)
+from pipeline.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+UNIT_TABLE = "mart.unit_period_stats"
+LEVEL_TABLE = "mart.level_period_stats"
+TARGET_TABLE = "mart.target_attainment"
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    windows: int
+    first_day: date | None
+    last_day: date | None
+    unit_rows: int
+    level_rows: int
+    target_rows: int
+    seconds: float
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, seeds_dir: Path | None = None) -> None:
+    """(Re)load units, crosswalk, targets and procedures from seeds/."""
+    seeds = (seeds_dir or config.seeds_dir()).resolve().as_posix().replace("'", "''")
+    con.execute(read_sql("marts/reference.sql").replace("$seeds", seeds))
+
+
+def _unit_select() -> str:
+    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({read_sql('marts/unit_period_counts.sql')}) c"
+
+
+def _level_select() -> str:
+    sums = ", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS)
+    inner = read_sql("marts/level_period_stats.sql").replace("$count_sums", sums)
+    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
+
+
+def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE refresh_periods "
+        "(period_grain VARCHAR, period_label VARCHAR, period_start DATE, period_end DATE)"
+    )
+    rows = periods.periods_table_rows(sorted(set(windows)))
+    if rows:
+        con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
+
+
+def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    con.execute(f"COMMENT ON TABLE {table} IS {lit(TABLE_DOCS[table])}")
+    existing = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+        table.split("."),
+    ).fetchall()}
+    for column, doc in docs.items():
+        if column in existing:
+            con.execute(f"COMMENT ON COLUMN {table}.{column} IS {lit(doc)}")
+
+
+def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the mart tables (typed from the same SELECTs that fill them) with comments."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS mart")
+    has_reference = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'unit_crosswalk'"
+    ).fetchone()[0]
+    if not has_reference:
+        load_reference(con)
+    _set_refresh_periods(con, [])
+    created = {r[0] for r in con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'mart'"
+    ).fetchall()}
+    if UNIT_TABLE not in created:
+        con.execute(f"CREATE TABLE {UNIT_TABLE} AS {_unit_select()} WITH NO DATA")
+        _comment(con, UNIT_TABLE, unit_table_docs())
+    if LEVEL_TABLE not in created:
+        con.execute(f"CREATE TABLE {LEVEL_TABLE} AS {_level_select()} WITH NO DATA")
+        _comment(con, LEVEL_TABLE, level_table_docs())
+    if TARGET_TABLE not in created:
+        con.execute(f"CREATE TABLE {TARGET_TABLE} AS {read_sql('marts/target_attainment.sql')} WITH NO DATA")
+        _comment(con, TARGET_TABLE, TARGET_COLUMNS)
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS mart.refresh_log (refreshed_at TIMESTAMP, windows BIGINT, "
+        "first_day DATE, last_day DATE, unit_rows BIGINT, seconds DOUBLE, covers_pending BOOLEAN)"
+    )
+    for stmt in (
+        "COMMENT ON TABLE mart.refresh_log IS 'Each mart refresh: how many windows were recomputed, "
+        "the days they span, how long it took, and whether it covered every pending change.'",
+        "COMMENT ON COLUMN mart.refresh_log.refreshed_at IS 'When the refresh committed.'",
+        "COMMENT ON COLUMN mart.refresh_log.windows IS 'Windows (all grains) recomputed.'",
+        "COMMENT ON COLUMN mart.refresh_log.first_day IS 'First day of the earliest window.'",
+        "COMMENT ON COLUMN mart.refresh_log.last_day IS 'Last day of the latest window.'",
+        "COMMENT ON COLUMN mart.refresh_log.unit_rows IS 'Rows written to mart.unit_period_stats.'",
+        "COMMENT ON COLUMN mart.refresh_log.seconds IS 'Duration of the unit-stats refresh.'",
+        "COMMENT ON COLUMN mart.refresh_log.covers_pending IS 'TRUE when every core change before it is reflected.'",
+    ):
+        con.execute(stmt)
+
+
+def data_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """First and last local day the case data touches (reception/submission to last change)."""
+    row = con.execute(
+        """
+        SELECT min(least(submitted_at, received_at))::DATE,
+               max(greatest(updated_at, received_at, submitted_at, ended_at))::DATE
+        FROM core.cases
+        """
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def pending_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """Days touched by core changes since the last mart refresh (None: nothing to do).
+
+    Read-only safe: the sensor calls it on a read-only connection.
+    """
+    has_log = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'mart' AND table_name = 'refresh_log'"
+    ).fetchone()[0]
+    watermark = (
+        "(SELECT max(refreshed_at) FROM mart.refresh_log WHERE covers_pending)" if has_log else "NULL"
+    )
+    row = con.execute(
+        f"""
+        SELECT min(affected_from), max(affected_to) FROM core.merge_log
+        WHERE cases_changed > 0
+          AND merged_at > coalesce({watermark}, TIMESTAMP '1900-01-01')
+        """
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    full = data_day_range(con)
+    last = max(row[1], full[1]) if full else row[1]
+    return row[0], last
+
+
+def windows_for_days(first: date, last: date, cutoff_day: int | None = None) -> list[periods.Period]:
+    return periods.periods_overlapping(first, last, cutoff_day=cutoff_day or config.cutoff_day())
+
+
+_IN_REFRESH = "(period_grain, period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)"
+_YEARS_IN_REFRESH = (
+    "CAST(year AS VARCHAR) IN (SELECT period_label FROM refresh_periods WHERE period_grain = 'year')"
+)
+
+
+def _replace_windows(
+    con: duckdb.DuckDBPyConnection,
+    windows: Iterable[periods.Period],
+    table: str,
+    where: str,
+    select: str,
+    *,
+    reference: bool,
+) -> int:
+    """Replace the rows of ``table`` matching ``where`` (the refreshed windows) by ``select``,
+    in one transaction; returns the rows now there."""
+    windows = sorted(set(windows))
+    if reference:
+        load_reference(con)
+    ensure_mart_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _set_refresh_periods(con, windows)
+        con.execute(f"DELETE FROM {table} WHERE {where}")
+        con.execute(f"INSERT INTO {table} BY NAME {select}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+
+
+def refresh_unit_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.unit_period_stats for the given windows."""
+    return _replace_windows(con, windows, UNIT_TABLE, _IN_REFRESH, _unit_select(), reference=True)
+
+
+def refresh_level_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.level_period_stats from mart.unit_period_stats for the given windows."""
+    return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False)
+
+
+def refresh_target_attainment(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.target_attainment for the year windows among the given windows."""
+    return _replace_windows(
+        con, windows, TARGET_TABLE, _YEARS_IN_REFRESH, read_sql("marts/target_attainment.sql"), reference=True
+    )
+
+
+def log_refresh(
+    con: duckdb.DuckDBPyConnection,
+    windows: list[periods.Period],
+    unit_rows: int,
+    seconds: float,
+    pending: tuple[date, date] | None,
+) -> bool:
+    """Record a refresh. When it covered every day pending before it, core changes up to now
+    count as reflected in the marts (pending_day_range starts after it). Returns that flag."""
+    first = min((w.start for w in windows), default=None)
+    last = max((w.end for w in windows), default=None)
+    covers = pending is None or (first is not None and first <= pending[0] and last >= pending[1])
+    con.execute(
+        "INSERT INTO mart.refresh_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+        [len(windows), first, last, unit_rows, seconds, covers],
+    )
+    return covers
+
+
+def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> RefreshResult:
+    """Recompute the given windows of every mart table."""
+    started = time.perf_counter()
+    windows = sorted(set(windows))
+    pending = pending_day_range(con)
+    unit_rows = refresh_unit_stats(con, windows)
+    level_rows = refresh_level_stats(con, windows)
+    target_rows = refresh_target_attainment(con, windows)
+    seconds = time.perf_counter() - started
+    log_refresh(con, windows, unit_rows, seconds, pending)
+    first = min((w.start for w in windows), default=None)
+    last = max((w.end for w in windows), default=None)
+    result = RefreshResult(len(windows), first, last, unit_rows, level_rows, target_rows, seconds)
+    log.info(
+        "marts: %d windows (%s..%s) -> %d unit rows, %d level rows, %d target rows in %.1fs",
+        result.windows, first, last, unit_rows, level_rows, target_rows, seconds,
+    )
+    return result
+
+
+def refresh_all(con: duckdb.DuckDBPyConnection) -> RefreshResult | None:
+    """Every window of every grain the data touches."""
+    days = data_day_range(con)
+    if days is None:
+        return None
+    return refresh(con, windows_for_days(*days))

@@ -1,0 +1,329 @@
+"""Vectorised validation SQL, generated from the record schema (schemas/case_record.py).
+
+The contract rules (PORTAL_EXPORT.md §6) run as one DuckDB SELECT over a staging table in
+which every contract field is a VARCHAR column named by its contract name. Each row gets
+the typed warehouse columns plus ``reasons``: the list of every rule it breaks (empty =
+valid). Nothing here loops over rows in Python.
+"""
+
+from __future__ import annotations
+
+from schemas.case_record import (
+    CHANNEL_CODES,
+    FIELD_SPECS,
+    RESOLVED_STATUSES,
+    SERVICE_LEVEL_WORDS,
+    STATUS_CODES,
+    WITHDRAWN_STATUSES,
+    ContractField,
+    Kind,
+    reason_text,
+)
+
+PII_NORMALISATION = {"SoGiayToChuHoSo": "digits", "SoDienThoai": "digits", "Email": "email"}
+
+# Columns derived at landing time, with their meaning (used for DDL and COMMENTs).
+DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
+    "service_level": ("VARCHAR", "Service level normalised from MucDo: '4' full-process online (toàn trình), '3' partly online, '2' information only; NULL if absent or unknown."),
+    "channel": ("VARCHAR", "Channel normalised from KenhThucHien: 'online' (2), 'postal' (3), 'in_person' (1 or empty)."),
+    "ended_at": ("TIMESTAMP", "End of the case (METRICS.md §2): status 9/10 NgayKetThucXuLy else NgayTra; status 7/8 NgayTuChoi else NgayKetThucXuLy; NULL for other statuses."),
+    "fee_total_vnd": ("DECIMAL(18,2)", "Total fees in VND: sum of DanhSachLePhi[].Gia, else the flattened 'Lệ phí (VND)' column."),
+    "has_electronic_result": ("BOOLEAN", "TRUE when a result document has a non-empty DuongDanTepTinKetQua (or the flattened 'Có kết quả điện tử' says yes)."),
+}
+
+BOOKKEEPING_COLUMNS: dict[str, tuple[str, str]] = {
+    "batch_id": ("BIGINT", "Landing batch (raw.batches) that brought this version."),
+    "source_name": ("VARCHAR", "File path or API window the version came from."),
+    "source_row": ("BIGINT", "Position in the source: JSONL line number, CSV/XLSX sheet row (header = row 1), JSON array element (1-based) or API record index in the window."),
+    "arrival_seq": ("BIGINT", "Global arrival order (batch, then row): breaks NgayCapNhat ties, the later arrival wins."),
+}
+
+TRAILING_COLUMNS: dict[str, tuple[str, str]] = {
+    "extra_fields": ("JSON", "Fields the contract does not know yet, kept as sent (the portal adds fields over time)."),
+    "version_hash": ("VARCHAR", "MD5 of the typed version: the same version landed twice is stored once."),
+}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(_lit(v) for v in values) + ")"
+
+
+def warehouse_column(field: ContractField) -> str:
+    if field.spec.kind is Kind.PII:
+        return f"{field.spec.column}_hash"
+    return field.spec.column
+
+
+def warehouse_type(field: ContractField) -> str:
+    return {Kind.DATE: "TIMESTAMP", Kind.LIST: "JSON"}.get(field.spec.kind, "VARCHAR")
+
+
+def case_version_columns() -> list[tuple[str, str, str]]:
+    """(column, type, comment) of raw.case_versions, which core.cases shares."""
+    cols = [(name, typ, doc) for name, (typ, doc) in BOOKKEEPING_COLUMNS.items()]
+    for field in FIELD_SPECS:
+        doc = field.spec.description
+        if field.spec.kind is Kind.PII:
+            doc = f"Keyed hash (DVC_PII_KEY) of the normalised value; never clear text. {doc}"
+        cols.append((warehouse_column(field), warehouse_type(field), doc))
+    cols += [(name, typ, doc) for name, (typ, doc) in DERIVED_COLUMNS.items()]
+    cols += [(name, typ, doc) for name, (typ, doc) in TRAILING_COLUMNS.items()]
+    return cols
+
+
+def create_case_table_sql(table: str) -> str:
+    body = ",\n    ".join(f"{_q(c)} {t}" for c, t, _ in case_version_columns())
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n);"
+
+
+def comment_case_table_sql(table: str) -> list[str]:
+    return [f"COMMENT ON COLUMN {table}.{_q(c)} IS {_lit(doc)};" for c, _, doc in case_version_columns()]
+
+
+# ---------------------------------------------------------------------------------------
+# Staging: JSON text lines -> one VARCHAR column per contract field
+# ---------------------------------------------------------------------------------------
+def json_struct_type() -> str:
+    """from_json() structure: every field VARCHAR (numbers become text), lists stay JSON."""
+    parts = [f'"{f.name}": "{"JSON" if f.spec.kind is Kind.LIST else "VARCHAR"}"' for f in FIELD_SPECS]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _known_keys_nulls() -> str:
+    return "{" + ", ".join(f'"{f.name}": null' for f in FIELD_SPECS) + "}"
+
+
+def stage_from_lines_sql(lines_table: str) -> str:
+    """Stage rows from a table (source_row, raw_line) of JSON texts; empty lines are dropped."""
+    struct_type = json_struct_type().replace("'", "''")
+    nulls = _known_keys_nulls()
+    field_cols = ",\n        ".join(
+        f"CASE WHEN parse_error IS NULL THEN rec.{_q(f.name)} END AS {_q(f.name)}" for f in FIELD_SPECS
+    )
+    return f"""
+    WITH checked AS (
+        SELECT source_row, raw_line,
+            CASE
+                WHEN NOT json_valid(raw_line) THEN {_lit(reason_text("malformed_json"))}
+                WHEN json_type(raw_line) <> 'OBJECT' THEN {_lit(reason_text("not_object"))}
+            END AS parse_error
+        FROM {lines_table}
+        WHERE trim(raw_line) <> ''
+    ), parsed AS (
+        SELECT source_row, raw_line, parse_error,
+            CASE WHEN parse_error IS NULL THEN from_json(raw_line, '{struct_type}') END AS rec,
+            CASE WHEN parse_error IS NULL
+                THEN nullif(json_merge_patch(raw_line, '{nulls}'), '{{}}')::JSON END AS extra_fields
+        FROM checked
+    )
+    SELECT source_row, raw_line,
+        {field_cols},
+        extra_fields, parse_error
+    FROM parsed
+    """
+
+
+def stage_from_tabular_sql(table: str, column_for_field: dict[str, str], extra_columns: list[str]) -> str:
+    """Stage rows from a tabular source (CSV/XLSX) whose columns were mapped to contract fields.
+
+    ``column_for_field`` maps contract name -> the source table's column; ``extra_columns``
+    are the source columns the contract does not know (kept in extra_fields).
+    """
+    cols = []
+    for f in FIELD_SPECS:
+        src = column_for_field.get(f.name)
+        cols.append(f"{_q(src)} AS {_q(f.name)}" if src else f"NULL::VARCHAR AS {_q(f.name)}")
+    if extra_columns:
+        # Unknown columns are kept where they hold a value (an empty cell is no value).
+        entries = ", ".join(f"{{'k': {_lit(c)}, 'v': {_q(c)}}}" for c in extra_columns)
+        extra = (
+            f"nullif(to_json(map_from_entries(list_filter([{entries}], "
+            "lambda e: coalesce(trim(e.v), '') <> ''))), '{}')::JSON"
+        )
+    else:
+        extra = "NULL::JSON"
+    # The record as sent, keyed by contract name where known (so masking finds PII keys).
+    named = [(name, col) for name, col in column_for_field.items()] + [(c, c) for c in extra_columns]
+    record_pairs = ", ".join(f"{_lit(name)}, {_q(col)}" for name, col in named)
+    return f"""
+    SELECT source_row,
+        json_object({record_pairs})::VARCHAR AS raw_line,
+        {", ".join(cols)},
+        {extra} AS extra_fields,
+        parse_error
+    FROM {table}
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Typing + rules
+# ---------------------------------------------------------------------------------------
+def _typed_expr(field: ContractField) -> str:
+    src = f"s.{_q(field.name)}"
+    kind = field.spec.kind
+    if kind is Kind.DATE:
+        return f"portal_ts({src})"
+    if kind is Kind.LIST:
+        return f"try_cast(blank_null({src}) AS JSON)"
+    if kind is Kind.PII:
+        return f"pii_hash({src}, {_lit(PII_NORMALISATION.get(field.name, 'text'))})"
+    return f"clean_text({src})"
+
+
+def _template_sql(template: str, **exprs: str) -> str:
+    """Turn a reason template such as "{field}: unparseable date '{value}'" into SQL."""
+    out: list[str] = []
+    rest = template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        name, _, rest = tail.partition("}")
+        if head:
+            out.append(_lit(head))
+        out.append(exprs[name])
+    if rest:
+        out.append(_lit(rest))
+    return " || ".join(out)
+
+
+def _raw(field_name: str) -> str:
+    """Column carrying the staged (untyped) value through the typed layer."""
+    return _q(f"raw${field_name}")
+
+
+_RAW_KEPT = tuple(f.name for f in FIELD_SPECS if f.spec.kind in (Kind.DATE, Kind.LIST))
+
+
+def _reason_exprs() -> list[str]:
+    reasons = ["t.parse_error"]
+    status = "t.status_code"
+    for f in FIELD_SPECS:
+        raw = f"t.{_raw(f.name)}"
+        if f.spec.kind is Kind.DATE:
+            # given but not parsed (the typed layer parsed it once)
+            reasons.append(
+                f"CASE WHEN t.{_q(f.spec.column)} IS NULL AND blank_null({raw}) IS NOT NULL THEN "
+                f"{_template_sql(reason_text('bad_date'), field=_lit(f.name), value='trim(' + raw + ')')} END"
+            )
+        if f.spec.kind is Kind.LIST:
+            reasons.append(
+                f"CASE WHEN blank_null({raw}) IS NOT NULL AND (t.{_q(f.spec.column)} IS NULL "
+                f"OR json_type(t.{_q(f.spec.column)}) <> 'ARRAY') THEN "
+                f"{_lit(reason_text('bad_list', field=f.name))} END"
+            )
+        if f.spec.required:
+            invalid_date = f" AND blank_null({raw}) IS NULL" if f.spec.kind is Kind.DATE else ""
+            reasons.append(
+                f"CASE WHEN t.parse_error IS NULL AND t.{_q(warehouse_column(f))} IS NULL{invalid_date} "
+                f"THEN {_lit(reason_text('missing', field=f.name))} END"
+            )
+    reasons.append(
+        f"CASE WHEN {status} IS NOT NULL AND {status} NOT IN {_in_list(tuple(STATUS_CODES))} THEN "
+        f"{_template_sql(reason_text('bad_status'), value=status)} END"
+    )
+    channels = tuple(c for c in CHANNEL_CODES if c)
+    reasons.append(
+        f"CASE WHEN t.channel_code IS NOT NULL AND t.channel_code NOT IN {_in_list(channels)} THEN "
+        f"{_template_sql(reason_text('bad_channel'), value='t.channel_code')} END"
+    )
+    reasons.append(
+        f"CASE WHEN t.received_at IS NULL AND blank_null(t.{_raw('NgayTiepNhan')}) IS NULL "
+        f"AND {status} IN {_in_list(tuple(c for c in STATUS_CODES if c not in ('1', '3')))} "
+        f"THEN {_lit(reason_text('received_required'))} END"
+    )
+    reasons.append(
+        f"CASE WHEN {status} IN {_in_list(WITHDRAWN_STATUSES + RESOLVED_STATUSES)} AND t.ended_at IS NULL "
+        f"THEN {_template_sql(reason_text('no_end'), value=status)} END"
+    )
+    reasons.append(
+        "CASE WHEN t.ended_at < t.received_at THEN "
+        f"{_lit(reason_text('end_before_received'))} END"
+    )
+    return reasons
+
+
+def _ended_at_expr(p: str = "") -> str:
+    return (
+        f"CASE WHEN {p}status_code IN {_in_list(RESOLVED_STATUSES)} "
+        f"THEN coalesce({p}processing_finished_at, {p}returned_at) "
+        f"WHEN {p}status_code IN {_in_list(WITHDRAWN_STATUSES)} "
+        f"THEN coalesce({p}refused_at, {p}processing_finished_at) END"
+    )
+
+
+def output_columns() -> list[str]:
+    """Columns of a validated row that are stored (raw.case_versions minus bookkeeping)."""
+    return [c for c, _, _ in case_version_columns() if c not in BOOKKEEPING_COLUMNS]
+
+
+def validated_sql(stage_table: str) -> str:
+    """Typed columns + derived columns + ``reasons`` for every staged row."""
+    typed_cols = ",\n            ".join(
+        f"{_typed_expr(f)} AS {_q(warehouse_column(f))}" for f in FIELD_SPECS
+    )
+    raw_cols = ", ".join(f"s.{_q(name)} AS {_raw(name)}" for name in _RAW_KEPT)
+    words = " ".join(f"WHEN {_lit(w)} THEN {_lit(code)}" for w, code in SERVICE_LEVEL_WORDS.items())
+    derived = f"""
+            CASE lower(service_level_raw) {words}
+                WHEN '4' THEN '4' WHEN '3' THEN '3' WHEN '2' THEN '2' END AS service_level,
+            CASE channel_code WHEN '2' THEN 'online' WHEN '3' THEN 'postal'
+                ELSE 'in_person' END AS channel,
+            {_ended_at_expr()} AS ended_at,
+            coalesce(
+                list_sum(list_transform(
+                    CAST(json_extract_string(fees, '$[*].Gia') AS VARCHAR[]), lambda g: vnd_amount(g))),
+                vnd_amount(fee_total_flat)) AS fee_total_vnd,
+            coalesce(
+                len(list_filter(
+                    CAST(json_extract_string(result_documents, '$[*].DuongDanTepTinKetQua') AS VARCHAR[]),
+                    lambda u: coalesce(trim(u), '') <> '')) > 0,
+                FALSE) OR coalesce(yes_flag(electronic_result_flat), FALSE) AS has_electronic_result"""
+    reasons = ",\n                ".join(_reason_exprs())
+    # NULL and '' cannot collide: text is blank-nulled before this point.
+    hashed = ", ".join(
+        f"coalesce(CAST(t.{_q(c)} AS VARCHAR), '')" for c in output_columns() if c != "version_hash"
+    )
+    kept = ", ".join(f"t.{_q(c)}" for c in output_columns() if c != "version_hash")
+    return f"""
+    WITH typed AS (
+        SELECT s.source_row, s.parse_error, s.raw_line,
+            {typed_cols},
+            s.extra_fields,
+            {raw_cols}
+        FROM {stage_table} s
+    ), derived AS (
+        SELECT *, {derived}
+        FROM typed
+    )
+    SELECT t.source_row, t.parse_error, t.raw_line, {kept},
+        md5(concat_ws(chr(31), {hashed})) AS version_hash,
+        list_filter([
+                {reasons}
+            ], lambda r: r IS NOT NULL) AS reasons
+    FROM derived t
+    """
+
+
+def masked_record_sql(stage_alias: str = "s") -> str:
+    """The staged record as JSON with personal data masked (for raw.quarantine)."""
+    pii = [f for f in FIELD_SPECS if f.spec.kind is Kind.PII]
+    patch = ", ".join(f"{_lit(f.name)}, pii_mask({stage_alias}.{_q(f.name)})" for f in pii)
+    # Lines that are not JSON cannot be patched: mask digit runs, e-mails and PII keys instead.
+    keys = "|".join(f.name for f in pii)
+    scrub = (
+        f"regexp_replace(regexp_replace(regexp_replace({stage_alias}.raw_line, "
+        f"'\"({keys})\"\\s*:\\s*\"[^\"]*\"', '\"\\1\":\"***\"', 'g'), "
+        "'[0-9]{9,}', '***', 'g'), '[^\\s\"@]+@[^\\s\"@]+', '***', 'g')"
+    )
+    return (
+        f"CASE WHEN {stage_alias}.parse_error IS NULL "
+        f"THEN json_merge_patch({stage_alias}.raw_line, json_object({patch})) "
+        f"ELSE to_json({{'unparsed_line': {scrub}}}) END"
+    )

@@ -1,0 +1,139 @@
+-- Per-unit, per-period counts of METRICS.md §2 (Biểu II.06a) and the rate numerators of §3.
+-- Input: TEMP TABLE refresh_periods(period_grain, period_label, period_start DATE, period_end DATE),
+--        core.cases, core.units, core.unit_crosswalk.
+-- Output: one row per (period_grain, period_label, unit_code) with any activity.
+--
+-- Instants: a period covers [period_start 00:00, period_end + 1 day 00:00) in local time, so
+-- "by e" is "< period_end + 1 day" and 14th 23:59:59 / 15th 00:00:00 land on the right side.
+-- Deadlines compare DATES (early = end date before due date; same date = on time).
+WITH periods AS (
+    SELECT period_grain, period_label, period_start, period_end,
+           CAST(period_start AS TIMESTAMP) AS s,
+           CAST(period_end + INTERVAL 1 DAY AS TIMESTAMP) AS e_excl
+    FROM refresh_periods
+),
+primary_crosswalk AS (
+    SELECT old_unit_code, new_unit_code, valid_from FROM core.unit_crosswalk WHERE is_primary
+),
+handled AS (
+    -- Every case that counts in a period: received by its end and not ended before its start.
+    SELECT p.period_grain, p.period_label, p.period_start, p.period_end,
+           CASE WHEN x.new_unit_code IS NOT NULL AND x.valid_from <= p.period_start
+                THEN x.new_unit_code ELSE c.unit_code END AS unit_code,
+           c.unit_name_source,
+           c.received_at < p.s AS is_carried_over,
+           c.received_at >= p.s AS is_new,
+           c.ended_at IS NOT NULL AND c.ended_at < p.e_excl AS is_resolved,
+           c.ended_at IS NULL OR c.ended_at >= p.e_excl AS is_in_progress,
+           c.status_code IN ('9', '10') AS is_result,
+           c.status_code IN ('7', '8') AS is_withdrawn,
+           c.status_code IN ('5', '6') AS is_waiting,
+           CAST(c.ended_at AS DATE) AS end_date,
+           CAST(c.due_at AS DATE) AS due_date,
+           c.channel, c.service_level, c.fee_total_vnd, c.online_payment_code,
+           c.digitised_components_code, c.has_electronic_result, c.satisfaction_code,
+           epoch(c.ended_at - c.received_at) / 86400.0 AS days_to_end
+    FROM core.cases c
+    JOIN periods p
+      ON c.received_at < p.e_excl
+     AND (c.ended_at IS NULL OR c.ended_at >= p.s)
+    LEFT JOIN primary_crosswalk x ON x.old_unit_code = c.unit_code
+    WHERE c.status_code NOT IN ('1', '3')
+),
+handled_counts AS (
+    SELECT period_grain, period_label, period_start, period_end, unit_code,
+        max(unit_name_source) AS unit_name_source,
+        count(*) FILTER (is_carried_over) AS carried_over,
+        count(*) FILTER (is_new AND channel = 'online') AS new_online,
+        count(*) FILTER (is_new AND channel = 'in_person') AS new_in_person,
+        count(*) FILTER (is_new AND channel = 'postal') AS new_postal,
+        count(*) FILTER (is_new) AS new_total,
+        count(*) AS received_total,
+        count(*) FILTER (is_resolved) AS resolved_total,
+        count(*) FILTER (is_resolved AND is_result AND (end_date < due_date)) AS resolved_early,
+        count(*) FILTER (is_resolved AND ((is_result AND (due_date IS NULL OR end_date = due_date)) OR is_withdrawn)) AS resolved_on_time,
+        count(*) FILTER (is_resolved AND is_result AND end_date > due_date) AS resolved_late,
+        count(*) FILTER (is_resolved AND is_withdrawn) AS withdrawn_or_stopped,
+        count(*) FILTER (is_in_progress) AS in_progress_total,
+        count(*) FILTER (is_in_progress AND (due_date IS NULL OR due_date >= period_end OR is_waiting)) AS in_progress_within,
+        count(*) FILTER (is_in_progress AND NOT (due_date IS NULL OR due_date >= period_end OR is_waiting)) AS in_progress_overdue,
+        -- rate numerators/denominators over new cases
+        count(*) FILTER (is_new AND service_level = '4') AS new_full_process,
+        count(*) FILTER (is_new AND channel = 'online' AND service_level = '4') AS new_online_full_process,
+        count(*) FILTER (is_new AND fee_total_vnd > 0) AS new_with_fees,
+        count(*) FILTER (is_new AND fee_total_vnd > 0 AND online_payment_code = '1') AS new_paid_online_portal,
+        count(*) FILTER (is_new AND fee_total_vnd > 0 AND online_payment_code IN ('1', '2')) AS new_paid_online_any,
+        count(*) FILTER (is_new AND digitised_components_code = '1') AS new_digitised,
+        -- over cases resolved in the period
+        count(*) FILTER (is_resolved AND is_result) AS resolved_with_result,
+        count(*) FILTER (is_resolved AND is_result AND has_electronic_result) AS resolved_electronic_result,
+        count(*) FILTER (is_resolved AND satisfaction_code IN ('1', '2', '3')) AS resolved_rated,
+        count(*) FILTER (is_resolved AND satisfaction_code = '1') AS resolved_satisfied,
+        count(*) FILTER (is_resolved AND is_result AND channel = 'online') AS resolved_result_online,
+        coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'online'), 0) AS days_online_sum,
+        count(*) FILTER (is_resolved AND is_result AND channel = 'in_person') AS resolved_result_in_person,
+        coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person'), 0) AS days_in_person_sum
+    FROM handled
+    GROUP BY period_grain, period_label, period_start, period_end, unit_code
+),
+not_received AS (
+    -- Status 1/3: not part of the handled population; counted in the period of submission.
+    SELECT p.period_grain, p.period_label, p.period_start, p.period_end,
+           CASE WHEN x.new_unit_code IS NOT NULL AND x.valid_from <= p.period_start
+                THEN x.new_unit_code ELSE c.unit_code END AS unit_code,
+           c.unit_name_source
+    FROM core.cases c
+    JOIN periods p
+      ON coalesce(c.submitted_at, c.received_at) >= p.s
+     AND coalesce(c.submitted_at, c.received_at) < p.e_excl
+    LEFT JOIN primary_crosswalk x ON x.old_unit_code = c.unit_code
+    WHERE c.status_code IN ('1', '3')
+),
+not_received_counts AS (
+    SELECT period_grain, period_label, period_start, period_end, unit_code,
+           max(unit_name_source) AS unit_name_source,
+           count(*) AS not_received
+    FROM not_received
+    GROUP BY period_grain, period_label, period_start, period_end, unit_code
+)
+SELECT
+    coalesce(h.period_grain, n.period_grain) AS period_grain,
+    coalesce(h.period_label, n.period_label) AS period_label,
+    coalesce(h.period_start, n.period_start) AS period_start,
+    coalesce(h.period_end, n.period_end) AS period_end,
+    coalesce(h.unit_code, n.unit_code) AS unit_code,
+    coalesce(u.unit_name, h.unit_name_source, n.unit_name_source) AS unit_name,
+    coalesce(u.unit_level, 'unknown') AS unit_level,
+    coalesce(h.carried_over, 0) AS carried_over,
+    coalesce(h.new_online, 0) AS new_online,
+    coalesce(h.new_in_person, 0) AS new_in_person,
+    coalesce(h.new_postal, 0) AS new_postal,
+    coalesce(h.new_total, 0) AS new_total,
+    coalesce(h.received_total, 0) AS received_total,
+    coalesce(h.resolved_total, 0) AS resolved_total,
+    coalesce(h.resolved_early, 0) AS resolved_early,
+    coalesce(h.resolved_on_time, 0) AS resolved_on_time,
+    coalesce(h.resolved_late, 0) AS resolved_late,
+    coalesce(h.withdrawn_or_stopped, 0) AS withdrawn_or_stopped,
+    coalesce(h.in_progress_total, 0) AS in_progress_total,
+    coalesce(h.in_progress_within, 0) AS in_progress_within,
+    coalesce(h.in_progress_overdue, 0) AS in_progress_overdue,
+    coalesce(n.not_received, 0) AS not_received,
+    coalesce(h.new_full_process, 0) AS new_full_process,
+    coalesce(h.new_online_full_process, 0) AS new_online_full_process,
+    coalesce(h.new_with_fees, 0) AS new_with_fees,
+    coalesce(h.new_paid_online_portal, 0) AS new_paid_online_portal,
+    coalesce(h.new_paid_online_any, 0) AS new_paid_online_any,
+    coalesce(h.new_digitised, 0) AS new_digitised,
+    coalesce(h.resolved_with_result, 0) AS resolved_with_result,
+    coalesce(h.resolved_electronic_result, 0) AS resolved_electronic_result,
+    coalesce(h.resolved_rated, 0) AS resolved_rated,
+    coalesce(h.resolved_satisfied, 0) AS resolved_satisfied,
+    coalesce(h.resolved_result_online, 0) AS resolved_result_online,
+    coalesce(h.days_online_sum, 0) AS days_online_sum,
+    coalesce(h.resolved_result_in_person, 0) AS resolved_result_in_person,
+    coalesce(h.days_in_person_sum, 0) AS days_in_person_sum
+FROM handled_counts h
+FULL OUTER JOIN not_received_counts n
+  ON n.period_grain = h.period_grain AND n.period_label = h.period_label AND n.unit_code = h.unit_code
+LEFT JOIN core.units u ON u.unit_code = coalesce(h.unit_code, n.unit_code)

@@ -1,0 +1,79 @@
+"""`python -m pipeline ...`: exit codes, one-line errors, idempotent reruns."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from pipeline.cli import main
+
+
+@pytest.fixture
+def inbox(tmp_path, fixtures, monkeypatch):
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name in ("metrics_cases.jsonl", "cases_small.jsonl", "cases_vi_nfd_semicolon_bom.csv"):
+        shutil.copy(fixtures / name, folder)
+    return folder
+
+
+def counts(warehouse):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "SELECT (SELECT count(*) FROM raw.case_versions), (SELECT count(*) FROM raw.quarantine), "
+            "(SELECT count(*) FROM raw.batches), (SELECT count(*) FROM core.cases), "
+            "(SELECT count(*) FROM mart.unit_period_stats)"
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def test_run_lands_everything_and_rerun_changes_nothing(inbox, tmp_path, capsys):
+    warehouse = tmp_path / "w.duckdb"
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert "records read:   31 = 24 landed + 7 quarantined" in out
+    first = counts(warehouse)
+    assert first[:4] == (24, 7, 3, 24) and first[4] > 0
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]) == 0
+    assert counts(warehouse) == first
+
+
+def test_missing_inbox_is_a_one_line_error(tmp_path, capsys):
+    code = main(["run", "--inbox", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: inbox folder")
+
+
+def test_broken_file_lands_the_rest_and_exits_3(inbox, tmp_path, capsys):
+    (inbox / "zz_broken.jsonl.gz").write_bytes(b"not gzip at all")
+    warehouse = tmp_path / "w.duckdb"
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]) == 3
+    assert "zz_broken.jsonl.gz: not a gzip file" in capsys.readouterr().err
+    assert counts(warehouse)[:3] == (24, 7, 3)
+
+
+def test_pull_without_settings_names_the_setting(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DVC_PORTAL_URL", raising=False)
+    code = main(["pull", "--from", "2025-01-01", "--to", "2025-01-02", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 2 and "DVC_PORTAL_URL" in capsys.readouterr().err
+
+
+def test_backfill_rejects_a_month_label(tmp_path, capsys):
+    code = main(["backfill", "--quarters", "2025-03", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 2 and "not a quarter label" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs_as_a_process(inbox, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "-q", "run", "--inbox", str(inbox), "--warehouse", str(tmp_path / "w.duckdb")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Headline rates, latest closed quarter" in proc.stdout
