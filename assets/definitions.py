@@ -2,15 +2,15 @@
 
 import dagster as dg
 
-from assets import core_assets, ingest, marts, publish
+from assets import core_assets, ingest, marts, publish, quality_checks, reports
 from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
 from assets.resources import InboxResource, WarehouseResource
 from assets.schedules import nightly_portal_pull
 from assets.sensors import inbox_sensor, refresh_after_ingest
 from pipeline import config
 
-ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, publish])
-ASSET_CHECKS = dg.load_asset_checks_from_modules([core_assets, marts])
+ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, publish, reports])
+ASSET_CHECKS = dg.load_asset_checks_from_modules([core_assets, marts, quality_checks])
 
 
 def build_resources(warehouse_path: str | None = None, inbox_path: str | None = None) -> dict:

@@ -26,7 +26,7 @@ core_refresh_job = dg.define_asset_job(
 
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.groups("marts", "publish"),
+    selection=dg.AssetSelection.groups("marts", "publish", "reports"),
     partitions_def=reporting_quarters,
-    description="Recompute the marts for a range of reporting quarters (one run).",
+    description="Recompute the marts for a range of reporting quarters (one run), publish them, and write the official reports.",
 )

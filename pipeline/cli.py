@@ -39,7 +39,7 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
-MART_GROUPS = ("marts", "publish")
+MART_GROUPS = ("marts", "publish", "reports")
 
 
 def materialize(
@@ -201,6 +201,57 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _open_for_reading(warehouse: Path):
+    """The warehouse read-only; while a writer holds it, the published analyst copy."""
+    from pipeline.publish import analytics_path
+    from pipeline.warehouse import connect
+
+    if not warehouse.exists():
+        raise CommandError(f"warehouse {warehouse} does not exist", EXIT_USAGE)
+    try:
+        return connect(warehouse, read_only=True), warehouse
+    except RuntimeError as exc:
+        copy = analytics_path(warehouse)
+        if not copy.exists():
+            raise CommandError(str(exc)) from None
+        log.warning("warehouse is busy (%s); reading the published copy %s", exc, copy)
+        return connect(copy, read_only=True), copy
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline import config, periods
+    from pipeline.dashboard import dashboard_name, write_dashboard
+    from pipeline.official_report import (
+        period_has_rows,
+        resolve_period,
+        table_exists,
+        write_quarter_report,
+        xlsx_name,
+    )
+
+    try:
+        period = resolve_period(args.grain, args.period)
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    out: Path = args.out or config.reports_dir(args.warehouse)
+    con, source = _open_for_reading(args.warehouse)
+    try:
+        if not table_exists(con, "mart.level_period_stats") or not period_has_rows(con, period):
+            quarter = periods.period_of(period.start, "quarter", config.cutoff_day()).label
+            raise CommandError(
+                f"{source} has no mart rows for {period.grain} {period.label}; refresh them first, "
+                f"e.g. python -m pipeline backfill --quarters {quarter}"
+            )
+        workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period))
+        page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period))
+    finally:
+        con.close()
+    print(f"{period.label} ({period.start} – {period.end}), {workbook.unit_rows} units:")
+    print(f"  {workbook.path}")
+    print(f"  {page.path}")
+    return EXIT_OK
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from pipeline.report import print_summary
 
@@ -221,7 +272,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pipeline import config
+    from pipeline import config, periods
 
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -244,6 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--quarters", required=True, help="a label (2025-Q1) or a range (2025-Q1..2025-Q4)")
     backfill.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     backfill.set_defaults(func=cmd_backfill)
+
+    report = sub.add_parser(
+        "report", help="write the Biểu II.06a workbook and the dashboard of any period, e.g. 2025-Q1"
+    )
+    report.add_argument("--period", required=True,
+                        help="period label: 2025-03, 2025-Q1, 2025-H1, 2025, cal-2025-03, cal-2025-Q1, cal-2025")
+    report.add_argument("--grain", choices=periods.GRAINS,
+                        help="optional check that the label is of this grain")
+    report.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    report.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: DVC_REPORTS_DIR, else reports/ next to the warehouse)")
+    report.set_defaults(func=cmd_report)
 
     summary = sub.add_parser("summary", help="print the headline tables of a warehouse")
     summary.add_argument("--warehouse", type=Path, default=config.default_warehouse())

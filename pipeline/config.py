@@ -20,6 +20,7 @@ ENV_PII_KEY = "DVC_PII_KEY"
 ENV_WAREHOUSE = "DVC_WAREHOUSE"
 ENV_INBOX = "DVC_INBOX"
 ENV_CUTOFF_DAY = "DVC_CUTOFF_DAY"
+ENV_REPORTS_DIR = "DVC_REPORTS_DIR"
 
 _warned_dev_key = False
 
@@ -77,6 +78,15 @@ def default_warehouse() -> Path:
 
 def default_inbox() -> Path:
     return Path(os.environ.get(ENV_INBOX, REPO_ROOT / "var" / "inbox"))
+
+
+def reports_dir(warehouse: Path | str | None = None) -> Path:
+    """Folder of the official report files (.xlsx, dashboard .html): DVC_REPORTS_DIR, else
+    ``reports/`` next to the warehouse file."""
+    configured = os.environ.get(ENV_REPORTS_DIR, "").strip()
+    if configured:
+        return Path(configured)
+    return Path(warehouse or default_warehouse()).parent / "reports"
 
 
 @dataclass(frozen=True)

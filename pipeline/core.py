@@ -31,7 +31,7 @@ def merge_pending_batches(con: duckdb.DuckDBPyConnection) -> MergeResult:
             "SELECT batches, versions_considered, cases_changed, affected_from, affected_to "
             "FROM core.merge_log ORDER BY merged_at DESC LIMIT 1"
         ).fetchone()
-        for temp in ("pending_batches", "candidates", "winners", "touched"):
+        for temp in ("pending_batches", "candidates", "winner_keys", "touched"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         con.execute("COMMIT")
     except Exception:

@@ -76,5 +76,5 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
     if refresh_pending_marts(warehouse) is None:
         raise CommandError("demo: no windows were refreshed (no data landed?)")
     print_summary(warehouse)
-    print(f"\nDemo folder: {workdir} (inbox, warehouse, published analyst database)")
+    print(f"\nDemo folder: {workdir} (inbox, warehouse, published analyst database, reports)")
     return 0

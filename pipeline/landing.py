@@ -8,6 +8,7 @@ raw.batches row with the reconciliation) or not at all. The same file is landed 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,7 @@ from typing import Any
 import duckdb
 
 from pipeline import readers
-from pipeline.validation import masked_record_sql, output_columns, validated_sql
+from pipeline.validation import masked_record_sql, output_columns, source_record_sql, validated_sql
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,22 @@ def land_file(con: duckdb.DuckDBPyConnection, path: Path) -> BatchResult:
     if already:
         log.info("%s: already landed as batch %s (same content), skipped", name, already[0])
         return BatchResult(name, "skipped_duplicate_file", batch_id=already[0])
+    began = False
     try:
+        # The first chunk is staged before the transaction: a temp table filled outside a
+        # transaction numbers its rows in file order (rowid), which gives source_row.
+        chunks = readers.stage_chunks(con, path)
+        read_started = time.perf_counter()
+        first = next(chunks)
+        read_s = time.perf_counter() - read_started
         con.execute("BEGIN TRANSACTION")
-        result = _land_chunks(con, "file", name, sha, readers.stage_chunks(con, path))
+        began = True
+        result = _land_chunks(con, "file", name, sha, itertools.chain([first], chunks))
         con.execute("COMMIT")
+        result.timings["read"] = result.timings.get("read", 0.0) + read_s
     except (readers.ReadError, ReconciliationError, duckdb.Error) as exc:
-        con.execute("ROLLBACK")
+        if began:
+            con.execute("ROLLBACK")
         _record_failure(con, "file", name, sha, str(exc))
         log.error("%s: not landed: %s", name, exc)
         return BatchResult(name, "failed", error=str(exc), seconds=time.perf_counter() - started)
@@ -136,7 +147,7 @@ def _land_chunks(
     for info in chunks:
         lap("read")
         totals.source_format = info.fmt
-        counts = _land_chunk(con, batch_id, name, lap)
+        counts = _land_chunk(con, batch_id, name, info.rows, lap)
         totals.records_read += counts["read"]
         totals.records_landed += counts["landed"]
         totals.records_quarantined += counts["quarantined"]
@@ -156,7 +167,9 @@ def _land_chunks(
     return totals
 
 
-def _land_chunk(con: duckdb.DuckDBPyConnection, batch_id: int, name: str, lap) -> dict[str, Any]:
+def _land_chunk(
+    con: duckdb.DuckDBPyConnection, batch_id: int, name: str, staged_rows: int, lap
+) -> dict[str, Any]:
     """Validate the staged chunk, land valid versions, quarantine the rest, reconcile."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validated_sql(readers.STAGE)}")
     lap("validate")
@@ -194,11 +207,11 @@ def _land_chunk(con: duckdb.DuckDBPyConnection, batch_id: int, name: str, lap) -
         f"""
         INSERT INTO raw.quarantine
         SELECT ?, ?, v.source_row, s."MaHoSo", v.reasons, {masked_record_sql("s")},
-               md5(coalesce(s.raw_line, '')), now()::TIMESTAMP
+               md5(coalesce({source_record_sql("s")}, '')), now()::TIMESTAMP
         FROM validated v JOIN {readers.STAGE} s USING (source_row)
         WHERE len(v.reasons) > 0
-          AND NOT EXISTS (SELECT 1 FROM raw.quarantine q WHERE q.record_hash = md5(coalesce(s.raw_line, '')))
-        QUALIFY row_number() OVER (PARTITION BY md5(coalesce(s.raw_line, '')) ORDER BY v.source_row) = 1
+          AND NOT EXISTS (SELECT 1 FROM raw.quarantine q WHERE q.record_hash = md5(coalesce({source_record_sql("s")}, '')))
+        QUALIFY row_number() OVER (PARTITION BY md5(coalesce({source_record_sql("s")}, '')) ORDER BY v.source_row) = 1
         """,
         [batch_id, name],
     )
@@ -209,10 +222,9 @@ def _land_chunk(con: duckdb.DuckDBPyConnection, batch_id: int, name: str, lap) -
         FROM validated
         """
     ).fetchone()
-    staged = con.execute(f"SELECT count(*) FROM {readers.STAGE}").fetchone()[0]
-    if read != staged or read != landed + quarantined:
+    if read != staged_rows or read != landed + quarantined:
         raise ReconciliationError(
-            f"{name}: {staged} staged, {read} validated, {landed} landed + {quarantined} quarantined"
+            f"{name}: {staged_rows} staged, {read} validated, {landed} landed + {quarantined} quarantined"
         )
     # Reasons with their quoted values blanked, so the preview groups them.
     preview = con.execute(
@@ -223,7 +235,7 @@ def _land_chunk(con: duckdb.DuckDBPyConnection, batch_id: int, name: str, lap) -
         """
     ).fetchall()
     con.execute("DROP TABLE validated")
-    con.execute(f"DROP TABLE {readers.STAGE}")
+    readers.drop_stage(con, backing=False)
     lap("quarantine")
     return {"read": read, "landed": landed, "quarantined": quarantined, "inserted": inserted,
             "min_upd": min_upd, "max_upd": max_upd, "reasons": preview}

@@ -2,9 +2,10 @@
 
 Each reader fills a DuckDB temp table ``stage`` with ``source_row``, ``raw_line`` (the record
 as sent, for quarantine), one VARCHAR column per contract field, ``extra_fields`` and
-``parse_error``. Files are streamed in Arrow batches (pyarrow's multithreaded CSV reader), so
-memory stays bounded and no Python code touches individual rows on the hot path; only
-``.json`` and ``.xlsx`` files, which are small by nature, are parsed in Python.
+``parse_error``. CSV and JSONL files are read by DuckDB's parallel CSV reader straight into
+the staging table, so no Python code touches individual rows on the hot path and DuckDB's
+memory limit bounds memory; only ``.json`` and ``.xlsx`` files, which are small by nature, are
+parsed in Python.
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from pipeline.validation import stage_from_lines_sql, stage_from_tabular_sql
 from schemas.case_record import field_for_header
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
 STAGE = "stage"
-CHUNK_ROWS = 250_000  # records validated and landed together; bounds memory for any file size
-_BLOCK = 16 << 20
+CHUNK_ROWS = 500_000  # records validated and landed together (one transaction per file)
 _LINE_DELIMITER = "\x1e"  # never appears raw inside valid JSON text
 
 
@@ -53,11 +52,15 @@ def file_format(path: Path) -> str | None:
 
 
 def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
-    """Stage a file chunk by chunk: after each yield, TEMP TABLE ``stage`` holds the next
-    chunk (up to CHUNK_ROWS records), so memory stays bounded whatever the file size."""
+    """Stage a file: after each yield, TEMP TABLE ``stage`` holds the next chunk of records.
+
+    CSV and JSONL files are read by DuckDB in one pass (one chunk): DuckDB spills to disk past
+    its memory limit, so memory stays bounded whatever the file size. JSON and XLSX files,
+    small by nature, are parsed in Python."""
     fmt = file_format(path)
     if fmt is None:
         raise ReadError(f"{path.name}: unsupported file type (expected one of {', '.join(SUPPORTED_SUFFIXES)})")
+    drop_stage(con)  # leftovers of a failed file
     try:
         if fmt in ("jsonl", "jsonl.gz"):
             yield from _stage_jsonl(con, path, fmt)
@@ -75,6 +78,7 @@ def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageIn
 
 def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Any], first_row: int = 1) -> StageInfo:
     """Stage records already in memory (an API page): same path as a JSONL file."""
+    drop_stage(con)
     lines = [json.dumps(r, ensure_ascii=False) for r in records]
     table = pa.table({
         "source_row": pa.array(range(first_row, first_row + len(lines)), pa.int64()),
@@ -93,8 +97,8 @@ def _create_lines_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _finish_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> StageInfo:
+    # JSON is parsed once, into a table (quarantine reads the parsed fields again).
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {stage_from_lines_sql('stage_lines')}")
-    con.execute("DROP TABLE stage_lines")
     rows = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
     return StageInfo(fmt=fmt, rows=rows)
 
@@ -102,35 +106,27 @@ def _finish_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> StageInfo:
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[StageInfo]:
     if fmt == "jsonl.gz":
         _check_gzip(path)
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=["raw_line"], block_size=_BLOCK),
-        parse_options=pacsv.ParseOptions(
-            delimiter=_LINE_DELIMITER, quote_char=False, escape_char=False, ignore_empty_lines=False
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={"raw_line": pa.string()}, strings_can_be_null=False
-        ),
+    # DuckDB's own multithreaded reader splits the file into lines (a delimiter that cannot
+    # appear raw in valid JSON, no quoting). Lines it cannot read at all (not UTF-8, too
+    # long) are rejects, kept as text so the JSON check quarantines them.
+    options = (
+        f"header = false, columns = {{'raw_line': 'VARCHAR'}}, delim = '{_LINE_DELIMITER}', quote = '', "
+        f"escape = '', auto_detect = false, {_size_options()}, "
+        f"compression = '{'gzip' if fmt == 'jsonl.gz' else 'none'}'"
     )
-    _create_lines_table(con)
-    offset = pending = 0
-    for batch in reader:
-        n = batch.num_rows
-        numbered = pa.table({
-            "source_row": pa.array(range(offset + 1, offset + n + 1), pa.int64()),
-            "raw_line": batch.column(0),
-        })
-        con.register("_lines_batch", numbered)
-        con.execute("INSERT INTO stage_lines SELECT * FROM _lines_batch")
-        con.unregister("_lines_batch")
-        offset += n
-        pending += n
-        if pending >= CHUNK_ROWS:
-            yield _finish_lines(con, fmt)
-            _create_lines_table(con)
-            pending = 0
-    if pending or offset == 0:
+    numbered = _read_numbered(con, path, options, first_row=1)
+    for lo, hi, last in _chunk_bounds(numbered.accepted):
+        rejects = f"UNION ALL SELECT line, coalesce(csv_line, '') FROM {_REJECTS}" if last else ""
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW stage_lines AS
+            SELECT {numbered.row_expr} AS source_row, r.raw_line FROM {_READ} r {numbered.join}
+            WHERE r.rowid >= {lo} AND r.rowid < {hi}
+            {rejects}
+            """
+        )
         yield _finish_lines(con, fmt)
+    drop_stage(con)
 
 
 def _check_gzip(path: Path) -> None:
@@ -200,7 +196,8 @@ def _finish_tabular(con: duckdb.DuckDBPyConnection, fmt: str, mapping: dict[str,
 def _create_tabular_table(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
     cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE stage_tabular (source_row BIGINT, {cols}, parse_error VARCHAR)"
+        "CREATE OR REPLACE TEMP TABLE stage_tabular "
+        f"(source_row BIGINT, {cols}, raw_line VARCHAR, parse_error VARCHAR)"
     )
 
 
@@ -223,54 +220,149 @@ def _sniff_csv(path: Path) -> tuple[str, list[str], str]:
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
-    encoding, headers, delimiter = _sniff_csv(path)
+    _encoding, headers, delimiter = _sniff_csv(path)
     columns, mapping, extras = _map_headers(headers)
-    bad_rows: list[str] = []
-
-    def on_invalid(row: Any) -> str:
-        bad_rows.append(
-            f"CSV row has {row.actual_columns} fields, the header has {row.expected_columns}: {row.text[:200]}"
-        )
-        return "skip"
-
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(
-            column_names=columns, skip_rows=1, block_size=_BLOCK, encoding="utf8"
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in columns}, strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+    types = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
+    # DuckDB's parallel CSV reader (quoted values may span lines); ragged or non-UTF-8 rows
+    # are rejected with their record number and kept for quarantine, not dropped.
+    options = (
+        f"header = false, skip = 1, columns = {{{types}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
+        f"escape = '\"', auto_detect = false, {_size_options()}"
     )
-    _create_tabular_table(con, columns)
-    offset = 1  # the header is sheet row 1
-    pending = 0
-    for batch in reader:
-        n = batch.num_rows
-        table = pa.Table.from_batches([batch]).add_column(
-            0, "source_row", pa.array(range(offset + 1, offset + n + 1), pa.int64())
-        ).append_column("parse_error", pa.nulls(n, pa.string()))
-        _insert_tabular(con, table)
-        offset += n
-        pending += n
-        if pending >= CHUNK_ROWS:
-            yield _finish_tabular(con, "csv", mapping, extras)
-            _create_tabular_table(con, columns)
-            pending = 0
-    if bad_rows:
-        # Ragged rows are kept as quarantine candidates: row numbers are unknown once skipped,
-        # so they continue after the last good row, and the reason quotes the row's text.
-        table = pa.table({"source_row": pa.array(range(offset + 1, offset + len(bad_rows) + 1), pa.int64())}
-                         | {c: pa.nulls(len(bad_rows), pa.string()) for c in columns}
-                         | {"parse_error": pa.array(bad_rows, pa.string())})
-        _insert_tabular(con, table)
-        pending += len(bad_rows)
-    if pending or offset == 1:
-        yield _finish_tabular(con, "csv", mapping, extras)
+    numbered = _read_numbered(con, path, options, first_row=2)
+    col_list = ", ".join(f'r."{c}"' for c in columns)
+    nulls = ", ".join(f'NULL AS "{c}"' for c in columns)
+    for lo, hi, last in _chunk_bounds(numbered.accepted):
+        rejects = f"""
+            UNION ALL
+            SELECT line, {nulls}, csv_line,
+                   'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message
+            FROM {_REJECTS}""" if last else ""
+        rows = f"""(
+            SELECT {numbered.row_expr} AS source_row, {col_list}, NULL::VARCHAR AS raw_line,
+                   NULL::VARCHAR AS parse_error
+            FROM {_READ} r {numbered.join}
+            WHERE r.rowid >= {lo} AND r.rowid < {hi}{rejects}
+        )"""
+        # A view, not a copy: validation reads the file's table once; quarantine re-reads the
+        # few rows it needs. (The row's text is not quoted in the reason: it may hold personal
+        # data; the quarantined record carries it, masked.)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE} AS {stage_from_tabular_sql(rows, mapping, extras)}")
+        count = min(hi, numbered.accepted) - lo + (numbered.rows - numbered.accepted if last else 0)
+        yield StageInfo(fmt="csv", rows=count, unknown_columns=tuple(extras))
+    drop_stage(con)
+
+
+# ---------------------------------------------------------------------------------------
+# DuckDB reads with rejects: rows it cannot split are kept (as quarantine candidates) and the
+# accepted rows are numbered as in the file, skipping the rejected record numbers.
+# ---------------------------------------------------------------------------------------
+_READ = "stage_read"
+_REJECTS = "stage_rejects"
+# DuckDB splits a file into buffers read by parallel threads; one record must fit a buffer.
+_BUFFER_BYTES = 32 << 20
+_MAX_LINE_BYTES = 8 << 20
+_FEW_REJECTS = 1000
+
+
+def _size_options() -> str:
+    return f"buffer_size = {_BUFFER_BYTES}, max_line_size = {min(_MAX_LINE_BYTES, _BUFFER_BYTES // 2)}"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    rows: int  # accepted + rejected records
+    accepted: int
+    row_expr: str  # SQL: record number of an accepted row r
+    join: str  # SQL joined to the read table for row_expr
+
+
+def _read_numbered(con: duckdb.DuckDBPyConnection, path: Path, options: str, first_row: int) -> _Numbered:
+    """Read a file into TEMP TABLE stage_read (file order, so rowid k = k-th accepted record)
+    and its rejects into stage_rejects; say how to number the accepted rows.
+
+    Accepted row k (0-based) has record number first_row + k + j, where j counts the rejected
+    records r_i (i-th smallest, 1-based) with r_i - i - first_row + 1 <= k: the rejects with
+    at most k accepted records before them."""
+    for name in ("reject_errors_tmp", "reject_scans_tmp"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_READ} AS SELECT * FROM read_csv({_sql_text(str(path))}, {options}, "
+            "store_rejects = true, rejects_table = 'reject_errors_tmp', rejects_scan = 'reject_scans_tmp')"
+        )
+    except duckdb.Error as exc:
+        raise ReadError(f"{path.name}: cannot read file: {str(exc).splitlines()[0]}") from exc
+    # One row per rejected record (a record can break several rules).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_REJECTS} AS
+        SELECT line, first(error_type ORDER BY column_idx) AS error_type,
+               first(error_message ORDER BY column_idx) AS error_message,
+               first(trim(csv_line, chr(10) || chr(13)) ORDER BY column_idx) AS csv_line,
+               line - row_number() OVER (ORDER BY line) - {first_row} + 1 AS accepted_before
+        FROM reject_errors_tmp GROUP BY line
+        """
+    )
+    for name in ("reject_errors_tmp", "reject_scans_tmp"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    accepted = con.execute(f"SELECT count(*) FROM {_READ}").fetchone()[0]
+    rejected, keys = con.execute(
+        f"SELECT count(*), list(accepted_before ORDER BY line) FROM {_REJECTS}"
+    ).fetchone()
+    if rejected == 0:  # the usual case: the row number is the position
+        return _Numbered(accepted, accepted, f"r.rowid + {first_row}", "")
+    if rejected <= _FEW_REJECTS:
+        listed = "[" + ", ".join(str(k) for k in keys) + "]"
+        return _Numbered(
+            accepted + rejected,
+            accepted,
+            f"r.rowid + {first_row} + len(list_filter({listed}, lambda k: k <= r.rowid))",
+            "",
+        )
+    # Many rejects: an ASOF join (slower per row than a short list, but not quadratic).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE stage_reject_gaps AS SELECT accepted_before AS gap_key, "
+        f"max(i) AS rejected_before FROM (SELECT accepted_before, row_number() OVER (ORDER BY line) AS i "
+        f"FROM {_REJECTS}) GROUP BY gap_key"
+    )
+    return _Numbered(
+        accepted + rejected,
+        accepted,
+        f"r.rowid + {first_row} + coalesce(g.rejected_before, 0)",
+        "ASOF LEFT JOIN stage_reject_gaps g ON g.gap_key <= r.rowid",
+    )
+
+
+def _chunk_bounds(accepted: int) -> Iterator[tuple[int, int, bool]]:
+    """Row ranges [lo, hi) of the read table validated and landed together: the working set
+    of one chunk stays within DuckDB's memory limit (validating a whole multi-GB file at
+    once spills to disk and runs slower)."""
+    lo = 0
+    while True:
+        hi = lo + CHUNK_ROWS
+        yield lo, hi, hi >= accepted
+        if hi >= accepted:
+            return
+        lo = hi
+
+
+def drop_stage(con: duckdb.DuckDBPyConnection, *, backing: bool = True) -> None:
+    """Drop the staged chunk (table or view) and, with backing, the file's read tables."""
+    names = (STAGE, "stage_lines", "stage_tabular")
+    if backing:
+        names += (_READ, _REJECTS, "stage_reject_gaps")
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    for name in names:
+        if name in views:
+            con.execute(f"DROP VIEW {name}")
+    for name in names:
+        if name not in views:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _insert_tabular(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
@@ -332,7 +424,7 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
     table = pa.table(
         {"source_row": pa.array(numbers, pa.int64())}
         | {c: pa.array(data[i], pa.string()) for i, c in enumerate(columns)}
-        | {"parse_error": pa.nulls(len(numbers), pa.string())}
+        | {"raw_line": pa.nulls(len(numbers), pa.string()), "parse_error": pa.nulls(len(numbers), pa.string())}
     )
     _insert_tabular(con, table)
     return _finish_tabular(con, "xlsx", mapping, extras)

@@ -100,8 +100,23 @@ def _print(con, warehouse: Path) -> None:
                 )
             if not worst:
                 print("  every unit with data met its targets")
+    _print_reports(warehouse, quarter)
     from pipeline.publish import analytics_path
 
     print()
     print("Analysts: query the published copy (safe while the pipeline runs; DuckDB 2.x), e.g.")
     print(f"  duckdb -readonly {analytics_path(warehouse).resolve()} \"SELECT * FROM mart.level_period_stats LIMIT 5\"")
+
+
+def _print_reports(warehouse: Path, quarter: periods.Period) -> None:
+    """Where the official report files are (written by the report/* assets)."""
+    folder = config.reports_dir(warehouse)
+    files = sorted(folder.glob("bieu_II06a_*.xlsx")) if folder.is_dir() else []
+    if not files:
+        return
+    print()
+    print(f"Official reports (Biểu II.06a .xlsx + dashboard .html; {len(files)} workbooks): {folder.resolve()}")
+    for name in (f"bieu_II06a_{quarter.label}.xlsx", f"dashboard_{quarter.label}.html"):
+        if (folder / name).exists():
+            print(f"  {quarter.label}: {(folder / name).resolve()}")
+    print("  any period on demand: python -m pipeline report --period 2025-03 (or 2025-Q1, 2025-H1, 2025, cal-2025-Q1)")

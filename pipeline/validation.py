@@ -144,18 +144,20 @@ def stage_from_tabular_sql(table: str, column_for_field: dict[str, str], extra_c
     if extra_columns:
         # Unknown columns are kept where they hold a value (an empty cell is no value).
         entries = ", ".join(f"{{'k': {_lit(c)}, 'v': {_q(c)}}}" for c in extra_columns)
+        # Only rows with a value in some unknown column pay for building the JSON.
+        any_value = " OR ".join(f"coalesce(trim({_q(c)}), '') <> ''" for c in extra_columns)
         extra = (
-            f"nullif(to_json(map_from_entries(list_filter([{entries}], "
-            "lambda e: coalesce(trim(e.v), '') <> ''))), '{}')::JSON"
+            f"CASE WHEN {any_value} THEN nullif(to_json(map_from_entries(list_filter([{entries}], "
+            "lambda e: coalesce(trim(e.v), '') <> ''))), '{}')::JSON END"
         )
     else:
         extra = "NULL::JSON"
-    # The record as sent, keyed by contract name where known (so masking finds PII keys).
-    named = [(name, col) for name, col in column_for_field.items()] + [(c, c) for c in extra_columns]
-    record_pairs = ", ".join(f"{_lit(name)}, {_q(col)}" for name, col in named)
+    # raw_line stays NULL for rows that were split into fields: the record as sent is rebuilt
+    # from them only for the few rows that are quarantined (source_record_sql). Rows the
+    # reader could not split carry their text.
     return f"""
     SELECT source_row,
-        json_object({record_pairs})::VARCHAR AS raw_line,
+        raw_line,
         {", ".join(cols)},
         {extra} AS extra_fields,
         parse_error
@@ -293,7 +295,7 @@ def validated_sql(stage_table: str) -> str:
     kept = ", ".join(f"t.{_q(c)}" for c in output_columns() if c != "version_hash")
     return f"""
     WITH typed AS (
-        SELECT s.source_row, s.parse_error, s.raw_line,
+        SELECT s.source_row, s.parse_error,
             {typed_cols},
             s.extra_fields,
             {raw_cols}
@@ -302,13 +304,26 @@ def validated_sql(stage_table: str) -> str:
         SELECT *, {derived}
         FROM typed
     )
-    SELECT t.source_row, t.parse_error, t.raw_line, {kept},
+    SELECT t.source_row, t.parse_error, {kept},
         md5(concat_ws(chr(31), {hashed})) AS version_hash,
         list_filter([
                 {reasons}
             ], lambda r: r IS NOT NULL) AS reasons
     FROM derived t
     """
+
+
+def source_record_sql(stage_alias: str = "s") -> str:
+    """The staged record as sent (JSON text): the line itself, or for rows read from a table
+    (CSV/XLSX) its fields by contract name plus the unknown columns. Used for quarantine only."""
+    a = stage_alias
+    pairs = ", ".join(f"{_lit(f.name)}, {a}.{_q(f.name)}" for f in FIELD_SPECS)
+    # merge-patch onto {} drops the fields the source did not have (NULL members)
+    rebuilt = (
+        f"json_merge_patch(json_merge_patch('{{}}', json_object({pairs})), "
+        f"coalesce({a}.extra_fields, '{{}}'::JSON))::VARCHAR"
+    )
+    return f"coalesce({a}.raw_line, CASE WHEN {a}.parse_error IS NULL THEN {rebuilt} END)"
 
 
 def masked_record_sql(stage_alias: str = "s") -> str:
@@ -324,6 +339,6 @@ def masked_record_sql(stage_alias: str = "s") -> str:
     )
     return (
         f"CASE WHEN {stage_alias}.parse_error IS NULL "
-        f"THEN json_merge_patch({stage_alias}.raw_line, json_object({patch})) "
+        f"THEN json_merge_patch({source_record_sql(stage_alias)}, json_object({patch})) "
         f"ELSE to_json({{'unparsed_line': {scrub}}}) END"
     )

@@ -36,6 +36,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     # Bounded memory: DuckDB spills to disk past this (default 80 % of RAM is too greedy on a
     # shared 2-core box, and peak RSS is a product requirement).
     con.execute(f"SET memory_limit = '{config.duckdb_memory_limit()}'")
+    con.execute("SET enable_progress_bar = false")  # logs, not terminal bars, in nightly runs
     # TEMP macros live in the connection, so read-only connections get them too.
     con.execute(read_sql("macros.sql").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
     if not read_only:

@@ -254,19 +254,72 @@ def test_failure_mid_batch_rolls_back_everything(con, fixtures, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["cases_small.jsonl", "cases_contract_headers.csv"])
-def test_small_chunks_give_the_same_result(con, fixtures, tmp_path, monkeypatch, name):
-    """Big files are landed in chunks; chunk boundaries change nothing (dedupe spans them)."""
+def test_repeated_records_in_one_file_are_stored_once(con, fixtures, tmp_path, monkeypatch, name):
+    """Every record twice in the same file, in different chunks: read twice, stored once
+    (versions and quarantine); chunk boundaries change nothing."""
     from pipeline import readers
 
     monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(readers, "_BLOCK", 2048)  # several Arrow batches, so several chunks
     doubled = tmp_path / name
     lines = (fixtures / name).read_text().splitlines()
     body = lines[1:] if name.endswith(".csv") else lines
-    doubled.write_text("\n".join(lines + body) + "\n")  # every record twice, in different chunks
+    doubled.write_text("\n".join(lines + body) + "\n")
     result = land_file(con, doubled)
     single = {"cases_small.jsonl": (9, 3, 6), "cases_contract_headers.csv": (3, 2, 1)}[name]
     assert (result.records_read, result.records_landed, result.records_quarantined) == tuple(2 * x for x in single)
     assert result.records_new_versions == single[1]
     assert con.execute("SELECT count(*) FROM raw.case_versions").fetchone()[0] == single[1]
     assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == single[2]
+
+
+def _csv_row(i: int, extra: str = "") -> str:
+    # minimal valid record: status 2 (received), MaHoSo carries the sheet row number
+    return f"R{i},000.00.31.H48,1.001234,2,2,20250301080000,20250301080000{extra}"
+
+
+CSV_HEADER = "MaHoSo,MaDonVi,MaTTHC,TrangThaiHoSo,KenhThucHien,NgayTiepNhan,NgayCapNhat"
+
+
+def test_csv_ragged_and_broken_rows_are_quarantined_with_their_row_numbers(con, tmp_path):
+    """Rows DuckDB's reader cannot split (wrong field count, bad UTF-8) are quarantined under
+    their own sheet row numbers, and every accepted row keeps its own number around them."""
+    rows = [CSV_HEADER]
+    for i in range(2, 13):
+        if i in (4, 5):
+            rows.append(_csv_row(i, ",surplus"))  # too many fields
+        elif i == 9:
+            rows.append("R9,000.00.31.H48")  # too few fields
+        else:
+            rows.append(_csv_row(i))
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(("\n".join(rows) + "\n").encode() + b'R13,000.00.31.H48,1.001234,2,2,2025\xff,20250301080000\n')
+    result = land_file(con, path)
+    assert (result.records_read, result.records_landed, result.records_quarantined) == (12, 8, 4)
+    landed = con.execute("SELECT source_row, case_id FROM raw.case_versions ORDER BY source_row").fetchall()
+    assert all(case_id == f"R{row}" for row, case_id in landed), landed
+    quarantined = dict(con.execute("SELECT source_row, reasons[1] FROM raw.quarantine").fetchall())
+    assert sorted(quarantined) == [4, 5, 9, 13]
+    assert "too many columns" in quarantined[4] and "missing columns" in quarantined[9]
+    assert "CSV row 13 cannot be read" in quarantined[13]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_row_numbers_follow_the_file_in_a_parallel_read(con, tmp_path, monkeypatch, suffix):
+    """DuckDB reads big files in buffers on several threads; source_row must still be the
+    file's row (small buffers here, so this 7 MB file is read in many pieces)."""
+    from pipeline import readers
+
+    monkeypatch.setattr(readers, "_BUFFER_BYTES", 256 << 10)
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 30_000)  # and several chunks
+    n = 100_000
+    path = tmp_path / f"big{suffix}"
+    if suffix == ".csv":
+        path.write_text(CSV_HEADER + "\n" + "\n".join(_csv_row(i) for i in range(2, n + 2)) + "\n")
+    else:
+        keys = CSV_HEADER.split(",")
+        lines = (json.dumps(dict(zip(keys, _csv_row(i).split(","), strict=True))) for i in range(1, n + 1))
+        path.write_text("\n".join(lines) + "\n")
+    result = land_file(con, path)
+    assert result.records_landed == n
+    wrong = con.execute("SELECT count(*) FROM raw.case_versions WHERE case_id <> 'R' || source_row").fetchone()[0]
+    assert wrong == 0
