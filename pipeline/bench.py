@@ -75,9 +75,12 @@ def _baseline(csv_path: Path, warehouse: Path) -> dict[str, Any]:
 
 
 def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
-    from pipeline import checks, marts
+    from assets.partitions import quarter_keys_for_days, quarter_label
+    from pipeline import checks, config, marts, quality
     from pipeline.core import merge_pending_batches
+    from pipeline.dashboard import dashboard_name, write_dashboard
     from pipeline.landing import land_file
+    from pipeline.official_report import resolve_period, write_quarter_report, xlsx_name
     from pipeline.publish import publish
     from pipeline.warehouse import open_warehouse
 
@@ -103,11 +106,27 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
         marts.refresh(con, windows)
         add("aggregates", time.perf_counter() - t)
         stages["windows_refreshed"] = len(windows)
+        # The same report files the Dagster run writes (one workbook + dashboard per quarter).
+        t = time.perf_counter()
+        folder = config.reports_dir(warehouse)
+        for label in [quarter_label(k) for k in quarter_keys_for_days(*days)] if days else []:
+            period = resolve_period("quarter", label)
+            write_quarter_report(con, "quarter", label, folder / xlsx_name(period))
+            write_dashboard(con, "quarter", label, folder / dashboard_name(period))
+        add("reports", time.perf_counter() - t)
         t = time.perf_counter()
         for check in (checks.identity_violations, checks.carry_over_violations, checks.batch_reconciliation):
             if not check(con).passed:
                 raise RuntimeError(f"{check.__name__} failed")
         add("checks", time.perf_counter() - t)
+        # The Great Expectations suites the Dagster run's asset checks execute.
+        t = time.perf_counter()
+        run_windows = quality.windows_of(windows)
+        for suite in ("mart_unit_period_stats", "mart_level_period_stats", "mart_target_attainment"):
+            quality.run_suite(con, suite, windows=run_windows, quality=quality.quality_dir(warehouse))
+        for suite in ("raw_batches", "core_cases_sample", "core_unit_codes"):
+            quality.run_suite(con, suite, quality=quality.quality_dir(warehouse))
+        add("gx_checks", time.perf_counter() - t)
         t = time.perf_counter()
         publish(con, warehouse)
         add("publish", time.perf_counter() - t)

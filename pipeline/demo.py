@@ -32,7 +32,7 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
     workdir = workdir.resolve()
     inbox = workdir / "inbox"
     warehouse = workdir / "warehouse.duckdb"
-    for stale in (inbox, workdir / "reports"):
+    for stale in (inbox, workdir / "reports", workdir / "quality"):
         shutil.rmtree(stale, ignore_errors=True)
     for stale in workdir.glob("warehouse*.duckdb*"):
         stale.unlink()

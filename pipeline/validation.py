@@ -108,19 +108,25 @@ def stage_from_lines_sql(lines_table: str) -> str:
     field_cols = ",\n        ".join(
         f"CASE WHEN parse_error IS NULL THEN rec.{_q(f.name)} END AS {_q(f.name)}" for f in FIELD_SPECS
     )
+    known = "[" + ", ".join(_lit(f.name) for f in FIELD_SPECS) + "]"
     return f"""
-    WITH checked AS (
-        SELECT source_row, raw_line,
-            CASE
-                WHEN NOT json_valid(raw_line) THEN {_lit(reason_text("malformed_json"))}
-                WHEN json_type(raw_line) <> 'OBJECT' THEN {_lit(reason_text("not_object"))}
-            END AS parse_error
+    WITH typed AS (
+        SELECT source_row, raw_line, try(json_type(raw_line)) AS json_kind  -- NULL: not JSON
         FROM {lines_table}
         WHERE trim(raw_line) <> ''
+    ), checked AS (
+        SELECT source_row, raw_line,
+            CASE
+                WHEN json_kind IS NULL THEN {_lit(reason_text("malformed_json"))}
+                WHEN json_kind <> 'OBJECT' THEN {_lit(reason_text("not_object"))}
+            END AS parse_error
+        FROM typed
     ), parsed AS (
         SELECT source_row, raw_line, parse_error,
             CASE WHEN parse_error IS NULL THEN from_json(raw_line, '{struct_type}') END AS rec,
+            -- unknown keys are rare: only lines that have some pay for rebuilding the JSON
             CASE WHEN parse_error IS NULL
+                  AND len(list_filter(json_keys(raw_line), lambda k: NOT list_contains({known}, k))) > 0
                 THEN nullif(json_merge_patch(raw_line, '{nulls}'), '{{}}')::JSON END AS extra_fields
         FROM checked
     )
