@@ -76,6 +76,12 @@ def materialize(
 
 
 def _first_failure(result) -> str:
+    # What each failed check said (e.g. which expectations failed), to explain a blocked step.
+    failed_checks = {
+        event.event_specific_data.check_name: (event.event_specific_data.description or "").strip()
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed
+    }
     for event in result.all_events:
         if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
             data = event.event_specific_data
@@ -85,7 +91,9 @@ def _first_failure(result) -> str:
                 while getattr(cause, "cause", None) is not None:
                     cause = cause.cause
                 message = (cause.message or error.message).strip().splitlines()
-                return f"{event.step_key or 'run'} failed: {message[-1] if message else 'unknown error'}"
+                line = f"{event.step_key or 'run'} failed: {message[-1] if message else 'unknown error'}"
+                reasons = [d for name, d in failed_checks.items() if d and name in line]
+                return line + (f" ({reasons[0].splitlines()[0]})" if reasons else "")
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data

@@ -88,8 +88,10 @@ def test_broken_mart_fails_its_blocking_gx_check(env, monkeypatch):
         return rows
 
     monkeypatch.setattr(marts, "refresh_unit_stats", broken_refresh)
-    with pytest.raises(CommandError, match="gx_mart_unit_period_stats"):
+    with pytest.raises(CommandError, match="gx_mart_unit_period_stats") as failure:
         materialize(MARTS, warehouse=warehouse, tags=Q1_Q2, instance=instance)
+    # the operator's one line names the failed expectation
+    assert "expect_column_values_to_be_between(online_rate)" in str(failure.value)
     run = instance.get_runs(limit=1)[0]
     found = evaluations(instance, run.run_id)
     check = found["mart/unit_period_stats:gx_mart_unit_period_stats"]
