@@ -5,7 +5,9 @@ One file of each per quarter partition, in the reports folder (DVC_REPORTS_DIR, 
 other period (month, half, year, calendar windows) on demand: ``python -m pipeline report``.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -45,17 +47,7 @@ def _metadata(folder: Path, files: dict[str, Path], rows: int) -> dict:
     "rates, the year's target attainment), numbers read from the marts.",
 )
 def quarter_xlsx(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    folder = config.reports_dir(warehouse.path)
-    files: dict[str, Path] = {}
-    rows = 0
-    with warehouse.connect() as con:
-        for label in _labels(context):
-            period = resolve_period("quarter", label)
-            result = write_quarter_report(con, "quarter", label, folder / xlsx_name(period))
-            files[label] = result.path
-            rows += result.rows
-            context.log.info(f"{label}: {result.path} ({result.unit_rows} units)")
-    return dg.MaterializeResult(metadata=_metadata(folder, files, rows))
+    return _write_per_quarter(context, warehouse, _write_xlsx, xlsx_name)
 
 
 @dg.asset(
@@ -69,14 +61,33 @@ def quarter_xlsx(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     "needed): units against their targets, ranking, trend of the headline rates, data quality.",
 )
 def dashboard_html(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _write_per_quarter(context, warehouse, _write_html, dashboard_name)
+
+
+def _write_xlsx(con: Any, label: str, path: Path) -> tuple[Path, int]:
+    result = write_quarter_report(con, "quarter", label, path)
+    return result.path, result.rows
+
+
+def _write_html(con: Any, label: str, path: Path) -> tuple[Path, int]:
+    result = write_dashboard(con, "quarter", label, path)
+    return result.path, result.units
+
+
+def _write_per_quarter(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    write: Callable[[Any, str, Path], tuple[Path, int]],
+    file_name: Callable[[Any], str],
+) -> dg.MaterializeResult:
+    """One file per quarter partition of the run; ``write`` returns its path and row count."""
     folder = config.reports_dir(warehouse.path)
     files: dict[str, Path] = {}
     rows = 0
     with warehouse.connect() as con:
         for label in _labels(context):
-            period = resolve_period("quarter", label)
-            result = write_dashboard(con, "quarter", label, folder / dashboard_name(period))
-            files[label] = result.path
-            rows += result.units
-            context.log.info(f"{label}: {result.path} ({result.units} units)")
+            path, written = write(con, label, folder / file_name(resolve_period("quarter", label)))
+            files[label] = path
+            rows += written
+            context.log.info(f"{label}: {path} ({written} rows)")
     return dg.MaterializeResult(metadata=_metadata(folder, files, rows))

@@ -1,11 +1,12 @@
 """Readers for every export shape (PORTAL_EXPORT.md §4–5) into one staging table.
 
-Each reader fills a DuckDB temp table ``stage`` with ``source_row``, ``raw_line`` (the record
-as sent, for quarantine), one VARCHAR column per contract field, ``extra_fields`` and
-``parse_error``. CSV and JSONL files are read by DuckDB's parallel CSV reader straight into
-the staging table, so no Python code touches individual rows on the hot path and DuckDB's
-memory limit bounds memory; only ``.json`` and ``.xlsx`` files, which are small by nature, are
-parsed in Python.
+Each reader fills a DuckDB temp table or view ``stage`` with ``source_row``, ``raw_line`` (the
+line as sent, for quarantine; NULL for rows split into fields), one VARCHAR column per contract
+field, ``extra_fields`` and ``parse_error``. CSV and JSONL files are read once by DuckDB's
+parallel CSV reader into a temp table (file order kept, rejects kept) and staged from it in
+chunks, so no Python code touches individual rows on the hot path and DuckDB's memory limit
+bounds memory; only ``.json`` and ``.xlsx`` files, which are small by nature, are parsed in
+Python.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def file_format(path: Path) -> str | None:
 def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
     """Stage a file: after each yield, TEMP TABLE ``stage`` holds the next chunk of records.
 
-    CSV and JSONL files are read by DuckDB in one pass (one chunk): DuckDB spills to disk past
-    its memory limit, so memory stays bounded whatever the file size. JSON and XLSX files,
-    small by nature, are parsed in Python."""
+    CSV and JSONL files are read by DuckDB in one pass (it spills to disk past its memory
+    limit) and staged CHUNK_ROWS records at a time, so the validation working set stays small
+    whatever the file size. JSON and XLSX files, small by nature, are one chunk."""
     fmt = file_format(path)
     if fmt is None:
         raise ReadError(f"{path.name}: unsupported file type (expected one of {', '.join(SUPPORTED_SUFFIXES)})")
