@@ -230,11 +230,13 @@ def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
-    counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
+def _unit_and_level_rows(
+    con: duckdb.DuckDBPyConnection, period: periods.Period, columns: str
+) -> tuple[list[dict], dict[str, dict]]:
+    """The period's unit rows (in form order) and its roll-up rows by level, with ``columns``."""
     units = _dicts(con.execute(
         f"""
-        SELECT unit_level, unit_code, unit_name, {counts}
+        SELECT unit_level, unit_code, unit_name, {columns}
         FROM mart.unit_period_stats WHERE period_grain = ? AND period_label = ?
         ORDER BY {level_sort_sql()}, unit_code
         """,
@@ -242,36 +244,24 @@ def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormDat
     ))
     levels = _dicts(con.execute(
         f"""
-        SELECT unit_level, units, {counts}
-        FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?
-        """,
-        [period.grain, period.label],
-    ))
-    by_level = {r["unit_level"]: r for r in levels}
-    total = by_level.pop(PROVINCE_TOTAL, None)
-    return FormData(units, by_level, total)
-
-
-def read_rates(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[list[dict], dict[str, dict]]:
-    cols = ", ".join(
-        f"{r}, {r}_numerator, {r}_denominator" for r, _ in HEADLINE_RATES
-    )
-    units = _dicts(con.execute(
-        f"""
-        SELECT unit_level, unit_code, unit_name, {cols}
-        FROM mart.unit_period_stats WHERE period_grain = ? AND period_label = ?
-        ORDER BY {level_sort_sql()}, unit_code
-        """,
-        [period.grain, period.label],
-    ))
-    levels = _dicts(con.execute(
-        f"""
-        SELECT unit_level, units, {cols}
+        SELECT unit_level, units, {columns}
         FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?
         """,
         [period.grain, period.label],
     ))
     return units, {r["unit_level"]: r for r in levels}
+
+
+def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
+    counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
+    units, by_level = _unit_and_level_rows(con, period, counts)
+    total = by_level.pop(PROVINCE_TOTAL, None)
+    return FormData(units, by_level, total)
+
+
+def read_rates(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[list[dict], dict[str, dict]]:
+    cols = ", ".join(f"{r}, {r}_numerator, {r}_denominator" for r, _ in HEADLINE_RATES)
+    return _unit_and_level_rows(con, period, cols)
 
 
 def read_targets(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
