@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.validation import stage_from_lines_sql, stage_from_tabular_sql
-from schemas.case_record import field_for_header
+from schemas.case_record import FIELD_SPECS, Kind, field_for_header
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
 STAGE = "stage"
@@ -236,7 +236,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
     for lo, hi, last in _chunk_bounds(numbered.accepted):
         rejects = f"""
             UNION ALL
-            SELECT line, {nulls}, csv_line,
+            SELECT line, {nulls}, {_masked_csv_line(columns, mapping, delimiter)},
                    'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message
             FROM {_REJECTS}""" if last else ""
         rows = f"""(
@@ -252,6 +252,19 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
         count = min(hi, numbered.accepted) - lo + (numbered.rows - numbered.accepted if last else 0)
         yield StageInfo(fmt="csv", rows=count, unknown_columns=tuple(extras))
     drop_stage(con)
+
+
+def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str) -> str:
+    """SQL: a rejected row's text with the fields under personal-data headers masked (the
+    quarantine keeps the text so a person can see what was wrong, not who it was about)."""
+    positions = [columns.index(mapping[f.name]) + 1 for f in FIELD_SPECS if f.spec.kind is Kind.PII and f.name in mapping]
+    if not positions:
+        return "csv_line"
+    return (
+        f"array_to_string(list_transform(string_split(csv_line, {_sql_text(delimiter)}), "
+        f"lambda v, i: CASE WHEN i IN ({', '.join(map(str, positions))}) THEN pii_mask(v) ELSE v END), "
+        f"{_sql_text(delimiter)})"
+    )
 
 
 # ---------------------------------------------------------------------------------------

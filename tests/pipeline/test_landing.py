@@ -323,3 +323,18 @@ def test_row_numbers_follow_the_file_in_a_parallel_read(con, tmp_path, monkeypat
     assert result.records_landed == n
     wrong = con.execute("SELECT count(*) FROM raw.case_versions WHERE case_id <> 'R' || source_row").fetchone()[0]
     assert wrong == 0
+
+
+def test_rejected_csv_row_keeps_its_text_with_personal_data_masked(con, tmp_path):
+    """A row DuckDB cannot split is quarantined with its text, but the fields under the
+    personal-data headers are masked there as everywhere else."""
+    path = tmp_path / "pii.csv"
+    path.write_text(
+        f"{CSV_HEADER},ChuHoSo,SoDienThoai\n"
+        f"{_csv_row(2)},Nguyễn Văn An,0987654321,surplus\n"
+    )
+    result = land_file(con, path)
+    assert (result.records_read, result.records_quarantined) == (1, 1)
+    record = con.execute("SELECT record FROM raw.quarantine").fetchone()[0]
+    assert "R2,000.00.31.H48" in record and "surplus" in record
+    assert "Nguyễn" not in record and "0987654321" not in record and "N***" in record
