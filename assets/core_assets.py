@@ -7,7 +7,7 @@ from assets.ingest import raw_export_files, raw_portal_pull
 from assets.resources import WarehouseResource
 from pipeline import checks
 from pipeline.core import merge_pending_batches
-from pipeline.marts import load_reference
+from pipeline.reference import load_reference
 
 
 @dg.asset(

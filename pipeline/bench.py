@@ -94,6 +94,7 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
     from pipeline.landing import land_file
     from pipeline.official_report import resolve_period, write_quarter_report, xlsx_name
     from pipeline.publish import publish
+    from pipeline.reference import load_reference
     from pipeline.warehouse import open_warehouse
 
     stages: dict[str, float] = {}
@@ -109,7 +110,7 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
             for step, seconds in (result.timings or {}).items():
                 add("read" if step == "read" else "validate" if step == "validate" else "land", seconds)
         t = time.perf_counter()
-        marts.load_reference(con)
+        load_reference(con)
         merge_pending_batches(con)
         add("core", time.perf_counter() - t)
         t = time.perf_counter()

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
@@ -24,6 +23,7 @@ from pipeline.metrics import (
     rate_select,
     unit_table_docs,
 )
+from pipeline.reference import load_reference
 from pipeline.warehouse import read_sql
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,6 @@ class RefreshResult:
     level_rows: int
     target_rows: int
     seconds: float
-
-
-def load_reference(con: duckdb.DuckDBPyConnection, seeds_dir: Path | None = None) -> None:
-    """(Re)load units, crosswalk, targets and procedures from seeds/."""
-    seeds = (seeds_dir or config.seeds_dir()).resolve().as_posix().replace("'", "''")
-    con.execute(read_sql("marts/reference.sql").replace("$seeds", seeds))
 
 
 def _unit_select() -> str:
