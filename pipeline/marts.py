@@ -62,6 +62,8 @@ def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[perio
     rows = periods.periods_table_rows(sorted(set(windows)))
     if rows:
         con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
+    # The (period, case) views over refresh_periods that every mart counts from.
+    con.execute(read_sql("marts/period_cases.sql"))
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:

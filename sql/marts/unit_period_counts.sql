@@ -1,46 +1,8 @@
 -- Per-unit, per-period counts of METRICS.md §2 (Biểu II.06a) and the rate numerators of §3.
--- Input: TEMP TABLE refresh_periods(period_grain, period_label, period_start DATE, period_end DATE),
---        core.cases, core.units, core.unit_crosswalk.
+-- Input: the TEMP VIEWs of period_cases.sql (which unit a case counts under in each window),
+--        core.units.
 -- Output: one row per (period_grain, period_label, unit_code) with any activity.
---
--- Instants: a period covers [period_start 00:00, period_end + 1 day 00:00) in local time, so
--- "by e" is "< period_end + 1 day" and 14th 23:59:59 / 15th 00:00:00 land on the right side.
--- Deadlines compare DATES (early = end date before due date; same date = on time).
-WITH periods AS (
-    SELECT period_grain, period_label, period_start, period_end,
-           CAST(period_start AS TIMESTAMP) AS s,
-           CAST(period_end + INTERVAL 1 DAY AS TIMESTAMP) AS e_excl
-    FROM refresh_periods
-),
-primary_crosswalk AS (
-    SELECT old_unit_code, new_unit_code, valid_from FROM core.unit_crosswalk WHERE is_primary
-),
-handled AS (
-    -- Every case that counts in a period: received by its end and not ended before its start.
-    SELECT p.period_grain, p.period_label, p.period_start, p.period_end,
-           CASE WHEN x.new_unit_code IS NOT NULL AND x.valid_from <= p.period_start
-                THEN x.new_unit_code ELSE c.unit_code END AS unit_code,
-           c.unit_name_source,
-           c.received_at < p.s AS is_carried_over,
-           c.received_at >= p.s AS is_new,
-           c.ended_at IS NOT NULL AND c.ended_at < p.e_excl AS is_resolved,
-           c.ended_at IS NULL OR c.ended_at >= p.e_excl AS is_in_progress,
-           c.status_code IN ('9', '10') AS is_result,
-           c.status_code IN ('7', '8') AS is_withdrawn,
-           c.status_code IN ('5', '6') AS is_waiting,
-           CAST(c.ended_at AS DATE) AS end_date,
-           CAST(c.due_at AS DATE) AS due_date,
-           c.channel, c.service_level, c.fee_total_vnd, c.online_payment_code,
-           c.digitised_components_code, c.has_electronic_result, c.satisfaction_code,
-           epoch(c.ended_at - c.received_at) / 86400.0 AS days_to_end
-    FROM core.cases c
-    JOIN periods p
-      ON c.received_at < p.e_excl
-     AND (c.ended_at IS NULL OR c.ended_at >= p.s)
-    LEFT JOIN primary_crosswalk x ON x.old_unit_code = c.unit_code
-    WHERE c.status_code NOT IN ('1', '3')
-),
-handled_counts AS (
+WITH handled_counts AS (
     SELECT period_grain, period_label, period_start, period_end, unit_code,
         max(unit_name_source) AS unit_name_source,
         count(*) FILTER (is_carried_over) AS carried_over,
@@ -73,27 +35,14 @@ handled_counts AS (
         coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'online'), 0) AS days_online_sum,
         count(*) FILTER (is_resolved AND is_result AND channel = 'in_person') AS resolved_result_in_person,
         coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person'), 0) AS days_in_person_sum
-    FROM handled
+    FROM period_handled_cases
     GROUP BY period_grain, period_label, period_start, period_end, unit_code
-),
-not_received AS (
-    -- Status 1/3: not part of the handled population; counted in the period of submission.
-    SELECT p.period_grain, p.period_label, p.period_start, p.period_end,
-           CASE WHEN x.new_unit_code IS NOT NULL AND x.valid_from <= p.period_start
-                THEN x.new_unit_code ELSE c.unit_code END AS unit_code,
-           c.unit_name_source
-    FROM core.cases c
-    JOIN periods p
-      ON coalesce(c.submitted_at, c.received_at) >= p.s
-     AND coalesce(c.submitted_at, c.received_at) < p.e_excl
-    LEFT JOIN primary_crosswalk x ON x.old_unit_code = c.unit_code
-    WHERE c.status_code IN ('1', '3')
 ),
 not_received_counts AS (
     SELECT period_grain, period_label, period_start, period_end, unit_code,
            max(unit_name_source) AS unit_name_source,
            count(*) AS not_received
-    FROM not_received
+    FROM period_not_received_cases
     GROUP BY period_grain, period_label, period_start, period_end, unit_code
 )
 SELECT
