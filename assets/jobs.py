@@ -24,9 +24,12 @@ core_refresh_job = dg.define_asset_job(
     description="Fold landed batches into core.cases.",
 )
 
+# What a mart refresh writes: the marts, the analyst copy and the official report files.
+MARTS_JOB_GROUPS: tuple[str, ...] = ("marts", "publish", "reports")
+
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.groups("marts", "publish", "reports"),
+    selection=dg.AssetSelection.groups(*MARTS_JOB_GROUPS),
     partitions_def=reporting_quarters,
     description="Recompute the marts for a range of reporting quarters (one run), publish them, and write the official reports.",
 )

@@ -1,23 +1,24 @@
 """Partitions: reporting quarters for the marts, local days for the API pull.
 
 Quarter partitions are Dagster time windows on the 15th-to-14th rule (cut-off day from
-DVC_CUTOFF_DAY). Their keys are window starts (``2024-12-15`` is 2025-Q1); everything a person
-reads (run metadata, logs, the CLI) uses the label, via ``quarter_label``/``quarter_key``.
+DVC_CUTOFF_DAY when the definitions load). Their keys are window starts (``2024-12-15`` is
+2025-Q1); everything a person reads (run metadata, logs, the CLI) uses the label. This module is
+the one place that turns keys into periods and back; the period rules live in pipeline/periods.py.
 """
 
-
-from datetime import date, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date
 
 import dagster as dg
 
 from pipeline import config, periods
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
-CUTOFF_DAY = config.cutoff_day()
-FIRST_QUARTER_START = date(2019, 12, CUTOFF_DAY)  # 2020-Q1
+_CUTOFF_AT_LOAD = config.cutoff_day()  # a cron schedule is fixed when the definitions load
+FIRST_QUARTER_START = date(2019, 12, _CUTOFF_AT_LOAD)  # 2020-Q1
 
 reporting_quarters = dg.TimeWindowPartitionsDefinition(
-    cron_schedule=f"0 0 {CUTOFF_DAY} 3,6,9,12 *",
+    cron_schedule=f"0 0 {_CUTOFF_AT_LOAD} 3,6,9,12 *",
     fmt="%Y-%m-%d",
     timezone=TIMEZONE,
     start=FIRST_QUARTER_START.isoformat(),
@@ -27,9 +28,14 @@ reporting_quarters = dg.TimeWindowPartitionsDefinition(
 portal_days = dg.DailyPartitionsDefinition(start_date="2020-01-01", timezone=TIMEZONE, end_offset=0)
 
 
+def quarter_of_key(key: str) -> periods.Period:
+    """``2024-12-15`` -> the 2025-Q1 window."""
+    return periods.period_of(date.fromisoformat(key), "quarter", config.cutoff_day())
+
+
 def quarter_label(key: str) -> str:
     """``2024-12-15`` -> ``2025-Q1``."""
-    return periods.period_of(date.fromisoformat(key), "quarter", CUTOFF_DAY).label
+    return quarter_of_key(key).label
 
 
 def quarter_key(label_or_key: str) -> str:
@@ -37,26 +43,20 @@ def quarter_key(label_or_key: str) -> str:
     try:
         return date.fromisoformat(label_or_key).isoformat()
     except ValueError:
-        period = periods.parse_label(label_or_key, CUTOFF_DAY)
+        period = periods.parse_label(label_or_key, config.cutoff_day())
         if period.grain != "quarter":
             raise ValueError(f"{label_or_key!r} is not a quarter label like 2025-Q1") from None
         return period.start.isoformat()
 
 
-def quarter_keys_for_days(first: date, last: date) -> list[str]:
-    """Keys of every quarter overlapping [first, last]."""
-    return [p.start.isoformat() for p in periods.periods_overlapping(first, last, ["quarter"], CUTOFF_DAY)]
+def quarter_keys(quarters: Iterable[periods.Period]) -> list[str]:
+    return [q.start.isoformat() for q in quarters]
 
 
-def windows_for_quarter_keys(keys: list[str]) -> list[periods.Period]:
+def windows_for_quarter_keys(keys: Sequence[str]) -> list[periods.Period]:
     """Every window of every grain that overlaps the given quarters (recomputed together)."""
-    windows: set[periods.Period] = set()
-    for key in keys:
-        quarter = periods.period_of(date.fromisoformat(key), "quarter", CUTOFF_DAY)
-        windows.update(periods.periods_within(quarter, cutoff_day=CUTOFF_DAY))
-    return sorted(windows)
+    return periods.windows_of_quarters([quarter_of_key(k) for k in keys], config.cutoff_day())
 
 
 def day_keys(first: date, last_exclusive: date) -> list[str]:
-    days = (last_exclusive - first).days
-    return [(first + timedelta(days=i)).isoformat() for i in range(days)]
+    return [d.isoformat() for d in periods.days_between(first, last_exclusive)]

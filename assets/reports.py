@@ -15,8 +15,9 @@ from assets.marts import level_period_stats, target_attainment, unit_period_stat
 from assets.partitions import quarter_label, reporting_quarters
 from assets.resources import WarehouseResource
 from pipeline import config
-from pipeline.dashboard import dashboard_name, write_dashboard
-from pipeline.official_report import resolve_period, write_quarter_report, xlsx_name
+from pipeline.reports.dashboard import dashboard_name, write_dashboard
+from pipeline.reports.data import resolve_period, xlsx_name
+from pipeline.reports.xlsx import write_quarter_report
 
 
 def _labels(context: dg.AssetExecutionContext) -> list[str]:

@@ -9,7 +9,7 @@ import duckdb
 
 from assets.ingest import inbox_files
 from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
-from assets.partitions import quarter_keys_for_days
+from assets.partitions import quarter_keys
 from pipeline import config, marts
 from pipeline.warehouse import connect
 
@@ -47,12 +47,12 @@ def marts_run_request(warehouse_path: str) -> dg.RunRequest | dg.SkipReason:
     except (RuntimeError, duckdb.Error) as exc:
         return dg.SkipReason(f"warehouse busy or missing, will retry: {exc}")
     try:
-        pending = marts.pending_day_range(con)
+        quarters = marts.pending_quarters(con)
     finally:
         con.close()
-    if pending is None:
+    if not quarters:
         return dg.SkipReason("no core changes since the last mart refresh")
-    keys = quarter_keys_for_days(*pending)
+    keys = quarter_keys(quarters)
     return dg.RunRequest(
         job_name=marts_job.name,
         tags={

@@ -158,6 +158,16 @@ def pending_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | Non
     return row[0], last
 
 
+def pending_quarters(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> list[periods.Period]:
+    """The quarters a refresh must recompute: those the core changes since the last refresh
+    touched, or (``full``) every quarter with data. Empty when nothing is pending. The
+    sensor and the command line both ask this."""
+    days = data_day_range(con) if full else pending_day_range(con)
+    if days is None:
+        return []
+    return periods.quarters_overlapping(*days, cutoff_day=config.cutoff_day())
+
+
 def windows_for_days(first: date, last: date, cutoff_day: int | None = None) -> list[periods.Period]:
     return periods.periods_overlapping(first, last, cutoff_day=cutoff_day or config.cutoff_day())
 

@@ -67,27 +67,29 @@ class Rate:
     denominator: str
     doc: str
     kind: str = "ratio"  # ratio (a fraction in [0, 1]) | mean (days) | reduction
+    title_vi: str = ""  # the name reports print; set = a headline rate (workbook, dashboard)
+    short: str = ""  # column heading of the command line's summary; set = shown there
 
 
 RATES: tuple[Rate, ...] = (
     Rate("on_time_rate", "resolved_early + resolved_on_time", "resolved_total",
-         "tỷ lệ đúng hạn — (early + on time) / resolved (target ≥ 99 %)."),
+         "tỷ lệ đúng hạn — (early + on time) / resolved (target ≥ 99 %).", title_vi="Tỷ lệ giải quyết trước hạn, đúng hạn", short="on time"),
     Rate("online_rate", "new_online", "new_total",
-         "tỷ lệ hồ sơ trực tuyến — new online / new."),
+         "tỷ lệ hồ sơ trực tuyến — new online / new.", title_vi="Tỷ lệ hồ sơ trực tuyến", short="online"),
     Rate("full_process_online_rate", "new_online_full_process", "new_total",
-         "tỷ lệ hồ sơ trực tuyến toàn trình — new online with MucDo = toàn trình / new (the plans' headline rate)."),
+         "tỷ lệ hồ sơ trực tuyến toàn trình — new online with MucDo = toàn trình / new (the plans' headline rate).", title_vi="Tỷ lệ hồ sơ trực tuyến toàn trình", short="full-process online"),
     Rate("full_process_online_within_rate", "new_online_full_process", "new_full_process",
          "online rate within full-process procedures — new online with MucDo = toàn trình / new with MucDo = toàn trình."),
     Rate("online_payment_rate", "new_paid_online_portal", "new_with_fees",
-         "tỷ lệ thanh toán trực tuyến qua Cổng DVCQG — new with fees > 0 and DuocThanhToanTrucTuyen = 1 / new with fees > 0."),
+         "tỷ lệ thanh toán trực tuyến qua Cổng DVCQG — new with fees > 0 and DuocThanhToanTrucTuyen = 1 / new with fees > 0.", title_vi="Tỷ lệ thanh toán trực tuyến qua Cổng DVCQG", short="paid online"),
     Rate("online_payment_any_rate", "new_paid_online_any", "new_with_fees",
          "online payment rate, any gateway — new with fees > 0 and DuocThanhToanTrucTuyen = 1 or 2 / new with fees > 0."),
     Rate("digitised_components_rate", "new_digitised", "new_total",
-         "số hóa thành phần hồ sơ — new with HoSoCoThanhPhanSoHoa = 1 / new."),
+         "số hóa thành phần hồ sơ — new with HoSoCoThanhPhanSoHoa = 1 / new.", title_vi="Tỷ lệ số hóa thành phần hồ sơ", short="digitised"),
     Rate("electronic_result_rate", "resolved_electronic_result", "resolved_with_result",
-         "số hóa kết quả — resolved with status 9/10 and an electronic result / resolved with status 9/10."),
+         "số hóa kết quả — resolved with status 9/10 and an electronic result / resolved with status 9/10.", title_vi="Tỷ lệ số hóa kết quả giải quyết"),
     Rate("satisfaction_rate", "resolved_satisfied", "resolved_rated",
-         "satisfaction — rated 1 / rated 1–3, over cases resolved in the window."),
+         "satisfaction — rated 1 / rated 1–3, over cases resolved in the window.", title_vi="Tỷ lệ hài lòng", short="satisfied"),
     Rate("avg_days_online", "days_online_sum", "resolved_result_online",
          "Mean days from received to end, status 9/10 resolved in the window, channel online.", kind="mean"),
     Rate("avg_days_in_person", "days_in_person_sum", "resolved_result_in_person",
@@ -180,3 +182,8 @@ def level_table_docs() -> dict[str, str]:
 
 
 FRACTION_RATES: tuple[str, ...] = tuple(r.name for r in RATES if r.kind == "ratio")
+# The headline rates every report shows, in the form's order, with their Vietnamese names.
+HEADLINE_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.title_vi) for r in RATES if r.title_vi)
+RATE_TITLES: dict[str, str] = {r.name: r.title_vi or r.name for r in RATES}
+# The command line summary's columns: (rate, short English heading).
+SUMMARY_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.short) for r in RATES if r.short)

@@ -237,3 +237,22 @@ def latest_closed(grain: str, today: date, cutoff_day: int = DEFAULT_CUTOFF_DAY)
 def periods_table_rows(periods: Iterable[Period]) -> list[tuple[str, str, date, date]]:
     """(grain, label, start, end) rows, for loading a DuckDB periods table."""
     return [(p.grain, p.label, p.start, p.end) for p in periods]
+
+
+def quarters_overlapping(first: date, last: date, cutoff_day: int = DEFAULT_CUTOFF_DAY) -> list[Period]:
+    """The quarter windows overlapping the days [first, last], in order."""
+    return periods_overlapping(first, last, ["quarter"], cutoff_day)
+
+
+def windows_of_quarters(quarters: Iterable[Period], cutoff_day: int = DEFAULT_CUTOFF_DAY) -> list[Period]:
+    """Every window of every grain that overlaps the given quarters: what refreshing those
+    quarters recomputes (their months, halves, years and the calendar windows they touch)."""
+    windows: set[Period] = set()
+    for quarter in quarters:
+        windows.update(periods_within(quarter, cutoff_day=cutoff_day))
+    return sorted(windows)
+
+
+def days_between(first: date, last_exclusive: date) -> list[date]:
+    """The local days of [first, last_exclusive)."""
+    return [first + timedelta(days=i) for i in range((last_exclusive - first).days)]

@@ -11,7 +11,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def build_demo_warehouse(path: Path, *, n_versions: int = 4000, seed: int = 3) -> Path:
     """Generated cases of the seed province (every level, the 2025 reorganisation, targets)."""
-    from pipeline import demo_data, marts
+    from devtools import demo_data
+    from pipeline import marts
     from pipeline.core import merge_pending_batches
     from pipeline.landing import land_file
     from pipeline.warehouse import open_warehouse

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from app.runner import materialize
 from assets import partitions
 from assets.definitions import defs
-from pipeline.cli import materialize
 
 
 def test_definitions_load():
@@ -97,8 +97,8 @@ def test_backfill_over_many_quarters_is_one_run(landed):
 
 
 def test_blocking_identity_check_stops_rollups(landed, monkeypatch):
+    from app.errors import CommandError
     from pipeline import checks
-    from pipeline.cli import CommandError
 
     warehouse, instance = landed
     monkeypatch.setattr(checks, "identity_violations",
@@ -121,7 +121,7 @@ def test_blocking_identity_check_stops_rollups(landed, monkeypatch):
 
 
 def test_multi_day_pull_backfill_is_one_run_against_the_local_portal(tmp_path, monkeypatch):
-    from pipeline.portal_server import PortalServer
+    from devtools.portal_server import PortalServer
     from tests.pipeline.test_portal import records
 
     data = records(30, day=10) + records(20, day=25, prefix="L")
@@ -145,8 +145,8 @@ def test_multi_day_pull_backfill_is_one_run_against_the_local_portal(tmp_path, m
 def test_pull_command_lands_and_refreshes(tmp_path, monkeypatch, capsys, fixtures):
     import duckdb
 
-    from pipeline.cli import main
-    from pipeline.portal_server import PortalServer
+    from app.cli import main
+    from devtools.portal_server import PortalServer
     from tests.pipeline.test_portal import records
 
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))

@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.cli import CommandError, materialize
+from app.errors import CommandError
+from app.runner import materialize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MARTS = [["mart", "unit_period_stats"], ["mart", "level_period_stats"], ["mart", "target_attainment"]]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dagster as dg
 from openpyxl import load_workbook
 
+from app.runner import MART_GROUPS, materialize
 from assets.definitions import defs
-from pipeline.cli import MART_GROUPS, materialize
 
 
 def test_report_assets_are_defined_and_in_the_marts_job():
@@ -27,7 +27,7 @@ def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatc
     from pipeline import marts
     from pipeline.core import merge_pending_batches
     from pipeline.landing import land_file
-    from pipeline.report import print_summary
+    from pipeline.reports.summary import print_summary
     from pipeline.warehouse import open_warehouse
 
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))

@@ -170,7 +170,7 @@ def test_identities_hold_on_generated_province_data(con, tmp_path):
     """Realistic generated data (all statuses, channels, the 2025 reorganisation) keeps every identity."""
     from datetime import date
 
-    from pipeline import demo_data
+    from devtools import demo_data
 
     path = demo_data.write_jsonl(
         demo_data.generate_cases(6000, seed=21, start=date(2025, 1, 1), end=date(2025, 9, 14)),

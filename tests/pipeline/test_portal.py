@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.portal_server import Faults, PortalServer
 from pipeline.config import PortalSettings
 from pipeline.portal_client import PortalAuthError, PortalClient, PortalUnavailableError
-from pipeline.portal_server import Faults, PortalServer
 from pipeline.pull import pull_window
 
 TOKEN = "t0ken"

@@ -12,6 +12,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from devtools.portal_server import Faults, PortalServer
 from pipeline.config import PortalSettings
 from pipeline.portal_client import (
     PortalApiError,
@@ -22,8 +23,7 @@ from pipeline.portal_client import (
     PortalUnavailableError,
     record_key,
 )
-from pipeline.portal_server import Faults, PortalServer
-from tests.pipeline.test_portal_server import make_records
+from tests.devtools.test_portal_server import make_records
 
 TOKEN = "cl1ent-secret-t0ken"
 TU, DEN = datetime(2025, 1, 1), datetime(2025, 2, 1)

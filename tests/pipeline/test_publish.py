@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.cli import main
+from app.cli import main
 from pipeline.publish import analytics_path
 
 

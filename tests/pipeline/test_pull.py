@@ -15,14 +15,14 @@ from typing import NamedTuple
 
 import pytest
 
+from devtools.portal_server import Faults, PortalServer
 from pipeline import pull as pull_module
 from pipeline.config import PortalSettings
 from pipeline.landing import ReconciliationError
 from pipeline.portal_client import PortalAuthError, PortalClient
-from pipeline.portal_server import Faults, PortalServer
 from pipeline.pull import PullResult, day_windows, pull_window
 from pipeline.warehouse import open_warehouse
-from tests.pipeline.test_portal_server import make_records
+from tests.devtools.test_portal_server import make_records
 
 TOKEN = "pull-t0ken"
 TU, DEN = datetime(2025, 1, 1), datetime(2025, 2, 1)

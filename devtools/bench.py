@@ -1,6 +1,6 @@
 """Benchmark: the whole pipeline against DuckDB's own CSV load, in one run.
 
-    python -m pipeline bench --versions 1000000 --out bench-out/bench.json
+    python -m pipeline bench --versions 1000000 --out bench-out/bench.json   (devtools/commands.py)
 
 Generates N case versions deterministically (seeded; ~2,000 units, two years, repeated
 versions, ~0.1 % invalid) as CSV and JSONL, then measures, each in a fresh child process so
@@ -41,7 +41,7 @@ def _child(argv: list[str]) -> None:
     if mode == "baseline":
         out |= _baseline(Path(argv[3]), warehouse)
     elif mode == "dagster":
-        from pipeline.cli import main
+        from devtools.commands import main
 
         code = main(["-q", "run", "--inbox", str(inbox), "--warehouse", str(warehouse)])
         out["exit_code"] = code
@@ -87,14 +87,14 @@ def _baseline(csv_path: Path, warehouse: Path) -> dict[str, Any]:
 
 
 def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
-    from assets.partitions import quarter_keys_for_days, quarter_label
-    from pipeline import checks, config, marts, quality
+    from pipeline import checks, config, marts, periods, quality
     from pipeline.core import merge_pending_batches
-    from pipeline.dashboard import dashboard_name, write_dashboard
     from pipeline.landing import land_file
-    from pipeline.official_report import resolve_period, write_quarter_report, xlsx_name
     from pipeline.publish import publish
     from pipeline.reference import load_reference
+    from pipeline.reports.dashboard import dashboard_name, write_dashboard
+    from pipeline.reports.data import xlsx_name
+    from pipeline.reports.xlsx import write_quarter_report
     from pipeline.warehouse import open_warehouse
 
     stages: dict[str, float] = {}
@@ -114,18 +114,17 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
         merge_pending_batches(con)
         add("core", time.perf_counter() - t)
         t = time.perf_counter()
-        days = marts.pending_day_range(con)
-        windows = marts.windows_for_days(*days) if days else []
+        quarters = marts.pending_quarters(con)
+        windows = periods.windows_of_quarters(quarters, config.cutoff_day())
         marts.refresh(con, windows)
         add("aggregates", time.perf_counter() - t)
         stages["windows_refreshed"] = len(windows)
         # The same report files the Dagster run writes (one workbook + dashboard per quarter).
         t = time.perf_counter()
         folder = config.reports_dir(warehouse)
-        for label in [quarter_label(k) for k in quarter_keys_for_days(*days)] if days else []:
-            period = resolve_period("quarter", label)
-            write_quarter_report(con, "quarter", label, folder / xlsx_name(period))
-            write_dashboard(con, "quarter", label, folder / dashboard_name(period))
+        for quarter in quarters:
+            write_quarter_report(con, "quarter", quarter.label, folder / xlsx_name(quarter))
+            write_dashboard(con, "quarter", quarter.label, folder / dashboard_name(quarter))
         add("reports", time.perf_counter() - t)
         t = time.perf_counter()
         for check in (checks.identity_violations, checks.carry_over_violations, checks.batch_reconciliation):
@@ -150,7 +149,7 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
 # Parent: generate, measure, report
 # ---------------------------------------------------------------------------------------
 def _measure(mode: str, warehouse: Path, inbox: Path, extra: list[str] | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pipeline.bench", "--child", mode, str(warehouse), str(inbox), *(extra or [])]
+    cmd = [sys.executable, "-m", "devtools.bench", "--child", mode, str(warehouse), str(inbox), *(extra or [])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
     if proc.returncode != 0 or not lines:
@@ -160,7 +159,7 @@ def _measure(mode: str, warehouse: Path, inbox: Path, extra: list[str] | None = 
 
 
 def _generate(n: int, seed: int, work: Path) -> tuple[Path, Path]:
-    from pipeline import demo_data
+    from devtools import demo_data
 
     units = demo_data.synthetic_unit_codes(BENCH_UNITS)
     csv_dir, jsonl_dir = work / "csv", work / "jsonl"
@@ -220,7 +219,8 @@ def run_bench(args: argparse.Namespace) -> int:
     def fresh(name: str) -> Path:
         path = work / name
         for stale in work.glob(f"{path.stem}*.duckdb*"):
-            stale.unlink()
+            # DuckDB's spill folder <db>.tmp matches too: a folder, not a file.
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         return path
 
     print("bench: 1/6 baseline (DuckDB read_csv)", flush=True)

@@ -1,6 +1,7 @@
 """Command line for data engineers: `python -m pipeline <command>`.
 
-Every command runs the Dagster assets in-process (the same definitions `dagster dev` shows),
+Every command that writes runs the jobs declared in Dagster's Definitions in-process
+(app/runner.py; the same jobs `dagster dev` shows and the sensors launch),
 exits 0 on success and non-zero with a one-line reason otherwise.
 """
 
@@ -8,148 +9,41 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
+
 log = logging.getLogger("pipeline")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
-
-
-class CommandError(Exception):
-    """A failure an operator can act on: printed as one line, no traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-# ---------------------------------------------------------------------------------------
-# Running assets in-process
-# ---------------------------------------------------------------------------------------
-def _instance():
-    import dagster as dg
-
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
-
-
-MART_GROUPS = ("marts", "publish", "reports")
-
-
-def materialize(
-    selection: list[list[str]] | tuple[str, ...],
-    *,
-    warehouse: Path,
-    inbox: Path | None = None,
-    run_config: dict[str, Any] | None = None,
-    tags: dict[str, str] | None = None,
-    instance=None,
-):
-    """Materialise the selected assets (and their checks) in this process."""
-    import dagster as dg
-
-    from assets.definitions import ASSET_CHECKS, ASSETS, build_resources
-
-    if isinstance(selection, tuple):
-        asset_selection = dg.AssetSelection.groups(*selection)
-    else:
-        asset_selection = dg.AssetSelection.assets(*selection)
-    config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}} | (run_config or {})
-    result = dg.materialize(
-        assets=[*ASSETS, *ASSET_CHECKS],
-        selection=asset_selection,
-        resources=build_resources(str(warehouse), str(inbox) if inbox else None),
-        run_config=config,
-        tags=tags,
-        instance=instance or _instance(),
-        raise_on_error=False,
-    )
-    if not result.success:
-        raise CommandError(_first_failure(result))
-    return result
-
-
-def _first_failure(result) -> str:
-    # What each failed check said (e.g. which expectations failed), to explain a blocked step.
-    failed_checks = {
-        event.event_specific_data.check_name: (event.event_specific_data.description or "").strip()
-        for event in result.all_events
-        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed
-    }
-    for event in result.all_events:
-        if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
-            data = event.event_specific_data
-            error = getattr(data, "error", None)
-            if error is not None:
-                cause = error
-                while getattr(cause, "cause", None) is not None:
-                    cause = cause.cause
-                message = (cause.message or error.message).strip().splitlines()
-                line = f"{event.step_key or 'run'} failed: {message[-1] if message else 'unknown error'}"
-                reasons = [d for name, d in failed_checks.items() if d and name in line]
-                return line + (f" ({reasons[0].splitlines()[0]})" if reasons else "")
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                return f"check {evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}"
-    return "run failed (see the log above)"
-
-
-def _metadata(result, step: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for mat in result.asset_materializations_for_node(step):
-        out |= {k: v.value for k, v in mat.metadata.items()}
-    return out
-
-
-def refresh_pending_marts(warehouse: Path, *, full: bool = False, instance=None) -> str | None:
-    """One marts run over every quarter the new data touched (or all quarters with --full)."""
-    from assets.partitions import quarter_keys_for_days, quarter_label
-    from pipeline import marts
-    from pipeline.warehouse import open_warehouse
-
-    with open_warehouse(warehouse) as con:
-        days = marts.data_day_range(con) if full else marts.pending_day_range(con)
-    if days is None:
-        log.info("marts are up to date: no core changes since the last refresh")
-        return None
-    keys = quarter_keys_for_days(*days)
-    span = f"{quarter_label(keys[0])}..{quarter_label(keys[-1])}"
-    log.info("refreshing marts for quarters %s (days %s..%s)", span, days[0], days[1])
-    materialize(
-        MART_GROUPS,
-        warehouse=warehouse,
-        tags={
-            "dagster/asset_partition_range_start": keys[0],
-            "dagster/asset_partition_range_end": keys[-1],
-        },
-        instance=instance,
-    )
-    return span
+# Which declared jobs (assets/jobs.py) each command runs, in order; the read-only commands run
+# none. A test checks every command is listed and every job exists in Definitions.
+COMMAND_JOBS: dict[str, tuple[str, ...]] = {
+    "run": ("ingest_files_job", "marts_job"),
+    "pull": ("portal_pull_job", "core_refresh_job", "marts_job"),
+    "backfill": ("marts_job",),
+    "report": (),
+    "summary": (),
+}
 
 
 # ---------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
+    from app.runner import Runner, step_metadata
+    from pipeline.reports.summary import print_summary
+
     inbox: Path = args.inbox
     if not inbox.is_dir():
         raise CommandError(f"inbox folder {inbox} does not exist", EXIT_USAGE)
-    instance = _instance()
-    result = materialize(
-        [["raw", "export_files"], ["core", "cases"]], warehouse=args.warehouse, inbox=inbox, instance=instance
-    )
-    ingest = _metadata(result, "raw__export_files")
-    refresh_pending_marts(args.warehouse, full=args.full_refresh, instance=instance)
-    from pipeline.report import print_summary
-
+    runner = Runner(args.warehouse, inbox=inbox, command="run")
+    result = runner.run("ingest_files_job")
+    ingest = step_metadata(result, "raw__export_files")
+    runner.refresh_pending_marts(full=args.full_refresh)
     print_summary(args.warehouse)
     failed = ingest.get("failed_files") or {}
     if failed:
@@ -168,8 +62,10 @@ def _parse_day(text: str) -> date:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from app.runner import Runner
     from assets.partitions import day_keys
     from pipeline.config import PortalSettings
+    from pipeline.reports.summary import print_summary
 
     if args.to_day <= args.from_day:
         raise CommandError("--to must be after --from (the window is [from, to))", EXIT_USAGE)
@@ -178,22 +74,16 @@ def cmd_pull(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     keys = day_keys(args.from_day, args.to_day)
-    instance = _instance()
-    materialize(
-        [["raw", "portal_pull"]],
-        warehouse=args.warehouse,
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-        instance=instance,
-    )
-    materialize([["core", "cases"]], warehouse=args.warehouse, instance=instance)
-    refresh_pending_marts(args.warehouse, instance=instance)
-    from pipeline.report import print_summary
-
+    runner = Runner(args.warehouse, command="pull")
+    runner.run("portal_pull_job", partition_range=(keys[0], keys[-1]))
+    runner.run("core_refresh_job")
+    runner.refresh_pending_marts()
     print_summary(args.warehouse)
     return EXIT_OK
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from app.runner import Runner
     from assets.partitions import quarter_key
 
     first, _, last = args.quarters.partition("..")
@@ -201,10 +91,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         start, end = quarter_key(first), quarter_key(last or first)
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    materialize(
-        MART_GROUPS,
-        warehouse=args.warehouse,
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+    Runner(args.warehouse, command="backfill").run(
+        "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
     )
     return EXIT_OK
 
@@ -228,14 +116,9 @@ def _open_for_reading(warehouse: Path):
 
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline import config, periods
-    from pipeline.dashboard import dashboard_name, write_dashboard
-    from pipeline.official_report import (
-        period_has_rows,
-        resolve_period,
-        table_exists,
-        write_quarter_report,
-        xlsx_name,
-    )
+    from pipeline.reports.dashboard import dashboard_name, write_dashboard
+    from pipeline.reports.data import period_has_rows, resolve_period, table_exists, xlsx_name
+    from pipeline.reports.xlsx import write_quarter_report
 
     try:
         period = resolve_period(args.grain, args.period)
@@ -261,25 +144,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from pipeline.report import print_summary
+    from pipeline.reports.summary import print_summary
 
     print_summary(args.warehouse)
     return EXIT_OK
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.demo import run_demo
-
-    return run_demo(args.workdir, versions=args.versions)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from pipeline.bench import run_bench
-
-    return run_bench(args)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
+    """The parser; ``extensions`` add subcommands (the dev tools add demo and bench)."""
     from pipeline import config, periods
 
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
@@ -320,22 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     summary.set_defaults(func=cmd_summary)
 
-    demo = sub.add_parser("demo", help="generate a demo province, serve it on a local portal, run everything")
-    demo.add_argument("--workdir", type=Path, default=config.REPO_ROOT / "var" / "demo")
-    demo.add_argument("--versions", type=int, default=60_000)
-    demo.set_defaults(func=cmd_demo)
-
-    bench = sub.add_parser("bench", help="benchmark the pipeline against DuckDB's own CSV load")
-    bench.add_argument("--versions", type=int, default=1_000_000)
-    bench.add_argument("--out", type=Path, default=Path("bench-out/bench.json"))
-    bench.add_argument("--workdir", type=Path, default=Path("bench-out"))
-    bench.add_argument("--seed", type=int, default=7)
-    bench.set_defaults(func=cmd_bench)
+    for extend in extensions:
+        extend(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any], None]] = ()) -> int:
+    parser = build_parser(extensions)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,

@@ -18,12 +18,9 @@ denominator is 0 is NULL in the mart and an empty cell here, never 0 %.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +31,29 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline import config, periods
+from pipeline.reports.data import (
+    HEADLINE_RATES,
+    LEVEL_ORDER,
+    PROVINCE_TOTAL,
+    PROVINCE_TOTAL_NAME,
+    RATE_TITLES,
+    ROMAN,
+    atomic_write,
+    level_name,
+    period_range_text,
+    period_title,
+    province_name,
+    read_rates,
+    read_targets,
+    report_year,
+    resolve_period,
+    unit_and_level_rows,
+    unit_label,
+)
 
 FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
 SHEET_FORM, SHEET_RATES, SHEET_TARGETS = "Biểu II.06a", "Tỷ lệ", "Chỉ tiêu"
-
-# Roll-up levels in the order of the form, with their group headings.
-LEVEL_ORDER: tuple[str, ...] = ("province", "province_department", "district", "commune", "unknown")
-LEVEL_NAMES: dict[str, str] = {
-    "province": "UBND tỉnh",
-    "province_department": "Sở, ban, ngành cấp tỉnh",
-    "district": "Cấp huyện (huyện, thị xã, thành phố)",
-    "commune": "Cấp xã (xã, phường, thị trấn)",
-    "unknown": "Đơn vị chưa có trong danh mục",
-}
-PROVINCE_TOTAL = "province_total"
-PROVINCE_TOTAL_NAME = "Tổng cộng toàn tỉnh"
 
 # The form's number columns: (key, SQL over a mart row). Order = columns (3)..(13).
 FORM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -91,22 +95,6 @@ FORM_HEADER: tuple[tuple[str, int, int, int, int], ...] = (
     ("Quá hạn", 2, 12, 2, 12),
 )
 
-# Headline rates (pipeline/metrics.py RATES) with their Vietnamese names.
-HEADLINE_RATES: tuple[tuple[str, str], ...] = (
-    ("on_time_rate", "Tỷ lệ giải quyết trước hạn, đúng hạn"),
-    ("online_rate", "Tỷ lệ hồ sơ trực tuyến"),
-    ("full_process_online_rate", "Tỷ lệ hồ sơ trực tuyến toàn trình"),
-    ("online_payment_rate", "Tỷ lệ thanh toán trực tuyến qua Cổng DVCQG"),
-    ("digitised_components_rate", "Tỷ lệ số hóa thành phần hồ sơ"),
-    ("electronic_result_rate", "Tỷ lệ số hóa kết quả giải quyết"),
-    ("satisfaction_rate", "Tỷ lệ hài lòng"),
-)
-TARGET_METRICS: dict[str, str] = {
-    "full_process_online_rate": "Tỷ lệ hồ sơ trực tuyến toàn trình",
-    "online_payment_rate": "Tỷ lệ thanh toán trực tuyến qua Cổng DVCQG",
-}
-
-_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 _FONT = "Times New Roman"
 _THIN = Side(style="thin", color="000000")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -119,104 +107,7 @@ _GAP_FORMAT = "+0.00%;-0.00%;0.00%"
 
 
 # ---------------------------------------------------------------------------------------
-# Periods and names shared with the dashboard
-# ---------------------------------------------------------------------------------------
-def resolve_period(period_grain: str | None, period_label: str) -> periods.Period:
-    """The window of a label (its grain comes from its shape); a given grain must match."""
-    period = periods.parse_label(period_label, config.cutoff_day())
-    if period_grain and period_grain != period.grain:
-        raise ValueError(
-            f"period {period_label!r} is a {period.grain} label, not a {period_grain} one"
-        )
-    return period
-
-
-def report_year(period: periods.Period) -> int:
-    """The target year of a window: the year in its label (2025-Q1, cal-2025-03 -> 2025)."""
-    return int(re.search(r"[0-9]{4}", period.label).group(0))
-
-
-def period_title(period: periods.Period) -> str:
-    """``Quý I năm 2025``, ``Tháng 3 năm 2025``, ``6 tháng đầu năm 2025``, ``Năm 2025``."""
-    year = report_year(period)
-    grain = period.grain.removeprefix("cal_")
-    number = int(re.search(r"(?:Q|H|-)([0-9]+)$", period.label).group(1)) if grain != "year" else 0
-    if grain == "month":
-        text = f"Tháng {number} năm {year}"
-    elif grain == "quarter":
-        text = f"Quý {_ROMAN[number - 1]} năm {year}"
-    elif grain == "half":
-        text = f"6 tháng {'đầu' if number == 1 else 'cuối'} năm {year}"
-    else:
-        text = f"Năm {year}"
-    return f"{text} (theo lịch dương)" if period.grain.startswith("cal_") else text
-
-
-def _vn_date(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
-def period_range_text(period: periods.Period) -> str:
-    return f"từ ngày {_vn_date(period.start)} đến ngày {_vn_date(period.end)}"
-
-
-def xlsx_name(period: periods.Period) -> str:
-    return f"bieu_II06a_{period.label}.xlsx"
-
-
-def level_name(level: str) -> str:
-    return LEVEL_NAMES.get(level, level)
-
-
-def unit_label(row: dict) -> str:
-    """A unit's name, or its code when neither the reference list nor the source had a name."""
-    return row.get("unit_name") or str(row["unit_code"])
-
-
-def level_sort_sql(column: str = "unit_level") -> str:
-    cases = " ".join(f"WHEN '{level}' THEN {i}" for i, level in enumerate(LEVEL_ORDER))
-    return f"CASE {column} {cases} ELSE {len(LEVEL_ORDER)} END, {column}"
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
-    ).fetchone()[0])
-
-
-def province_name(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The root unit's name (seeds/units.csv level 'province'), e.g. Tỉnh Quảng Trị."""
-    if not table_exists(con, "core.units"):
-        return None
-    row = con.execute(
-        "SELECT unit_name FROM core.units WHERE unit_level = 'province' ORDER BY unit_code LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
-
-
-def period_has_rows(con: duckdb.DuckDBPyConnection, period: periods.Period) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?",
-        [period.grain, period.label],
-    ).fetchone()[0])
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through a temporary file in the same folder, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-# ---------------------------------------------------------------------------------------
-# Reading the marts
+# Reading and writing
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FormData:
@@ -225,59 +116,12 @@ class FormData:
     total: dict | None  # province_total row
 
 
-def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def _unit_and_level_rows(
-    con: duckdb.DuckDBPyConnection, period: periods.Period, columns: str
-) -> tuple[list[dict], dict[str, dict]]:
-    """The period's unit rows (in form order) and its roll-up rows by level, with ``columns``."""
-    units = _dicts(con.execute(
-        f"""
-        SELECT unit_level, unit_code, unit_name, {columns}
-        FROM mart.unit_period_stats WHERE period_grain = ? AND period_label = ?
-        ORDER BY {level_sort_sql()}, unit_code
-        """,
-        [period.grain, period.label],
-    ))
-    levels = _dicts(con.execute(
-        f"""
-        SELECT unit_level, units, {columns}
-        FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?
-        """,
-        [period.grain, period.label],
-    ))
-    return units, {r["unit_level"]: r for r in levels}
-
-
 def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
     counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
-    units, by_level = _unit_and_level_rows(con, period, counts)
+    units, by_level = unit_and_level_rows(con, period, counts)
     total = by_level.pop(PROVINCE_TOTAL, None)
     return FormData(units, by_level, total)
 
-
-def read_rates(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[list[dict], dict[str, dict]]:
-    cols = ", ".join(f"{r}, {r}_numerator, {r}_denominator" for r, _ in HEADLINE_RATES)
-    return _unit_and_level_rows(con, period, cols)
-
-
-def read_targets(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
-    if not table_exists(con, "mart.target_attainment"):
-        return []
-    metric_order = " ".join(f"WHEN '{m}' THEN {i}" for i, m in enumerate(TARGET_METRICS))
-    return _dicts(con.execute(
-        f"""
-        SELECT metric, unit_level, unit_code, unit_name, actual, numerator, denominator, target,
-               gap, met, rank_in_level, units_in_level
-        FROM mart.target_attainment WHERE year = ?
-        ORDER BY CASE metric {metric_order} ELSE 99 END, metric, {level_sort_sql()},
-                 rank_in_level NULLS LAST, unit_name, unit_code
-        """,
-        [year],
-    ))
 
 
 # ---------------------------------------------------------------------------------------
@@ -428,7 +272,7 @@ def _write_form_sheet(ws: Worksheet, period: periods.Period, data: FormData, pro
     for index, (level, units) in enumerate(_grouped(data.units, data.levels)):
         subtotal = data.levels[level]
         label = f"{level_name(level)} ({subtotal['units']} đơn vị)"
-        _row(ws, row, [_ROMAN[index] if index < len(_ROMAN) else str(index + 1), label,
+        _row(ws, row, [ROMAN[index] if index < len(ROMAN) else str(index + 1), label,
                        *(subtotal[k] for k in FORM_KEYS), level],
              number_cols=counts, bold=True, fill=_GROUP_FILL)
         row += 1
@@ -496,7 +340,7 @@ def _write_rates_sheet(
     total = levels.get(PROVINCE_TOTAL)
     rolled = {k: v for k, v in levels.items() if k != PROVINCE_TOTAL}
     for index, (level, members) in enumerate(_grouped(units, rolled)):
-        _row(ws, row, [_ROMAN[index] if index < len(_ROMAN) else str(index + 1),
+        _row(ws, row, [ROMAN[index] if index < len(ROMAN) else str(index + 1),
                        f"{level_name(level)} ({rolled[level]['units']} đơn vị)", *values(rolled[level]), level],
              number_cols=formats, bold=True, fill=_GROUP_FILL)
         row += 1
@@ -550,7 +394,7 @@ def _write_targets_sheet(ws: Worksheet, year: int, rows: list[dict]) -> None:
     for number, r in enumerate(rows, start=1):
         _row(ws, row, [
             number, unit_label(r), level_name(r["unit_level"]),
-            TARGET_METRICS.get(r["metric"], r["metric"]),
+            RATE_TITLES.get(r["metric"], r["metric"]),
             r["actual"], r["numerator"], r["denominator"], r["target"], r["gap"],
             _verdict(r["met"]), r["rank_in_level"], r["units_in_level"], r["unit_code"],
         ], number_cols=formats)

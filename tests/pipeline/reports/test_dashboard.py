@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import config, dashboard
-from pipeline.dashboard import write_dashboard
+from pipeline import config
+from pipeline.reports import dashboard
+from pipeline.reports.dashboard import write_dashboard
 from pipeline.warehouse import connect
 from tests.browser import CHROMIUM, Chromium
 from tests.report_data import build_demo_warehouse

@@ -6,16 +6,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline import config, periods
+from pipeline.metrics import SUMMARY_RATES
+from pipeline.reports.data import table_exists
 from pipeline.warehouse import connect
 
-HEADLINE = (
-    ("on_time_rate", "on time"),
-    ("online_rate", "online"),
-    ("full_process_online_rate", "full-process online"),
-    ("online_payment_rate", "paid online"),
-    ("digitised_components_rate", "digitised"),
-    ("satisfaction_rate", "satisfied"),
-)
+HEADLINE = SUMMARY_RATES
 
 
 def _pct(value: float | None) -> str:
@@ -35,12 +30,6 @@ def print_summary(warehouse: Path) -> None:
         con.close()
 
 
-def _table_exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
-    ).fetchone()[0])
-
-
 def _print(con, warehouse: Path) -> None:
     versions, cases = con.execute(
         "SELECT (SELECT count(*) FROM raw.case_versions), (SELECT count(*) FROM core.cases)"
@@ -57,7 +46,7 @@ def _print(con, warehouse: Path) -> None:
     print(f"  case versions:  {versions:,} in raw.case_versions; {cases:,} cases in core.cases")
     if config.using_dev_pii_key():
         print("  WARNING: personal data was hashed with the public development key (set DVC_PII_KEY).")
-    if not _table_exists(con, "mart", "level_period_stats"):
+    if not table_exists(con, "mart.level_period_stats"):
         return
     last_day = con.execute("SELECT max(period_end) FROM mart.unit_period_stats WHERE period_grain = 'month'").fetchone()[0]
     data_last = con.execute("SELECT max(updated_at)::DATE FROM core.cases").fetchone()[0]
@@ -79,7 +68,7 @@ def _print(con, warehouse: Path) -> None:
     print(header)
     for level, units, new, resolved, *rates in rows:
         print(f"  {level:<22}{units:>6}{new:>9,}{resolved:>10,}" + "".join(f"{_pct(r):>21}" for r in rates))
-    if _table_exists(con, "mart", "target_attainment"):
+    if table_exists(con, "mart.target_attainment"):
         year = con.execute("SELECT max(year) FROM mart.target_attainment WHERE actual IS NOT NULL").fetchone()[0]
         if year is not None:
             worst = con.execute(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.cli import main
-from pipeline.official_report import write_quarter_report
+from app.cli import main
+from pipeline.reports.xlsx import write_quarter_report
 from pipeline.warehouse import connect
 from tests.report_data import build_demo_warehouse, build_fixture_warehouse
 

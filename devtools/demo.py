@@ -1,10 +1,11 @@
 """The demo: a generated province, landed from files and from a local portal, end to end.
 
 1. writes a realistic inbox (every file format) for Quảng Trị's units (seeds/),
-2. starts the local export-API server (pipeline/portal_server.py) on 127.0.0.1 over later
+2. starts the local export-API server (devtools/portal_server.py) on 127.0.0.1 over later
    changes of the same province, with the embedded demo token,
-3. lands the files, pulls the API window, refreshes every touched window, publishes the
-   analyst database, and prints the summary. Rerunning it starts from a clean demo folder.
+3. runs the declared jobs as the nightly path would: lands the files, pulls the API window,
+   refreshes every touched window (marts, analyst database, reports), and prints the summary.
+   Rerunning it starts from a clean demo folder.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipeline.cli import CommandError, materialize, refresh_pending_marts
+from app.errors import CommandError
+from app.runner import Runner
+from assets.partitions import day_keys
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +29,24 @@ FILES_START, FILES_END = date(2024, 12, 15), date(2025, 11, 14)
 API_START, API_END = date(2025, 11, 15), date(2025, 12, 14)
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
-    from pipeline import demo_data
-    from pipeline.portal_server import PortalServer
-    from pipeline.report import print_summary
+    from devtools import demo_data
+    from devtools.portal_server import PortalServer
+    from pipeline.reports.summary import print_summary
 
     workdir = workdir.resolve()
     inbox = workdir / "inbox"
@@ -35,7 +54,7 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
     for stale in (inbox, workdir / "reports", workdir / "quality"):
         shutil.rmtree(stale, ignore_errors=True)
     for stale in workdir.glob("warehouse*.duckdb*"):
-        stale.unlink()
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     workdir.mkdir(parents=True, exist_ok=True)
 
     file_versions = int(versions * 0.85)
@@ -47,33 +66,15 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
         versions - file_versions, seed=11, start=API_START, end=API_END
     ).to_dicts()
 
-    instance = None
-    materialize([["raw", "export_files"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
-
+    runner = Runner(warehouse, inbox=inbox, command="demo")
+    runner.run("ingest_files_job")
     with PortalServer(api_records, token=DEMO_TOKEN) as server:
         log.info("demo: local portal at %s serving %d records", server.url, len(api_records))
-        env = {"DVC_PORTAL_URL": server.url, "DVC_PORTAL_TOKEN": DEMO_TOKEN}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            first, last = API_START, API_END + timedelta(days=1)
-            from assets.partitions import day_keys
-
-            keys = day_keys(first, last)
-            materialize(
-                [["raw", "portal_pull"]],
-                warehouse=warehouse,
-                tags={"dagster/asset_partition_range_start": keys[0],
-                      "dagster/asset_partition_range_end": keys[-1]},
-            )
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-    materialize([["core", "cases"]], warehouse=warehouse)
-    if refresh_pending_marts(warehouse) is None:
+        with _environment({"DVC_PORTAL_URL": server.url, "DVC_PORTAL_TOKEN": DEMO_TOKEN}):
+            keys = day_keys(API_START, API_END + timedelta(days=1))
+            runner.run("portal_pull_job", partition_range=(keys[0], keys[-1]))
+    runner.run("core_refresh_job")
+    if runner.refresh_pending_marts() is None:
         raise CommandError("demo: no windows were refreshed (no data landed?)")
     print_summary(warehouse)
     print(f"\nDemo folder: {workdir} (inbox, warehouse, published analyst database, reports)")

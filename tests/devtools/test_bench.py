@@ -3,7 +3,7 @@
 import json
 from argparse import Namespace
 
-from pipeline.bench import run_bench
+from devtools.bench import run_bench
 
 REQUIRED = {"versions", "baseline_csv_s", "cold_csv_s", "cold_jsonl_s", "incremental_s", "cold_csv_peak_rss_mb",
             "cold_csv_stages_s", "cold_jsonl_stages_s", "dagster_overhead_csv_s"}

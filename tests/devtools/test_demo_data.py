@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from pipeline import demo_data as dd
+from devtools import demo_data as dd
 from schemas.case_record import FIELD_SPECS, FIELDS_BY_NAME, CaseRecord, Kind, parse_portal_datetime
 
 SEEDS = Path(dd.__file__).resolve().parent.parent / "seeds"

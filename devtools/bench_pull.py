@@ -1,6 +1,6 @@
 """Pull benchmark: throughput from the local portal and a nightly run of one busy day.
 
-    python -m pipeline.bench_pull --records 100000 --night 50000
+    python -m devtools.bench_pull --records 100000 --night 50000
 
 1. pulls N records (1,000-record pages) from the local server over TCP: client only, then
    client + landing;
@@ -17,10 +17,11 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pipeline import demo_data, marts
+from devtools import demo_data
+from devtools.portal_server import PortalServer
+from pipeline import marts
 from pipeline.config import PortalSettings
 from pipeline.portal_client import PortalClient
-from pipeline.portal_server import PortalServer
 from pipeline.pull import pull_window
 from pipeline.warehouse import open_warehouse
 

@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-from pipeline.cli import main
+from app.cli import main
 
 
 @pytest.fixture
@@ -77,3 +77,57 @@ def test_module_entry_point_runs_as_a_process(inbox, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Headline rates, latest closed quarter" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# The command line runs the jobs declared in Definitions, nothing of its own
+# ---------------------------------------------------------------------------------------
+def test_every_command_maps_onto_declared_jobs():
+    from app import cli
+    from assets.definitions import defs
+    from devtools.commands import register
+
+    parser = cli.build_parser([register])
+    commands = set(parser._subparsers._group_actions[0].choices)
+    assert commands - {"demo", "bench"} == set(cli.COMMAND_JOBS)
+    declared = {job.name for job in defs.resolve_all_job_defs()}
+    for command, job_names in cli.COMMAND_JOBS.items():
+        assert set(job_names) <= declared, command
+
+
+def test_commands_run_exactly_their_declared_jobs(tmp_path, fixtures, monkeypatch):
+    """run / pull / backfill call the runner with the jobs COMMAND_JOBS lists, in that order."""
+    import app.runner
+    from app import cli
+    from pipeline.reports import summary
+
+    ran: list[tuple[str, str]] = []
+
+    class SpyRunner:
+        def __init__(self, warehouse, *, inbox=None, instance=None, command=None):
+            self.command = command
+
+        def run(self, job_name, **kwargs):
+            ran.append((self.command, job_name))
+            return None
+
+        def refresh_pending_marts(self, *, full=False):
+            ran.append((self.command, "marts_job"))
+            return "2025-Q1..2025-Q1"
+
+    monkeypatch.setattr(app.runner, "Runner", SpyRunner)
+    monkeypatch.setattr(app.runner, "step_metadata", lambda result, step: {})
+    monkeypatch.setattr(summary, "print_summary", lambda warehouse: None)
+    monkeypatch.setenv("DVC_PORTAL_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DVC_PORTAL_TOKEN", "t")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    warehouse = str(tmp_path / "w.duckdb")
+    for argv in (
+        ["run", "--inbox", str(inbox), "--warehouse", warehouse],
+        ["pull", "--from", "2025-01-01", "--to", "2025-01-02", "--warehouse", warehouse],
+        ["backfill", "--quarters", "2025-Q1", "--warehouse", warehouse],
+    ):
+        assert cli.main(argv) == 0, argv
+    for command in ("run", "pull", "backfill"):
+        assert tuple(job for c, job in ran if c == command) == cli.COMMAND_JOBS[command]

@@ -1,4 +1,4 @@
-"""The local export-API server (pipeline/portal_server.py) over real HTTP on 127.0.0.1."""
+"""The local export-API server (devtools/portal_server.py) over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.portal_server import API_PATH, Faults, PortalServer, window_key
+from devtools.portal_server import API_PATH, Faults, PortalServer, window_key
 
 TOKEN = "s3rver-t0ken"
 REPO = Path(__file__).resolve().parents[2]
@@ -286,7 +286,7 @@ def test_faults_can_be_switched_while_running(http):
 
 def test_command_line_serves_generated_data_until_ctrl_c():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.portal_server", "--port", "0", "--versions", "300",
+        [sys.executable, "-m", "devtools.portal_server", "--port", "0", "--versions", "300",
          "--seed", "7", "--token", "demo-token", "--fault", "rate_limit_every=1000"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=os.environ | {"PYTHONPATH": str(REPO)},

@@ -19,7 +19,7 @@ Window membership (``NgayCapNhat`` in ``[tu_ngay, den_ngay)``), ordered by
 
 Run by hand over generated data (until Ctrl-C):
 
-    python -m pipeline.portal_server --port 8765 --versions 20000 --seed 7 --token demo-token
+    python -m devtools.portal_server --port 8765 --versions 20000 --seed 7 --token demo-token
 """
 
 from __future__ import annotations
@@ -357,7 +357,7 @@ def _fault(text: str) -> tuple[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     from datetime import date
 
-    from pipeline import demo_data
+    from devtools import demo_data
 
     parser = argparse.ArgumentParser(
         description="Serve generated case records like the portal's export API, until Ctrl-C."
