@@ -18,14 +18,13 @@ from pipeline.reference import load_reference
         raw_export_files,
         dg.AssetDep(raw_portal_pull, partition_mapping=dg.AllPartitionMapping()),
     ],
-    description="core.cases: the newest valid version of every case (largest NgayCapNhat, ties -> later arrival). Also (re)loads the reference tables from seeds/.",
+    description="core.cases: the newest valid version of every case (largest NgayCapNhat, ties -> later arrival). Also (re)loads the reference tables from seeds/. Unit codes missing from the reference list are reported by the gx_core_unit_codes check.",
 )
 def core_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         load_reference(con)
         merged = merge_pending_batches(con)
         total = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
-        unknown = checks.unknown_unit_codes(con)
     context.log.info(
         f"core.cases: {merged.cases_changed} cases changed from {merged.batches} new batches; "
         f"{total} cases in all; touched days {merged.affected_from}..{merged.affected_to}"
@@ -37,22 +36,7 @@ def core_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
             "cases_total": total,
             "affected_from": str(merged.affected_from),
             "affected_to": str(merged.affected_to),
-            "unknown_unit_codes": len(unknown),
         }
-    )
-
-
-@dg.asset_check(asset=core_cases, description="Unit codes missing from seeds/units.csv (kept and counted under their code with level 'unknown').")
-def unknown_unit_codes_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        unknown = checks.unknown_unit_codes(con)
-    return dg.AssetCheckResult(
-        passed=not unknown,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "unknown_codes": len(unknown),
-            "codes": dg.MetadataValue.json({code: n for code, n in unknown[:50]}),
-        },
     )
 
 

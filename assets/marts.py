@@ -89,10 +89,7 @@ def target_attainment(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     keys, labels, windows = _windows(context)
     with warehouse.connect() as con:
         rows = marts.refresh_target_attainment(con, windows)
-        below = con.execute(
-            f"SELECT count(*) FILTER (NOT met), count(met) FROM {marts.TARGET_TABLE} "
-            "WHERE CAST(year AS VARCHAR) IN (SELECT period_label FROM refresh_periods WHERE period_grain = 'year')"
-        ).fetchone()
+        below = marts.targets_missed(con, windows)
     return dg.MaterializeResult(
         metadata=_window_metadata(labels, windows)
         | {"rows": rows, "targets_missed": below[0], "targets_with_actual": below[1]}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline.metrics import IDENTITIES
 from pipeline.warehouse import read_sql
 
 
@@ -21,9 +22,19 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, sample: int = 10) -> CheckOut
     return CheckOutcome(passed=not rows, violations=len(rows), sample=rows[:sample])
 
 
+def identity_sql(table: str = "mart.unit_period_stats", key: str = "unit_code") -> str:
+    """One row per violated METRICS.md §2 identity (metrics.IDENTITIES) of ``table``."""
+    return "\nUNION ALL\n".join(
+        f"SELECT period_grain, period_label, {key}, '{i.total} = {' + '.join(i.parts)}' AS identity, "
+        f"{i.total} AS lhs, {' + '.join(i.parts)} AS rhs FROM {table} "
+        f"WHERE {i.total} <> {' + '.join(i.parts)}"
+        for i in IDENTITIES
+    )
+
+
 def identity_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     """received = resolved + in progress; resolved/in-progress/new splits; received = carried + new."""
-    return _run(con, read_sql("checks/identities.sql"))
+    return _run(con, identity_sql())
 
 
 def carry_over_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:

@@ -101,22 +101,7 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
     if TARGET_TABLE not in created:
         con.execute(f"CREATE TABLE {TARGET_TABLE} AS {read_sql('marts/target_attainment.sql')} WITH NO DATA")
         _comment(con, TARGET_TABLE, TARGET_COLUMNS)
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS mart.refresh_log (refreshed_at TIMESTAMP, windows BIGINT, "
-        "first_day DATE, last_day DATE, unit_rows BIGINT, seconds DOUBLE, covers_pending BOOLEAN)"
-    )
-    for stmt in (
-        "COMMENT ON TABLE mart.refresh_log IS 'Each mart refresh: how many windows were recomputed, "
-        "the days they span, how long it took, and whether it covered every pending change.'",
-        "COMMENT ON COLUMN mart.refresh_log.refreshed_at IS 'When the refresh committed.'",
-        "COMMENT ON COLUMN mart.refresh_log.windows IS 'Windows (all grains) recomputed.'",
-        "COMMENT ON COLUMN mart.refresh_log.first_day IS 'First day of the earliest window.'",
-        "COMMENT ON COLUMN mart.refresh_log.last_day IS 'Last day of the latest window.'",
-        "COMMENT ON COLUMN mart.refresh_log.unit_rows IS 'Rows written to mart.unit_period_stats.'",
-        "COMMENT ON COLUMN mart.refresh_log.seconds IS 'Duration of the unit-stats refresh.'",
-        "COMMENT ON COLUMN mart.refresh_log.covers_pending IS 'TRUE when every core change before it is reflected.'",
-    ):
-        con.execute(stmt)
+    con.execute(read_sql("ddl/marts.sql"))
 
 
 def data_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
@@ -220,6 +205,17 @@ def refresh_target_attainment(con: duckdb.DuckDBPyConnection, windows: Iterable[
     return _replace_windows(
         con, windows, TARGET_TABLE, _YEARS_IN_REFRESH, read_sql("marts/target_attainment.sql"), reference=True
     )
+
+
+def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> tuple[int, int]:
+    """(targets missed, targets with an actual) of the year windows among ``windows``."""
+    years = sorted({int(w.label) for w in windows if w.grain == "year"})
+    if not years:
+        return 0, 0
+    return con.execute(
+        f"SELECT count(*) FILTER (NOT met), count(met) FROM {TARGET_TABLE} WHERE list_contains(?, year)",
+        [years],
+    ).fetchone()
 
 
 def log_refresh(

@@ -187,3 +187,41 @@ HEADLINE_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.title_vi) for r i
 RATE_TITLES: dict[str, str] = {r.name: r.title_vi or r.name for r in RATES}
 # The command line summary's columns: (rate, short English heading).
 SUMMARY_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.short) for r in RATES if r.short)
+
+
+# ---------------------------------------------------------------------------------------
+# The rules every stats table obeys: written once here, generated into the blocking SQL
+# check (pipeline/checks.py) and the Great Expectations mart suites (pipeline/mart_suites.py).
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Identity:
+    """``total`` = the sum of ``parts`` (METRICS.md §2), exactly, for every row."""
+
+    total: str
+    parts: tuple[str, ...]
+    derived: str  # the column name the GX suites give the sum of the parts
+    words: str
+
+
+IDENTITIES: tuple[Identity, ...] = (
+    Identity("received_total", ("carried_over", "new_total"), "carried_over_plus_new",
+             "received total = carried over + new"),
+    Identity("received_total", ("resolved_total", "in_progress_total"), "resolved_plus_in_progress",
+             "received total = resolved + in progress"),
+    Identity("resolved_total", ("resolved_early", "resolved_on_time", "resolved_late"), "resolved_parts",
+             "resolved = early + on time + late"),
+    Identity("in_progress_total", ("in_progress_within", "in_progress_overdue"), "in_progress_parts",
+             "in progress = within + overdue"),
+    Identity("new_total", ("new_online", "new_in_person", "new_postal"), "new_parts",
+             "new = online + in person + postal"),
+)
+
+# (whole, part, words): the part is counted among the whole, so it never exceeds it.
+SUBSETS: tuple[tuple[str, str, str], ...] = (
+    ("resolved_on_time", "withdrawn_or_stopped", "Withdrawn/stopped cases are counted within on time."),
+    ("new_total", "new_full_process", "Full-process cases are among the new cases."),
+    ("new_total", "new_with_fees", "Cases with fees are among the new cases."),
+    ("new_total", "new_digitised", "Digitised cases are among the new cases."),
+    ("resolved_total", "resolved_with_result", "Status 9/10 resolutions are among the resolved cases."),
+    ("resolved_total", "resolved_rated", "Rated cases are among the resolved cases."),
+)

@@ -1,6 +1,7 @@
-"""Great Expectations suites (schemas/expectations/*.json) run on bounded reads of the warehouse.
+"""Great Expectations suites run on bounded reads of the warehouse.
 
-The suites are the versioned source of truth: plain GX 1.x suite JSON (``name``,
+The suites are files in schemas/expectations/ or, for the stats marts, generated from the
+metric definitions (pipeline/mart_suites.py); both are plain GX 1.x suite JSON (``name``,
 ``expectations`` with ``type``/``kwargs``/``meta``) plus a ``meta.dvc`` block saying what to
 read:
 
@@ -84,15 +85,25 @@ class Suite:
 
 
 def suite_names() -> list[str]:
-    return sorted(p.stem for p in SUITES_DIR.glob("*.json"))
+    """The suite files of schemas/expectations/ and the suites generated from the metrics."""
+    from pipeline.mart_suites import GENERATED_SUITES
+
+    return sorted({p.stem for p in SUITES_DIR.glob("*.json")} | set(GENERATED_SUITES))
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
-    """Read and check a suite file (a name looks in schemas/expectations/)."""
+    """Read and check a suite: a generated one (pipeline/mart_suites.py), or a file (a name
+    looks in schemas/expectations/)."""
+    from pipeline.mart_suites import GENERATED_SUITES
+
     path = Path(name_or_path)
-    if path.suffix != ".json":
-        path = SUITES_DIR / f"{name_or_path}.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(name_or_path, str) and name_or_path in GENERATED_SUITES:
+        path = SUITES_DIR / f"{name_or_path}.json"  # where its JSON would be; named like one
+        raw = GENERATED_SUITES[name_or_path]()
+    else:
+        if path.suffix != ".json":
+            path = SUITES_DIR / f"{name_or_path}.json"
+        raw = json.loads(path.read_text(encoding="utf-8"))
     dvc = (raw.get("meta") or {}).get("dvc") or {}
     name = raw.get("name", "")
     problems: list[str] = []
