@@ -41,7 +41,7 @@ def _child(argv: list[str]) -> None:
     if mode == "baseline":
         out |= _baseline(Path(argv[3]), warehouse)
     elif mode == "dagster":
-        from devtools.commands import main
+        from app.cli import main
 
         code = main(["-q", "run", "--inbox", str(inbox), "--warehouse", str(warehouse)])
         out["exit_code"] = code
