@@ -33,6 +33,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from schemas.case_record import DATE_FIELDS, FIELD_SPECS, LIST_FIELDS, Kind
+
 __all__ = [
     "CONTRACT_FIELDS",
     "DATE_FIELDS",
@@ -53,50 +55,14 @@ __all__ = [
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
-# PORTAL_EXPORT.md §1, in the contract's order.
-CONTRACT_FIELDS: list[str] = [
-    "MaHoSo", "MaHoSoKhac", "MaDonVi", "DonViXuLy", "MaTTHC", "TenTTHC", "MaLinhVuc",
-    "TenLinhVuc", "MucDo", "KenhThucHien", "TrangThaiHoSo", "NgayNopHoSo", "NgayTiepNhan",
-    "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi", "NgayCapNhat", "ChuHoSo",
-    "SoGiayToChuHoSo", "SoDienThoai", "Email", "DiaChi", "LoaiDoiTuong", "TrichYeuHoSo",
-    "HoSoCoThanhPhanSoHoa", "TaiKhoanDuocXacThucVoiVNeID", "DuocThanhToanTrucTuyen",
-    "DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "MucDoHaiLong",
-]  # fmt: skip
-DATE_FIELDS: tuple[str, ...] = (
-    "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi",
-    "NgayCapNhat",
-)  # fmt: skip
-LIST_FIELDS: tuple[str, ...] = ("DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung")
+# The contract's fields (PORTAL_EXPORT.md §1, in its order), from the one record schema.
+CONTRACT_FIELDS: list[str] = [f.name for f in FIELD_SPECS if f.spec.kind is not Kind.FLAT]
 # A field the contract does not know (yet): present on a few records, null elsewhere.
 EXTRA_FIELD = "TruongMoi"
 
-# Export-screen header (PORTAL_EXPORT.md §5) -> contract field; the two flattened list
-# columns map to the pseudo-fields TongLePhi and CoKetQuaDienTu.
-VIETNAMESE_HEADERS: dict[str, str] = {
-    "Mã hồ sơ": "MaHoSo",
-    "Mã đơn vị": "MaDonVi",
-    "Đơn vị xử lý": "DonViXuLy",
-    "Mã TTHC": "MaTTHC",
-    "Tên TTHC": "TenTTHC",
-    "Lĩnh vực": "TenLinhVuc",
-    "Mức độ": "MucDo",
-    "Kênh thực hiện": "KenhThucHien",
-    "Trạng thái": "TrangThaiHoSo",
-    "Ngày nộp": "NgayNopHoSo",
-    "Ngày tiếp nhận": "NgayTiepNhan",
-    "Ngày hẹn trả": "NgayHenTra",
-    "Ngày kết thúc xử lý": "NgayKetThucXuLy",
-    "Ngày trả kết quả": "NgayTra",
-    "Ngày cập nhật": "NgayCapNhat",
-    "Chủ hồ sơ": "ChuHoSo",
-    "Số giấy tờ": "SoGiayToChuHoSo",
-    "Số điện thoại": "SoDienThoai",
-    "Thanh toán trực tuyến": "DuocThanhToanTrucTuyen",
-    "Số hóa thành phần": "HoSoCoThanhPhanSoHoa",
-    "Lệ phí (VND)": "TongLePhi",
-    "Có kết quả điện tử": "CoKetQuaDienTu",
-    "Mức độ hài lòng": "MucDoHaiLong",
-}
+# Export-screen header (PORTAL_EXPORT.md §5) -> contract field, from the schema's headers; the
+# two flattened list columns map to the pseudo-fields TongLePhi and CoKetQuaDienTu.
+VIETNAMESE_HEADERS: dict[str, str] = {f.spec.vi_header: f.name for f in FIELD_SPECS if f.spec.vi_header}
 
 FEE_STRUCT = pl.Struct({"TenPhiLePhi": pl.String, "MaPhiLePhi": pl.String, "Gia": pl.String, "LoaiPhiLePhi": pl.String})
 RESULT_STRUCT = pl.Struct({"TenGiayTo": pl.String, "MaGiayToKetQua": pl.String, "DuongDanTepTinKetQua": pl.String})

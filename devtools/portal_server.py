@@ -39,11 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from pipeline.portal_client import _STAMP, API_PATH, MAX_PAGE_SIZE  # the contract's constants, once
 from schemas.case_record import parse_portal_datetime
 
-API_PATH = "/api/v1/hoso"
-MAX_PAGE_SIZE = 5000
-_STAMP = "%Y%m%d%H%M%S"
 _RE_DIGITS = re.compile(r"\d{8}")
 _RE_VN = re.compile(r"(\d{2})/(\d{2})/(\d{4})(?:\s+(\d{2}):(\d{2}):(\d{2}))?")
 _RE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2}))?")

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 API_PATH = "/api/v1/hoso"
 MAX_PAGE_SIZE = 5000
-_STAMP = "%Y%m%d%H%M%S"
+_STAMP = "%Y%m%d%H%M%S"  # the API's tu_ngay/den_ngay format (also the local test server's)
 _RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 
 
