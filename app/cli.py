@@ -156,7 +156,8 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
 
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also Dagster's events and libraries' messages")
+    parser.add_argument("--debug", action="store_true", help="like -v, and show tracebacks of unexpected errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="land every export file of an inbox and refresh everything downstream")
@@ -197,16 +198,38 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     return parser
 
 
+# Libraries that log at INFO what an operator need not read (their warnings still show).
+THIRD_PARTY_LOGGERS = ("great_expectations", "alembic", "dagster", "httpx", "httpcore", "urllib3", "filelock")
+
+
+def configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
+    """One line per message: time, level (when not INFO) and text. ``-q`` warnings only;
+    ``-v``/``--debug`` everything, including Dagster's own events and third-party INFO."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter(verbose))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+class _LineFormatter(logging.Formatter):
+    def __init__(self, verbose: bool) -> None:
+        super().__init__(datefmt="%H:%M:%S")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno == logging.INFO else f"{record.levelname} "
+        origin = f"{record.name}: " if self.verbose else ""
+        return f"{self.formatTime(record, self.datefmt)} {level}{origin}{record.getMessage()}"
+
+
 def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any], None]] = ()) -> int:
     parser = build_parser(extensions)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("alembic", "dagster._core", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(quiet=args.quiet, verbose=args.verbose or args.debug)
     try:
         return args.func(args)
     except CommandError as exc:

@@ -25,7 +25,10 @@ log = logging.getLogger("pipeline")
 
 # The asset groups of marts_job, for callers that show or test what a refresh writes.
 MART_GROUPS = jobs.MARTS_JOB_GROUPS
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+# Jobs run here log through the command line's logger (assets/loggers.py): plain lines.
+JOB_RUN_CONFIG = {"loggers": {"command_line": {}}}
+# Ad-hoc selections (dg.materialize takes no loggers): Dagster's console logger at INFO.
+ADHOC_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -71,7 +74,7 @@ class Runner:
         if partition_range:
             all_tags |= range_tags(*partition_range)
         result = job.execute_in_process(
-            run_config=QUIET_RUN_CONFIG | (run_config or {}),
+            run_config=JOB_RUN_CONFIG | (run_config or {}),
             instance=self.instance,
             tags=all_tags,
             raise_on_error=False,
@@ -116,7 +119,7 @@ def materialize(
         assets=[*ASSETS, *ASSET_CHECKS],
         selection=asset_selection,
         resources=build_resources(str(warehouse), str(inbox) if inbox else None),
-        run_config=QUIET_RUN_CONFIG | (run_config or {}),
+        run_config=ADHOC_RUN_CONFIG | (run_config or {}),
         tags=tags,
         instance=instance or dagster_instance(),
         raise_on_error=False,

@@ -25,7 +25,7 @@ def core_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
         load_reference(con)
         merged = merge_pending_batches(con)
         total = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
-    context.log.info(
+    context.log.debug(
         f"core.cases: {merged.cases_changed} cases changed from {merged.batches} new batches; "
         f"{total} cases in all; touched days {merged.affected_from}..{merged.affected_to}"
     )

@@ -2,14 +2,15 @@
 
 import dagster as dg
 
-from assets import core_assets, ingest, marts, publish, quality_checks, reports
+from assets import core_assets, ingest, marts, publish, quality_checks, refresh, reports
 from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
+from assets.loggers import LOGGERS
 from assets.resources import InboxResource, WarehouseResource
 from assets.schedules import nightly_portal_pull
 from assets.sensors import inbox_sensor, refresh_after_ingest
 from pipeline import config
 
-ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, publish, reports])
+ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, publish, reports, refresh])
 ASSET_CHECKS = dg.load_asset_checks_from_modules([core_assets, marts, quality_checks])
 
 
@@ -28,6 +29,7 @@ def build_definitions(warehouse_path: str | None = None, inbox_path: str | None 
         schedules=[nightly_portal_pull],
         sensors=[inbox_sensor, refresh_after_ingest],
         resources=build_resources(warehouse_path, inbox_path),
+        loggers=LOGGERS,
         # DuckDB has one writer process: run every step in the run's own process.
         executor=dg.in_process_executor,
     )

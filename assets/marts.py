@@ -49,10 +49,11 @@ def unit_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     keys, labels, windows = _windows(context)
     context.log.info(f"recomputing {len(windows)} windows for quarters {', '.join(labels)}")
     with warehouse.connect() as con:
-        pending = marts.pending_day_range(con)
+        marts.ensure_mart_tables(con)
+        covers = marts.begin_refresh(con, context.run_id, windows)  # pending until mart/refresh_log
         rows = marts.refresh_unit_stats(con, windows)
         seconds = time.perf_counter() - started
-        covers = marts.log_refresh(con, windows, rows, seconds, pending)
+        marts.note_unit_rows(con, context.run_id, rows, seconds)
     context.log.info(f"mart.unit_period_stats: {rows} rows for {len(windows)} windows in {seconds:.1f}s")
     return dg.MaterializeResult(
         metadata=_window_metadata(labels, windows)

@@ -20,7 +20,7 @@ from pipeline.publish import analytics_path, publish
 def analytics_database(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         path = publish(con, warehouse.path)
-    context.log.info(f"analysts: duckdb -readonly {path}")
+    context.log.debug(f"analysts: duckdb -readonly {path}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "size_mb": round(path.stat().st_size / 2**20, 2)}
     )

@@ -85,7 +85,7 @@ def _run(
         batch = quality.read_batch(con, suite, windows=windows)
     result = quality.validate_batch(batch, quality=quality.quality_dir(warehouse.path), run_name=context.run.run_id)
     if result.validation_page is not None:
-        context.log.info(f"GX Data Docs for {suite.name}: {result.validation_page.as_uri()}")
+        context.log.debug(f"GX Data Docs for {suite.name}: {result.validation_page.as_uri()}")
     return result
 
 

@@ -90,5 +90,5 @@ def _write_per_quarter(
             path, written = write(con, label, folder / file_name(resolve_period("quarter", label)))
             files[label] = path
             rows += written
-            context.log.info(f"{label}: {path} ({written} rows)")
+            context.log.info(f"report {label}: {path} ({written} rows)")
     return dg.MaterializeResult(metadata=_metadata(folder, files, rows))

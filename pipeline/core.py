@@ -38,9 +38,12 @@ def merge_pending_batches(con: duckdb.DuckDBPyConnection) -> MergeResult:
         con.execute("ROLLBACK")
         raise
     result = MergeResult(*row)
-    log.info(
-        "core.cases: %d batches, %d candidate versions, %d cases changed (dates %s..%s)",
-        result.batches, result.versions_considered, result.cases_changed,
-        result.affected_from, result.affected_to,
-    )
+    if result.batches == 0:
+        log.info("core.cases: no new batches to merge")
+    else:
+        log.info(
+            "core.cases: %d batches, %d candidate versions, %d cases changed (case dates %s..%s)",
+            result.batches, result.versions_considered, result.cases_changed,
+            result.affected_from or "-", result.affected_to or "-",
+        )
     return result

@@ -114,7 +114,7 @@ def land_records(
 
 
 def _log_result(result: BatchResult) -> None:
-    log.info(
+    log.debug(
         "%s: batch %s landed: %d read = %d landed (%d new versions) + %d quarantined in %.1fs",
         result.source_name, result.batch_id, result.records_read, result.records_landed,
         result.records_new_versions, result.records_quarantined, result.seconds,

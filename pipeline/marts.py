@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -218,35 +219,54 @@ def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Per
     ).fetchone()
 
 
-def log_refresh(
-    con: duckdb.DuckDBPyConnection,
-    windows: list[periods.Period],
-    unit_rows: int,
-    seconds: float,
-    pending: tuple[date, date] | None,
-) -> bool:
-    """Record a refresh. When it covered every day pending before it, core changes up to now
-    count as reflected in the marts (pending_day_range starts after it). Returns that flag."""
+def begin_refresh(con: duckdb.DuckDBPyConnection, refresh_id: str, windows: list[periods.Period]) -> bool:
+    """Record that a refresh of ``windows`` starts now, before it reads core.cases. It marks
+    nothing as reflected yet: the changes pending now stay pending until ``complete_refresh``,
+    called once every dependent output is written, so an interrupted or failed refresh is
+    redone by the next run. Returns whether these windows cover every pending change."""
+    pending = pending_day_range(con)
     first = min((w.start for w in windows), default=None)
     last = max((w.end for w in windows), default=None)
     covers = pending is None or (first is not None and first <= pending[0] and last >= pending[1])
     con.execute(
-        "INSERT INTO mart.refresh_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
-        [len(windows), first, last, unit_rows, seconds, covers],
+        "INSERT INTO mart.refresh_log (refresh_id, refreshed_at, windows, first_day, last_day, "
+        "covers_candidate, covers_pending) VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, FALSE)",
+        [refresh_id, len(windows), first, last, covers],
     )
     return covers
+
+
+def note_unit_rows(con: duckdb.DuckDBPyConnection, refresh_id: str, unit_rows: int, seconds: float) -> None:
+    con.execute(
+        "UPDATE mart.refresh_log SET unit_rows = ?, seconds = ? WHERE refresh_id = ?",
+        [unit_rows, seconds, refresh_id],
+    )
+
+
+def complete_refresh(con: duckdb.DuckDBPyConnection, refresh_id: str) -> bool:
+    """Every output of the refresh is written: its covered changes stop being pending.
+    Returns whether it covered every change pending when it started."""
+    row = con.execute(
+        "UPDATE mart.refresh_log SET covers_pending = covers_candidate, completed_at = now()::TIMESTAMP "
+        "WHERE refresh_id = ? RETURNING covers_candidate",
+        [refresh_id],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> RefreshResult:
     """Recompute the given windows of every mart table."""
     started = time.perf_counter()
     windows = sorted(set(windows))
-    pending = pending_day_range(con)
+    ensure_mart_tables(con)
+    refresh_id = f"direct-{uuid.uuid4()}"
+    begin_refresh(con, refresh_id, windows)
     unit_rows = refresh_unit_stats(con, windows)
     level_rows = refresh_level_stats(con, windows)
     target_rows = refresh_target_attainment(con, windows)
     seconds = time.perf_counter() - started
-    log_refresh(con, windows, unit_rows, seconds, pending)
+    note_unit_rows(con, refresh_id, unit_rows, seconds)
+    complete_refresh(con, refresh_id)
     first = min((w.start for w in windows), default=None)
     last = max((w.end for w in windows), default=None)
     result = RefreshResult(len(windows), first, last, unit_rows, level_rows, target_rows, seconds)

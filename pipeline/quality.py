@@ -75,6 +75,7 @@ class Suite:
     index_columns: tuple[str, ...] = ()
     partial_unexpected_count: int = PARTIAL_UNEXPECTED
     severity: str = "error"
+    changed_at: float = 0.0  # mtime of what the suite is read or generated from (Data Docs freshness)
 
     def expectation_severity(self, expectation: Mapping[str, Any]) -> str:
         return (expectation.get("meta") or {}).get("severity", self.severity)
@@ -94,16 +95,20 @@ def suite_names() -> list[str]:
 def load_suite(name_or_path: str | Path) -> Suite:
     """Read and check a suite: a generated one (pipeline/mart_suites.py), or a file (a name
     looks in schemas/expectations/)."""
+    from pipeline import mart_suites, metrics
     from pipeline.mart_suites import GENERATED_SUITES
 
     path = Path(name_or_path)
     if isinstance(name_or_path, str) and name_or_path in GENERATED_SUITES:
-        path = SUITES_DIR / f"{name_or_path}.json"  # where its JSON would be; named like one
+        # Named like a file of its own; its source is the generator (and the metrics it reads).
+        path = SUITES_DIR / f"{name_or_path}.json"
         raw = GENERATED_SUITES[name_or_path]()
+        sources = [Path(m.__file__) for m in (mart_suites, metrics)]
     else:
         if path.suffix != ".json":
             path = SUITES_DIR / f"{name_or_path}.json"
         raw = json.loads(path.read_text(encoding="utf-8"))
+        sources = [path]
     dvc = (raw.get("meta") or {}).get("dvc") or {}
     name = raw.get("name", "")
     problems: list[str] = []
@@ -147,6 +152,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         index_columns=tuple(dvc.get("index_columns") or ()),
         partial_unexpected_count=int(dvc.get("partial_unexpected_count", PARTIAL_UNEXPECTED)),
         severity=severity,
+        changed_at=max(p.stat().st_mtime for p in sources),
     )
 
 
@@ -478,7 +484,7 @@ def validate_frame(
         index_page = quality / "data_docs" / "index.html"
         resources: list[Any] = [identifier]
         suite_page = quality / "data_docs" / "expectations" / f"{suite.name}.html"
-        if not suite_page.is_file() or suite_page.stat().st_mtime < suite.path.stat().st_mtime:
+        if not suite_page.is_file() or suite_page.stat().st_mtime < suite.changed_at:
             resources.append(ExpectationSuiteIdentifier(name=suite.name))
         context.build_data_docs(site_names=["local_site"], resource_identifiers=resources)
         urls = context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
