@@ -83,16 +83,23 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from app.runner import Runner
+    from app.runner import Runner, step_metadata
     from assets.partitions import quarter_key
+    from pipeline import config
 
     first, _, last = args.quarters.partition("..")
     try:
         start, end = quarter_key(first), quarter_key(last or first)
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
-    Runner(args.warehouse, command="backfill").run(
+    result = Runner(args.warehouse, command="backfill").run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
+    )
+    unit = step_metadata(result, "mart__unit_period_stats")
+    print(
+        f"backfill {unit.get('quarters', args.quarters)}: {unit.get('windows_recomputed', 0)} windows "
+        f"recomputed, {unit.get('rows', 0):,} unit rows; analyst copy and reports written "
+        f"({config.reports_dir(args.warehouse)})"
     )
     return EXIT_OK
 
@@ -110,7 +117,7 @@ def _open_for_reading(warehouse: Path):
         copy = analytics_path(warehouse)
         if not copy.exists():
             raise CommandError(str(exc)) from None
-        log.warning("warehouse is busy (%s); reading the published copy %s", exc, copy)
+        log.warning("the warehouse is busy (a run holds it); reading the published analyst copy %s", copy)
         return connect(copy, read_only=True), copy
 
 
@@ -146,7 +153,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     from pipeline.reports.summary import print_summary
 
-    print_summary(args.warehouse)
+    con, source = _open_for_reading(args.warehouse)
+    try:
+        print_summary(args.warehouse, con)
+        if source != args.warehouse:
+            print(f"(read from the published analyst copy {source}: a run holds the warehouse)")
+    finally:
+        con.close()
     return EXIT_OK
 
 

@@ -22,7 +22,11 @@ def latest_closed_quarter(last_data_day: date) -> periods.Period:
     return periods.latest_closed("quarter", last_data_day + timedelta(days=1), config.cutoff_day())
 
 
-def print_summary(warehouse: Path) -> None:
+def print_summary(warehouse: Path, con=None) -> None:
+    """The closing summary of a warehouse (or of ``con``, e.g. its published analyst copy)."""
+    if con is not None:
+        _print(con, warehouse)
+        return
     con = connect(warehouse, read_only=True)
     try:
         _print(con, warehouse)
@@ -31,19 +35,25 @@ def print_summary(warehouse: Path) -> None:
 
 
 def _print(con, warehouse: Path) -> None:
-    versions, cases = con.execute(
-        "SELECT (SELECT count(*) FROM raw.case_versions), (SELECT count(*) FROM core.cases)"
-    ).fetchone()
+    cases = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
+    # The working warehouse has raw.*; its published analyst copy only quality.batches.
+    batches_table = "raw.batches" if table_exists(con, "raw.batches") else "quality.batches"
     batches, read, landed, quarantined = con.execute(
         "SELECT count(*), coalesce(sum(records_read), 0), coalesce(sum(records_landed), 0), "
-        "coalesce(sum(records_quarantined), 0) FROM raw.batches"
+        f"coalesce(sum(records_quarantined), 0) FROM {batches_table}"
     ).fetchone()
-    failures = con.execute("SELECT count(*) FROM raw.batch_failures").fetchone()[0]
     print()
     print(f"Warehouse: {Path(warehouse).resolve()}")
-    print(f"  batches landed: {batches} ({failures} sources failed, see raw.batch_failures)")
-    print(f"  records read:   {read:,} = {landed:,} landed + {quarantined:,} quarantined (raw.quarantine)")
-    print(f"  case versions:  {versions:,} in raw.case_versions; {cases:,} cases in core.cases")
+    if table_exists(con, "raw.case_versions"):
+        versions = con.execute("SELECT count(*) FROM raw.case_versions").fetchone()[0]
+        failures = con.execute("SELECT count(*) FROM raw.batch_failures").fetchone()[0]
+        print(f"  batches landed: {batches} ({failures} sources failed, see raw.batch_failures)")
+        print(f"  records read:   {read:,} = {landed:,} landed + {quarantined:,} quarantined (raw.quarantine)")
+        print(f"  case versions:  {versions:,} in raw.case_versions; {cases:,} cases in core.cases")
+    else:
+        print(f"  batches landed: {batches}")
+        print(f"  records read:   {read:,} = {landed:,} landed + {quarantined:,} quarantined")
+        print(f"  cases:          {cases:,} in core.cases")
     if config.using_dev_pii_key():
         print("  WARNING: personal data was hashed with the public development key (set DVC_PII_KEY).")
     if not table_exists(con, "mart.level_period_stats"):
