@@ -91,9 +91,17 @@ class Runner:
         if not quarters:
             log.info("marts are up to date: no core changes since the last refresh")
             return None
-        span = f"{quarters[0].label}..{quarters[-1].label}"
+        keys, outside = partitions.existing_quarter_keys(quarters)
+        if outside:
+            log.warning(
+                "%d quarter(s) with data lie outside the reporting partitions and are not refreshed: %s "
+                "(partitions start at DVC_FIRST_PERIOD and end with the open quarter)",
+                len(outside), ", ".join(q.label for q in outside[:8]),
+            )
+        if not keys:
+            return None
+        span = f"{partitions.quarter_label(keys[0])}..{partitions.quarter_label(keys[-1])}"
         log.info("refreshing marts for quarters %s", span)
-        keys = partitions.quarter_keys(quarters)
         self.run(jobs.marts_job.name, partition_range=(keys[0], keys[-1]), tags={"quarters": span})
         return span
 

@@ -15,7 +15,20 @@ from pipeline import config, periods
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 _CUTOFF_AT_LOAD = config.cutoff_day()  # a cron schedule is fixed when the definitions load
-FIRST_QUARTER_START = date(2019, 12, _CUTOFF_AT_LOAD)  # 2020-Q1
+
+
+def _first_quarter() -> periods.Period:
+    label = config.first_period_label()
+    try:
+        period = periods.parse_label(label, _CUTOFF_AT_LOAD)
+    except ValueError as exc:
+        raise ValueError(f"DVC_FIRST_PERIOD: {exc}") from None
+    if period.grain != "quarter":
+        raise ValueError(f"DVC_FIRST_PERIOD must be a quarter label like 2024-Q1, not {label!r}")
+    return period
+
+
+FIRST_QUARTER_START = _first_quarter().start  # DVC_FIRST_PERIOD, default 2020-Q1
 
 reporting_quarters = dg.TimeWindowPartitionsDefinition(
     cron_schedule=f"0 0 {_CUTOFF_AT_LOAD} 3,6,9,12 *",
@@ -25,7 +38,9 @@ reporting_quarters = dg.TimeWindowPartitionsDefinition(
     end_offset=1,  # the open quarter is a partition too
 )
 
-portal_days = dg.DailyPartitionsDefinition(start_date="2020-01-01", timezone=TIMEZONE, end_offset=0)
+portal_days = dg.DailyPartitionsDefinition(
+    start_date=FIRST_QUARTER_START.isoformat(), timezone=TIMEZONE, end_offset=0
+)
 
 
 def quarter_of_key(key: str) -> periods.Period:
@@ -51,6 +66,14 @@ def quarter_key(label_or_key: str) -> str:
 
 def quarter_keys(quarters: Iterable[periods.Period]) -> list[str]:
     return [q.start.isoformat() for q in quarters]
+
+
+def existing_quarter_keys(quarters: Sequence[periods.Period]) -> tuple[list[str], list[periods.Period]]:
+    """The partition keys of ``quarters`` that exist (first period .. open quarter), and the
+    quarters that have none."""
+    existing = set(reporting_quarters.get_partition_keys())
+    keys = [k for k in quarter_keys(quarters) if k in existing]
+    return keys, [q for q in quarters if q.start.isoformat() not in existing]
 
 
 def windows_for_quarter_keys(keys: Sequence[str]) -> list[periods.Period]:

@@ -9,7 +9,7 @@ import duckdb
 
 from assets.ingest import inbox_files
 from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
-from assets.partitions import quarter_keys
+from assets.partitions import existing_quarter_keys
 from pipeline import config, marts
 from pipeline.warehouse import connect
 
@@ -50,9 +50,12 @@ def marts_run_request(warehouse_path: str) -> dg.RunRequest | dg.SkipReason:
         quarters = marts.pending_quarters(con)
     finally:
         con.close()
-    if not quarters:
-        return dg.SkipReason("no core changes since the last mart refresh")
-    keys = quarter_keys(quarters)
+    keys, outside = existing_quarter_keys(quarters)
+    if not keys:
+        reason = "no core changes since the last mart refresh"
+        if outside:
+            reason = f"changes only in quarters outside the partitions ({', '.join(q.label for q in outside)})"
+        return dg.SkipReason(reason)
     return dg.RunRequest(
         job_name=marts_job.name,
         tags={

@@ -7,13 +7,19 @@ They sit above the application (they drive it), so the application never imports
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from pipeline import config
 
+# The demo province's data start with 2025-Q1: Dagster's partitions start there too.
+DEMO_FIRST_PERIOD = "2025-Q1"
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Before the definitions load (their partitions read it), and only if the user set nothing.
+    os.environ.setdefault("DVC_FIRST_PERIOD", DEMO_FIRST_PERIOD)
     from devtools.demo import run_demo
 
     return run_demo(args.workdir, versions=args.versions)

@@ -66,6 +66,7 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
         versions - file_versions, seed=11, start=API_START, end=API_END
     ).to_dicts()
 
+    dagster_home = _fresh_dagster_home(workdir / "dagster_home")
     runner = Runner(warehouse, inbox=inbox, command="demo")
     runner.run("ingest_files_job")
     with PortalServer(api_records, token=DEMO_TOKEN) as server:
@@ -78,4 +79,21 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
         raise CommandError("demo: no windows were refreshed (no data landed?)")
     print_summary(warehouse)
     print(f"\nDemo folder: {workdir} (inbox, warehouse, published analyst database, reports)")
+    print("Browse its runs, assets, checks and partitions in Dagster's UI (http://127.0.0.1:3000):")
+    print(f"  DAGSTER_HOME={dagster_home} DVC_WAREHOUSE={warehouse} DVC_FIRST_PERIOD="
+          f"{os.environ.get('DVC_FIRST_PERIOD', '')} .venv/bin/dagster dev -w workspace.yaml")
     return 0
+
+
+# Dagster instance settings of the demo: local storage, no usage statistics sent anywhere.
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+def _fresh_dagster_home(home: Path) -> Path:
+    """A new Dagster instance folder for this demo run (DAGSTER_HOME), so the UI shows exactly
+    the demo's runs; the command line's runs are recorded there."""
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

@@ -67,6 +67,12 @@ def duckdb_memory_limit() -> str:
     return value
 
 
+def first_period_label() -> str:
+    """The first reporting quarter the pipeline keeps (DVC_FIRST_PERIOD, e.g. 2024-Q1): Dagster's
+    partitions start there, so the UI lists no empty quarters before the data."""
+    return os.environ.get("DVC_FIRST_PERIOD", "2020-Q1").strip()
+
+
 def seeds_dir() -> Path:
     """Reference data folder (units, crosswalk, targets, procedures); DVC_SEEDS_DIR overrides."""
     return Path(os.environ.get("DVC_SEEDS_DIR", SEEDS_DIR))
