@@ -4,6 +4,7 @@
 import dagster as dg
 
 from assets.ingest import raw_export_files, raw_portal_pull
+from assets.metadata import OWNERS, table_metadata
 from assets.resources import WarehouseResource
 from pipeline import checks
 from pipeline.core import merge_pending_batches
@@ -13,6 +14,7 @@ from pipeline.reference import load_reference
 @dg.asset(
     key=["core", "cases"],
     group_name="core",
+    owners=OWNERS,
     kinds={"duckdb"},
     deps=[
         raw_export_files,
@@ -25,12 +27,13 @@ def core_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
         load_reference(con)
         merged = merge_pending_batches(con)
         total = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
+        table = table_metadata(con, "core.cases")
     context.log.debug(
         f"core.cases: {merged.cases_changed} cases changed from {merged.batches} new batches; "
         f"{total} cases in all; touched days {merged.affected_from}..{merged.affected_to}"
     )
     return dg.MaterializeResult(
-        metadata={
+        metadata=table | {
             "batches_merged": merged.batches,
             "cases_changed": merged.cases_changed,
             "cases_total": total,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.metadata import OWNERS, table_metadata
 from assets.partitions import portal_days
 from assets.resources import InboxResource, WarehouseResource
 from pipeline import readers
@@ -40,7 +41,8 @@ def _reasons_markdown(results: list[BatchResult]) -> str:
 
 @dg.asset(
     key=["raw", "export_files"],
-    group_name="ingest",
+    group_name="raw",
+    owners=OWNERS,
     kinds={"duckdb", "python"},
     description="Lands every new export file of the inbox into raw.case_versions / raw.quarantine / raw.batches (one transaction per file; a file already landed is skipped by content hash).",
 )
@@ -67,10 +69,11 @@ def raw_export_files(
                 context.log.error(f"[{i}/{len(paths)}] {path.name}: NOT landed: {result.error}")
             else:
                 context.log.info(f"[{i}/{len(paths)}] {path.name}: already landed, skipped")
+        table = table_metadata(con, "raw.case_versions")
     landed = [r for r in results if r.status == "landed"]
     failed = [r for r in results if r.status == "failed"]
     return dg.MaterializeResult(
-        metadata={
+        metadata=table | {
             "files_seen": len(results),
             "files_landed": len(landed),
             "files_skipped_already_landed": sum(r.status == "skipped_duplicate_file" for r in results),
@@ -100,7 +103,8 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[datetime, datet
 
 @dg.asset(
     key=["raw", "portal_pull"],
-    group_name="ingest",
+    group_name="raw",
+    owners=OWNERS,
     kinds={"duckdb", "python"},
     partitions_def=portal_days,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -117,13 +121,14 @@ def raw_portal_pull(
     context.log.info(f"pulling NgayCapNhat in [{tu:%Y-%m-%d %H:%M}, {den:%Y-%m-%d %H:%M}) from {settings.base_url}")
     with warehouse.connect() as con:
         result = pull_window(con, settings, tu, den, chunk_records=config.chunk_records, log=context.log)
+        table = table_metadata(con, "raw.case_versions")
     context.log.info(
         f"pulled {result.records_pulled} records in {result.pages} pages "
         f"({result.retries} retries, {result.repulls} re-pulls): "
         f"{result.records_landed} landed + {result.records_quarantined} quarantined"
     )
     return dg.MaterializeResult(
-        metadata={
+        metadata=table | {
             "window": f"[{tu:%Y-%m-%d %H:%M}, {den:%Y-%m-%d %H:%M})",
             "days": len(context.partition_keys),
             "pages": result.pages,

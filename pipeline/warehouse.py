@@ -63,3 +63,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"COMMENT ON TABLE {table} IS '{doc.replace(chr(39), chr(39) * 2)}'")
         for stmt in comment_case_table_sql(table):
             con.execute(stmt)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[tuple[str, str, str]]:
+    """(name, type, COMMENT) of a table's columns, in order: the same text the data dictionary
+    (pipeline/docs.py) prints, for anything else that describes the table (Dagster's UI)."""
+    schema, table = qualified.split(".")
+    return con.execute(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
