@@ -21,13 +21,14 @@ read:
 GX has no DuckDB or Polars engine: the bounded rows go to pandas (``con.execute(sql).df()``)
 and GX's pandas datasource checks them. ``great_expectations`` is imported only inside
 :func:`validate_frame` (it costs seconds and ~300 MB), so nothing else in the pipeline pays
-for it. Each validation is stored under the quality folder and rendered into GX Data Docs
+for it. Each validation is stored under the quality folder (GX result JSON) and rendered into
 (``<quality>/data_docs/index.html``), keeping the latest ``DVC_QUALITY_KEEP`` results per suite.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -41,7 +42,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline import config
+from pipeline import config, quality_docs
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,6 @@ class Suite:
     index_columns: tuple[str, ...] = ()
     partial_unexpected_count: int = PARTIAL_UNEXPECTED
     severity: str = "error"
-    changed_at: float = 0.0  # mtime of what the suite is read or generated from (Data Docs freshness)
 
     def expectation_severity(self, expectation: Mapping[str, Any]) -> str:
         return (expectation.get("meta") or {}).get("severity", self.severity)
@@ -95,20 +95,17 @@ def suite_names() -> list[str]:
 def load_suite(name_or_path: str | Path) -> Suite:
     """Read and check a suite: a generated one (pipeline/mart_suites.py), or a file (a name
     looks in schemas/expectations/)."""
-    from pipeline import mart_suites, metrics
     from pipeline.mart_suites import GENERATED_SUITES
 
     path = Path(name_or_path)
     if isinstance(name_or_path, str) and name_or_path in GENERATED_SUITES:
-        # Named like a file of its own; its source is the generator (and the metrics it reads).
+        # Named like a file of its own (the results and pages are filed under the name).
         path = SUITES_DIR / f"{name_or_path}.json"
         raw = GENERATED_SUITES[name_or_path]()
-        sources = [Path(m.__file__) for m in (mart_suites, metrics)]
     else:
         if path.suffix != ".json":
             path = SUITES_DIR / f"{name_or_path}.json"
         raw = json.loads(path.read_text(encoding="utf-8"))
-        sources = [path]
     dvc = (raw.get("meta") or {}).get("dvc") or {}
     name = raw.get("name", "")
     problems: list[str] = []
@@ -152,7 +149,6 @@ def load_suite(name_or_path: str | Path) -> Suite:
         index_columns=tuple(dvc.get("index_columns") or ()),
         partial_unexpected_count=int(dvc.get("partial_unexpected_count", PARTIAL_UNEXPECTED)),
         severity=severity,
-        changed_at=max(p.stat().st_mtime for p in sources),
     )
 
 
@@ -373,7 +369,9 @@ def _prune(quality: Path, suite: str, keep: int) -> None:
     for old in results[max(keep - 1, 0):]:
         rel = old.relative_to(quality / "gx" / "validations")
         old.unlink(missing_ok=True)
-        (quality / "data_docs" / "validations" / rel).with_suffix(".html").unlink(missing_ok=True)
+        page = (quality / "data_docs" / "validations" / rel).with_suffix(".html")
+        page.unlink(missing_ok=True)
+        page.with_name(page.name + quality_docs.SUMMARY_SUFFIX).unlink(missing_ok=True)
     for root in (store, quality / "data_docs" / "validations" / suite):
         if root.is_dir():
             for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
@@ -382,6 +380,7 @@ def _prune(quality: Path, suite: str, keep: int) -> None:
 
 
 def _context(quality: Path | None):
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"  # no usage statistics leave the machine
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig, ProgressBarsConfig
 
@@ -393,14 +392,9 @@ def _context(quality: Path | None):
         )
         return {"class_name": class_name, "store_backend": backend}
 
-    sites = {}
-    if quality is not None:
-        sites["local_site"] = {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(quality / "data_docs")},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
+    # No GX Data Docs site: its templates load scripts from CDNs (pipeline/quality_docs.py
+    # renders offline pages instead).
+    sites: dict[str, Any] = {}
     project = DataContextConfig(
         stores={
             "expectations_store": store("ExpectationsStore", "expectations"),
@@ -431,9 +425,6 @@ def validate_frame(
     started = time.perf_counter()
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-    )
     from great_expectations.exceptions import DataContextError
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -478,19 +469,7 @@ def validate_frame(
     [(identifier, validation)] = run.run_results.items()
     outcomes = tuple(_outcome(r) for r in validation.results)
     index_page = page = None
-    if quality is not None:
-        # The validation page and the index; the suite's page only when the suite file changed
-        # (GX renders each page from scratch: this saves a third of the rendering).
-        index_page = quality / "data_docs" / "index.html"
-        resources: list[Any] = [identifier]
-        suite_page = quality / "data_docs" / "expectations" / f"{suite.name}.html"
-        if not suite_page.is_file() or suite_page.stat().st_mtime < suite.changed_at:
-            resources.append(ExpectationSuiteIdentifier(name=suite.name))
-        context.build_data_docs(site_names=["local_site"], resource_identifiers=resources)
-        urls = context.get_docs_sites_urls(resource_identifier=identifier, only_if_exists=False)
-        if urls and urls[0].get("site_url", "").startswith("file://"):
-            page = Path(urls[0]["site_url"].removeprefix("file://"))
-    return SuiteResult(
+    result = SuiteResult(
         suite=suite.name,
         success=bool(validation.success),
         rows=len(frame),
@@ -498,9 +477,18 @@ def validate_frame(
         outcomes=outcomes,
         seconds=round(time.perf_counter() - started, 2),
         parameters=_plain(params) if params else {},
-        data_docs_index=index_page,
-        validation_page=page,
     )
+    if quality is not None:
+        # Our own offline pages (pipeline/quality_docs.py), named like the stored GX result.
+        stored = max((quality / "gx" / "validations" / suite.name).rglob("*.json"), key=lambda p: p.stat().st_mtime)
+        rel = stored.relative_to(quality / "gx" / "validations")
+        page = quality_docs.write_validation_page(
+            (quality / "data_docs" / "validations" / rel).with_suffix(".html"),
+            suite=suite.name, table=suite.table or "query", bound=bound, run_name=run_name,
+            result=result, notes=suite.notes,
+        )
+        index_page = quality_docs.write_index(quality / "data_docs")
+    return dataclasses.replace(result, data_docs_index=index_page, validation_page=page)
 
 
 @dataclass(frozen=True)

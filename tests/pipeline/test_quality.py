@@ -243,3 +243,44 @@ def test_a_missing_column_fails_with_its_reason(wh):
     result = run(wh, "mart_target_attainment")
     assert result.failed_names == ["expect_column_values_to_be_in_set(unit_level)"]
     assert "unit_level" in (result.failed[0].error or "")
+
+
+# ---------------------------------------------------------------------------------------
+# Data Docs: offline, escaped (operator issue; hardening issue item 5)
+# ---------------------------------------------------------------------------------------
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_data_docs_escape_what_the_data_says(wh, tmp_path):
+    wh.execute(f"UPDATE core.cases SET unit_code = '{HOSTILE}', unit_name_source = '<img src=x onerror=alert(2)>' "
+               "WHERE unit_code = 'ZZ-UNKNOWN'")
+    docs = tmp_path / "quality"
+    result = run(wh, "core_unit_codes", quality=docs, run_name="hostile")
+    assert not result.success  # the hostile code is an unknown unit code, listed as such
+    for page in (result.validation_page, result.data_docs_index):
+        text = page.read_text(encoding="utf-8")
+        assert "<script" not in text and "<img" not in text
+        assert "http://" not in text and "https://" not in text  # nothing to fetch
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in result.validation_page.read_text(encoding="utf-8")
+
+
+def test_data_docs_open_offline_in_a_browser(wh, tmp_path):
+    from tests.browser import CHROMIUM, Chromium
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (scripts/test.sh installs Debian's chromium when it runs as root)")
+    docs = tmp_path / "quality"
+    result = run(wh, "mart_unit_period_stats", quality=docs, run_name="browse",
+                 windows=[("month", "2025-03")])
+    probe = "({scripts: document.scripts.length, links: document.querySelectorAll('a').length, title: document.title})"
+    with Chromium(tmp_path / "profile") as browser:
+        for page in (result.data_docs_index, result.validation_page):
+            report = browser.load(page, probe=probe, ready="true")
+            assert report.requests == [page.resolve().as_uri()]  # nothing leaves the machine
+            assert report.console_errors == []
+            assert report.value["scripts"] == 0 and report.value["links"] >= 1
+            assert "mart_unit_period_stats" in report.value["title"] or "validations" in report.value["title"]
+        artifacts = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        (artifacts / "data_docs_index.png").write_bytes(browser.load(result.data_docs_index, probe="1", ready="true").screenshot)
+        (artifacts / "data_docs_validation.png").write_bytes(report.screenshot)
