@@ -84,7 +84,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from app.runner import Runner, step_metadata
-    from assets.partitions import quarter_key
+    from assets.partitions import quarter_key, reporting_quarters
     from pipeline import config
 
     first, _, last = args.quarters.partition("..")
@@ -92,6 +92,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         start, end = quarter_key(first), quarter_key(last or first)
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+    keys = reporting_quarters.get_partition_keys()
+    for key in (start, end):
+        if key not in keys:
+            raise CommandError(
+                f"{key} is not a reporting partition: they run from {keys[0]} (DVC_FIRST_PERIOD) "
+                f"to the open quarter {keys[-1]}", EXIT_USAGE,
+            )
     result = Runner(args.warehouse, command="backfill").run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
     )

@@ -1,13 +1,14 @@
 """Partitions: reporting quarters for the marts, local days for the API pull.
 
-Quarter partitions are Dagster time windows on the 15th-to-14th rule (cut-off day from
-DVC_CUTOFF_DAY when the definitions load). Their keys are window starts (``2024-12-15`` is
-2025-Q1); everything a person reads (run metadata, logs, the CLI) uses the label. This module is
-the one place that turns keys into periods and back; the period rules live in pipeline/periods.py.
+Quarter partitions are keyed by their labels (``2025-Q1``: the 15th-to-14th window 15 Dec 2024
+- 14 Mar 2025, cut-off day DVC_CUTOFF_DAY), from DVC_FIRST_PERIOD to the open quarter. This
+module is the one place that turns keys into periods and back; the period rules live in
+pipeline/periods.py.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -30,12 +31,20 @@ def _first_quarter() -> periods.Period:
 
 FIRST_QUARTER_START = _first_quarter().start  # DVC_FIRST_PERIOD, default 2020-Q1
 
-reporting_quarters = dg.TimeWindowPartitionsDefinition(
-    cron_schedule=f"0 0 {_CUTOFF_AT_LOAD} 3,6,9,12 *",
-    fmt="%Y-%m-%d",
-    timezone=TIMEZONE,
-    start=FIRST_QUARTER_START.isoformat(),
-    end_offset=1,  # the open quarter is a partition too
+def quarter_labels_until(first: periods.Period, today: date) -> list[str]:
+    """Every quarter label from ``first`` to the open quarter of ``today`` (included)."""
+    last = periods.period_of(today, "quarter", _CUTOFF_AT_LOAD)
+    labels, quarter = [], first
+    while quarter.start <= last.start:
+        labels.append(quarter.label)
+        quarter = periods.next_period(quarter, _CUTOFF_AT_LOAD)
+    return labels
+
+
+# Keys are the labels people say (2025-Q4), from DVC_FIRST_PERIOD to the open quarter when the
+# definitions load (a code reload adds the next quarter once it opens).
+reporting_quarters = dg.StaticPartitionsDefinition(
+    quarter_labels_until(_first_quarter(), datetime.now(ZoneInfo(TIMEZONE)).date())
 )
 
 portal_days = dg.DailyPartitionsDefinition(
@@ -44,28 +53,28 @@ portal_days = dg.DailyPartitionsDefinition(
 
 
 def quarter_of_key(key: str) -> periods.Period:
-    """``2024-12-15`` -> the 2025-Q1 window."""
-    return periods.period_of(date.fromisoformat(key), "quarter", config.cutoff_day())
+    """``2025-Q1`` (a partition key; also any day of the quarter, e.g. ``2024-12-15``) -> its window."""
+    try:
+        return periods.period_of(date.fromisoformat(key), "quarter", config.cutoff_day())
+    except ValueError:
+        period = periods.parse_label(key, config.cutoff_day())
+        if period.grain != "quarter":
+            raise ValueError(f"{key!r} is not a quarter label like 2025-Q1") from None
+        return period
 
 
 def quarter_label(key: str) -> str:
-    """``2024-12-15`` -> ``2025-Q1``."""
+    """A quarter partition key is its label; a day (``2024-12-15``) gives its quarter's label."""
     return quarter_of_key(key).label
 
 
 def quarter_key(label_or_key: str) -> str:
-    """``2025-Q1`` (or an existing key) -> ``2024-12-15``."""
-    try:
-        return date.fromisoformat(label_or_key).isoformat()
-    except ValueError:
-        period = periods.parse_label(label_or_key, config.cutoff_day())
-        if period.grain != "quarter":
-            raise ValueError(f"{label_or_key!r} is not a quarter label like 2025-Q1") from None
-        return period.start.isoformat()
+    """The partition key of a quarter label (``2025-Q1``), checked."""
+    return quarter_of_key(label_or_key).label
 
 
 def quarter_keys(quarters: Iterable[periods.Period]) -> list[str]:
-    return [q.start.isoformat() for q in quarters]
+    return [q.label for q in quarters]
 
 
 def existing_quarter_keys(quarters: Sequence[periods.Period]) -> tuple[list[str], list[periods.Period]]:
@@ -73,7 +82,7 @@ def existing_quarter_keys(quarters: Sequence[periods.Period]) -> tuple[list[str]
     quarters that have none."""
     existing = set(reporting_quarters.get_partition_keys())
     keys = [k for k in quarter_keys(quarters) if k in existing]
-    return keys, [q for q in quarters if q.start.isoformat() not in existing]
+    return keys, [q for q in quarters if q.label not in existing]
 
 
 def windows_for_quarter_keys(keys: Sequence[str]) -> list[periods.Period]:

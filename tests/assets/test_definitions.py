@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -27,13 +27,15 @@ def test_definitions_load():
     assert repo.get_sensor_def("inbox_sensor") and repo.get_sensor_def("refresh_after_ingest")
 
 
-def test_quarter_partitions_are_the_15th_to_14th_windows():
-    assert partitions.quarter_label("2024-12-15") == "2025-Q1"
-    assert partitions.quarter_key("2025-Q1") == "2024-12-15"
-    assert partitions.quarter_key("2025-Q3") == "2025-06-15"
-    keys = partitions.reporting_quarters.get_partition_keys(
-        current_time=datetime(2025, 4, 1, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
-    assert keys[-2:] == ["2024-12-15", "2025-03-15"]  # the open quarter is included
+def test_quarter_partitions_are_keyed_by_label_and_cover_the_15th_to_14th_windows():
+    assert partitions.quarter_label("2024-12-15") == "2025-Q1"  # a day gives its quarter
+    assert partitions.quarter_key("2025-Q1") == "2025-Q1"
+    assert partitions.quarter_of_key("2025-Q3").start.isoformat() == "2025-06-15"
+    first = partitions.quarter_of_key("2024-Q3")
+    keys = partitions.quarter_labels_until(first, date(2025, 3, 15))
+    assert keys == ["2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2"]  # 15 March opens 2025-Q2: included
+    assert partitions.quarter_labels_until(first, date(2025, 3, 14))[-1] == "2025-Q1"
+    assert partitions.reporting_quarters.get_partition_keys()[0] == "2020-Q1"  # DVC_FIRST_PERIOD default
     with pytest.raises(ValueError):
         partitions.quarter_key("2025-03")
 
@@ -84,7 +86,7 @@ def test_backfill_over_many_quarters_is_one_run(landed):
     result = materialize(
         ("marts", "publish"),
         warehouse=warehouse,
-        tags={"dagster/asset_partition_range_start": "2024-12-15", "dagster/asset_partition_range_end": "2025-03-15"},
+        tags={"dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q2"},
         instance=instance,
     )
     assert result.success
@@ -107,8 +109,8 @@ def test_blocking_identity_check_stops_rollups(landed, monkeypatch):
         materialize(
             ("marts", "publish"),
             warehouse=warehouse,
-            tags={"dagster/asset_partition_range_start": "2024-12-15",
-                  "dagster/asset_partition_range_end": "2024-12-15"},
+            tags={"dagster/asset_partition_range_start": "2025-Q1",
+                  "dagster/asset_partition_range_end": "2025-Q1"},
             instance=instance,
         )
     materialized = {
@@ -171,9 +173,9 @@ def test_after_ingest_sensor_requests_only_the_touched_quarters(landed):
     warehouse, instance = landed
     request = marts_run_request(str(warehouse))
     assert isinstance(request, dg.RunRequest)
-    assert request.tags["dagster/asset_partition_range_start"] == "2024-12-15"  # 2025-Q1
-    assert request.tags["dagster/asset_partition_range_end"] == "2025-03-15"  # 2025-Q2
+    assert request.tags["dagster/asset_partition_range_start"] == "2025-Q1"
+    assert request.tags["dagster/asset_partition_range_end"] == "2025-Q2"
     materialize(("marts", "publish"), warehouse=warehouse, tags={
-        "dagster/asset_partition_range_start": "2024-12-15", "dagster/asset_partition_range_end": "2025-03-15"},
+        "dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q2"},
         instance=instance)
     assert isinstance(marts_run_request(str(warehouse)), dg.SkipReason)

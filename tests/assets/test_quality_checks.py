@@ -15,7 +15,7 @@ from app.runner import materialize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MARTS = [["mart", "unit_period_stats"], ["mart", "level_period_stats"], ["mart", "target_attainment"]]
-Q1_Q2 = {"dagster/asset_partition_range_start": "2024-12-15", "dagster/asset_partition_range_end": "2025-03-15"}
+Q1_Q2 = {"dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q2"}
 
 
 @pytest.fixture(scope="module")

@@ -43,8 +43,8 @@ def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatc
     result = materialize(
         ("reports",),
         warehouse=warehouse,
-        tags={"dagster/asset_partition_range_start": "2024-12-15",
-              "dagster/asset_partition_range_end": "2025-03-15"},
+        tags={"dagster/asset_partition_range_start": "2025-Q1",
+              "dagster/asset_partition_range_end": "2025-Q2"},
         instance=instance,
     )
     assert sorted(p.name for p in out.iterdir()) == [
@@ -58,8 +58,8 @@ def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatc
     single = materialize(
         [["report", "dashboard_html"]],
         warehouse=warehouse,
-        tags={"dagster/asset_partition_range_start": "2025-03-15",
-              "dagster/asset_partition_range_end": "2025-03-15"},
+        tags={"dagster/asset_partition_range_start": "2025-Q2",
+              "dagster/asset_partition_range_end": "2025-Q2"},
         instance=instance,
     )
     meta = single.asset_materializations_for_node("report__dashboard_html")[0].metadata
