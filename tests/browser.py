@@ -172,18 +172,18 @@ class Chromium:
         return result["result"].get("value")
 
     # -- one page -----------------------------------------------------------------------
-    def load(self, path: Path, *, probe: str, ready: str = "document.body && document.body.dataset.rendered === '1'",
-             settle: float = 0.3) -> PageReport:
+    def load(self, path: Path | str, *, probe: str, ready: str = "document.body && document.body.dataset.rendered === '1'",
+             settle: float = 0.3, ready_timeout: float = 10.0) -> PageReport:
         """Open a local file, wait until ``ready`` is true (or the timeout), run ``probe``,
         take a full-page screenshot; report console errors, exceptions and requests."""
         started = time.monotonic()
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
-        url = path.resolve().as_uri()
+        url = path if isinstance(path, str) else path.resolve().as_uri()  # a file, or a URL
         self.events.clear()
         self.send("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + ready_timeout
         while not self.evaluate(f"Boolean({ready})") and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(settle)  # let late errors (timers, CSP reports) arrive
