@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.validation import stage_from_lines_sql, stage_from_tabular_sql
-from schemas.case_record import FIELD_SPECS, Kind, field_for_header
+from schemas.case_record import FIELD_SPECS, Kind, field_for_header, pii_like_name
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
 STAGE = "stage"
@@ -258,12 +258,20 @@ def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str
     """SQL: a rejected row's text with the fields under personal-data headers masked (the
     quarantine keeps the text so a person can see what was wrong, not who it was about)."""
     positions = [columns.index(mapping[f.name]) + 1 for f in FIELD_SPECS if f.spec.kind is Kind.PII and f.name in mapping]
-    if not positions:
-        return "csv_line"
+    positions += [i + 1 for i, c in enumerate(columns) if c not in mapping.values() and pii_like_name(c)]
+    listed = ", ".join(map(str, positions)) or "0"
+    n, d = len(columns), _sql_text(delimiter)
+    # A rejected row is ragged: a missing column shifts the later fields left and a quoted
+    # delimiter splits a field, so counting delimiters alone misses the personal data. Mask
+    # the personal-data positions counted from the start, and for a short row also from the
+    # end, and in any ragged row every field that looks personal (non-ASCII letters, a run of
+    # 9+ digits, an e-mail).
     return (
-        f"array_to_string(list_transform(string_split(csv_line, {_sql_text(delimiter)}), "
-        f"lambda v, i: CASE WHEN i IN ({', '.join(map(str, positions))}) THEN pii_mask(v) ELSE v END), "
-        f"{_sql_text(delimiter)})"
+        f"array_to_string(list_transform(string_split(csv_line, {d}), lambda v, i: CASE "
+        f"WHEN i IN ({listed}) "
+        f"OR (len(string_split(csv_line, {d})) < {n} AND i + {n} - len(string_split(csv_line, {d})) IN ({listed})) "
+        f"OR (len(string_split(csv_line, {d})) <> {n} AND regexp_matches(v, '[^\\x00-\\x7F]|[0-9]{{9,}}|@')) "
+        f"THEN pii_mask(v) ELSE v END), {d})"
     )
 
 
