@@ -89,9 +89,9 @@ def plausible_date_range() -> tuple[date, date]:
 
 
 def max_line_bytes() -> int:
-    """Longest JSONL line / CSV row read (DVC_MAX_LINE_MB, default 64 MB); longer ones are
+    """Longest JSONL line / CSV row read (DVC_MAX_LINE_MB, default 32 MB); longer ones are
     quarantined as too long, with their line number."""
-    raw = os.environ.get("DVC_MAX_LINE_MB", "64").strip()
+    raw = os.environ.get("DVC_MAX_LINE_MB", "32").strip()
     try:
         mb = int(raw)
     except ValueError as exc:

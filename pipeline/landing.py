@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -59,10 +60,38 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def land_file(con: duckdb.DuckDBPyConnection, path: Path) -> BatchResult:
-    """Land one export file; never raises for bad data (the result says what happened)."""
+def refusal(path: Path, inbox: Path | None = None) -> str | None:
+    """Why a file must not be read at all, or None. A link leading out of the inbox (e.g. to
+    /etc/passwd) is refused, and so is anything that is not a regular file (a FIFO would block
+    the reader) or is empty (0 bytes: no export is empty, and every empty file has the same
+    content hash, so it would pass for "already landed")."""
+    root = (inbox or path.parent).resolve()
+    if path.is_symlink() or path.resolve().parent != path.parent.resolve():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            return f"{path.name}: refused: a symbolic link to a file outside the inbox ({root})"
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"{path.name}: cannot be opened ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path.name}: refused: not a regular file"
+    if info.st_size == 0:
+        return f"{path.name}: empty file (0 bytes)"
+    return None
+
+
+def land_file(con: duckdb.DuckDBPyConnection, path: Path, *, inbox: Path | None = None) -> BatchResult:
+    """Land one export file; never raises for bad data (the result says what happened).
+
+    ``inbox``: the folder links may point into (default: the file's own folder)."""
     started = time.perf_counter()
     name = path.name
+    refused = refusal(path, inbox)
+    if refused:
+        _record_failure(con, "file", name, None, refused)
+        log.error("%s: not landed: %s", name, refused)
+        return BatchResult(name, "failed", error=refused, seconds=time.perf_counter() - started)
     sha = file_sha256(path)
     already = con.execute(
         "SELECT batch_id FROM raw.batches WHERE content_sha256 = ? LIMIT 1", [sha]

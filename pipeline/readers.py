@@ -14,8 +14,11 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import os
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -24,7 +27,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.validation import stage_from_lines_sql, stage_from_tabular_sql
+from pipeline import config
+from pipeline.validation import TOO_LONG_MARKER, stage_from_lines_sql, stage_from_tabular_sql
 from schemas.case_record import FIELD_SPECS, Kind, field_for_header, pii_like_name
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
@@ -75,6 +79,8 @@ def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageIn
         raise
     except (OSError, EOFError, pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
         raise ReadError(f"{path.name}: cannot read {fmt} file: {exc}") from exc
+    except RecursionError as exc:  # e.g. JSON nested thousands deep: this file fails, not the run
+        raise ReadError(f"{path.name}: {fmt} nested too deeply to read") from exc
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Any], first_row: int = 1) -> StageInfo:
@@ -105,17 +111,16 @@ def _finish_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> StageInfo:
 
 
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[StageInfo]:
-    if fmt == "jsonl.gz":
-        _check_gzip(path)
-    # DuckDB's own multithreaded reader splits the file into lines (a delimiter that cannot
-    # appear raw in valid JSON, no quoting). Lines it cannot read at all (not UTF-8, too
-    # long) are rejects, kept as text so the JSON check quarantines them.
-    options = (
-        f"header = false, columns = {{'raw_line': 'VARCHAR'}}, delim = '{_LINE_DELIMITER}', quote = '', "
-        f"escape = '', auto_detect = false, {_size_options()}, "
-        f"compression = '{'gzip' if fmt == 'jsonl.gz' else 'none'}'"
-    )
-    numbered = _read_numbered(con, path, options, first_row=1)
+    with _literal_source(path, gzipped=fmt == "jsonl.gz") as (source, compression):
+        # DuckDB's own multithreaded reader splits the file into lines (a delimiter that cannot
+        # appear raw in valid JSON, no quoting). Lines it cannot read at all (not UTF-8) are
+        # rejects, kept as text so the JSON check quarantines them; lines over the size limit
+        # arrive as a marker line (_literal_source), quarantined as too long.
+        options = (
+            f"header = false, columns = {{'raw_line': 'VARCHAR'}}, delim = '{_LINE_DELIMITER}', quote = '', "
+            f"escape = '', auto_detect = false, {_size_options()}, compression = '{compression}'"
+        )
+        numbered = _read_numbered(con, source, options, first_row=1, name=path.name)
     for lo, hi, last in _chunk_bounds(numbered.accepted):
         rejects = f"UNION ALL SELECT line, coalesce(csv_line, '') FROM {_REJECTS}" if last else ""
         con.execute(
@@ -134,12 +139,107 @@ def _check_gzip(path: Path) -> None:
     with path.open("rb") as fh:
         if fh.read(2) != b"\x1f\x8b":
             raise ReadError(f"{path.name}: not a gzip file")
-    try:  # a truncated archive fails here with a clear message rather than mid-stream
-        with gzip.open(path, "rb") as fh:
-            while fh.read(16 << 20):
-                pass
+
+
+# ---------------------------------------------------------------------------------------
+# The file DuckDB reads: a literal name, and no line longer than the limit
+# ---------------------------------------------------------------------------------------
+_SCAN_BLOCK = 8 << 20
+
+
+class _LongLines:
+    """Finds the lines longer than ``limit`` bytes in a stream of blocks (1-based numbers).
+
+    Per block only C-speed calls (count/find/rfind): a line longer than a block is the only
+    one that can be too long, so the lines inside a block need no look."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lines = 0  # complete lines seen
+        self.current = 0  # bytes of the line in progress
+        self.found: dict[int, int] = {}  # line number -> length
+
+    def feed(self, block: bytes) -> None:
+        first = block.find(b"\n")
+        if first < 0:
+            self.current += len(block)
+            return
+        self._close(self.current + first)
+        last = block.rfind(b"\n")
+        inner = block.count(b"\n", first + 1, last + 1)
+        if self.limit < _SCAN_BLOCK:  # lines inside a block can be too long too (tests)
+            start = first + 1
+            for _ in range(inner):
+                end = block.index(b"\n", start)
+                self._close(end - start)
+                start = end + 1
+        else:
+            self.lines += inner
+        self.current = len(block) - last - 1
+
+    def finish(self) -> dict[int, int]:
+        if self.current:
+            self._close(self.current)
+            self.current = 0
+        return self.found
+
+    def _close(self, length: int) -> None:
+        self.lines += 1
+        if length > self.limit:
+            self.found[self.lines] = length
+
+
+def _scan(path: Path, gzipped: bool, limit: int) -> dict[int, int]:
+    """Lines over the limit (number -> bytes); for gzip also the integrity check (a truncated
+    archive fails here with a clear message rather than mid-read)."""
+    scanner = _LongLines(limit)
+    try:
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as fh:
+            while block := fh.read(_SCAN_BLOCK):
+                scanner.feed(block)
     except (OSError, EOFError) as exc:
-        raise ReadError(f"{path.name}: corrupt gzip file ({exc})") from exc
+        if gzipped:
+            raise ReadError(f"{path.name}: corrupt gzip file ({exc})") from exc
+        raise
+    return scanner.finish()
+
+
+@contextmanager
+def _literal_source(path: Path, *, gzipped: bool = False) -> Iterator[tuple[Path, str]]:
+    """(path, compression) for DuckDB to read in place of ``path``.
+
+    DuckDB reads a path as a glob pattern (``*``, ``?``, ``[``): a file named ``*.csv`` would
+    also read its neighbours. So DuckDB gets a private alias (a link in a fresh temporary
+    folder) with a plain name. And DuckDB drops a line longer than its read buffer without a
+    trace (the following lines are then misnumbered): when a line is over the limit
+    (DVC_MAX_LINE_MB), DuckDB reads a copy in which each such line is a short marker line,
+    quarantined as too long under its own line number."""
+    if gzipped:
+        _check_gzip(path)
+    long_lines = _scan(path, gzipped, _line_limit())
+    with tempfile.TemporaryDirectory(prefix="dvc-read-") as tmp:
+        if not long_lines:
+            alias = Path(tmp) / ("source.gz" if gzipped else "source.txt")
+            os.symlink(path.resolve(), alias)
+            yield alias, "gzip" if gzipped else "none"
+            return
+        copy = Path(tmp) / "source.txt"
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as src, copy.open("wb") as dst:
+            number = 0
+            while True:
+                line = src.readline(_SCAN_BLOCK)
+                if not line:
+                    break
+                number += 1
+                if number in long_lines:
+                    while not line.endswith(b"\n") and (line := src.readline(_SCAN_BLOCK)):
+                        pass
+                    dst.write(f"{TOO_LONG_MARKER}{long_lines[number]}\n".encode())
+                    continue
+                dst.write(line)
+                while not line.endswith(b"\n") and (line := src.readline(_SCAN_BLOCK)):
+                    dst.write(line)
+        yield copy, "none"
 
 
 def _stage_json(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
@@ -147,6 +247,8 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
         body = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise ReadError(f"{path.name}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ReadError(f"{path.name}: JSON nested too deeply to be a page of case records") from exc
     if isinstance(body, dict):
         if "data" not in body:
             raise ReadError(f"{path.name}: JSON object without a 'data' array (not an API page body)")
@@ -223,6 +325,7 @@ def _sniff_csv(path: Path) -> tuple[str, list[str], str]:
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
     _encoding, headers, delimiter = _sniff_csv(path)
     columns, mapping, extras = _map_headers(headers)
+    _require_known_header(path, mapping)
     types = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
     # DuckDB's parallel CSV reader (quoted values may span lines); ragged or non-UTF-8 rows
     # are rejected with their record number and kept for quarantine, not dropped.
@@ -230,14 +333,20 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
         f"header = false, skip = 1, columns = {{{types}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
         f"escape = '\"', auto_detect = false, {_size_options()}"
     )
-    numbered = _read_numbered(con, path, options, first_row=2)
+    with _literal_source(path) as (source, _compression):
+        numbered = _read_numbered(con, source, options, first_row=2, name=path.name)
     col_list = ", ".join(f'r."{c}"' for c in columns)
     nulls = ", ".join(f'NULL AS "{c}"' for c in columns)
     for lo, hi, last in _chunk_bounds(numbered.accepted):
         rejects = f"""
             UNION ALL
-            SELECT line, {nulls}, {_masked_csv_line(columns, mapping, delimiter)},
-                   'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message
+            SELECT line, {nulls},
+                   CASE WHEN starts_with(csv_line, {_sql_text(TOO_LONG_MARKER)}) THEN csv_line
+                        ELSE {_masked_csv_line(columns, mapping, delimiter)} END,
+                   CASE WHEN starts_with(csv_line, {_sql_text(TOO_LONG_MARKER)})
+                        THEN 'CSV row ' || line || ' is too long: ' || substr(csv_line, {len(TOO_LONG_MARKER) + 1})
+                             || ' bytes, more than the limit of {_line_limit() >> 20} MB (DVC_MAX_LINE_MB)'
+                        ELSE 'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message END
             FROM {_REJECTS}""" if last else ""
         rows = f"""(
             SELECT {numbered.row_expr} AS source_row, {col_list}, NULL::VARCHAR AS raw_line,
@@ -252,6 +361,16 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
         count = min(hi, numbered.accepted) - lo + (numbered.rows - numbered.accepted if last else 0)
         yield StageInfo(fmt="csv", rows=count, unknown_columns=tuple(extras))
     drop_stage(con)
+
+
+def _require_known_header(path: Path, mapping: dict[str, str]) -> None:
+    """One clear failure for a file whose header is not the contract's (another delimiter,
+    another export), instead of every row "required field missing"."""
+    if not mapping:
+        raise ReadError(
+            f"{path.name}: the header matched none of the contract's fields (delimiter?): "
+            "expected comma- or semicolon-separated contract names or export-screen headers"
+        )
 
 
 def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str) -> str:
@@ -282,13 +401,18 @@ def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str
 _READ = "stage_read"
 _REJECTS = "stage_rejects"
 # DuckDB splits a file into buffers read by parallel threads; one record must fit a buffer.
-_BUFFER_BYTES = 32 << 20
-_MAX_LINE_BYTES = 8 << 20
+_BUFFER_BYTES = 64 << 20
 _FEW_REJECTS = 1000
 
 
+def _line_limit() -> int:
+    """Longest line DuckDB is given (DVC_MAX_LINE_MB, at most half a read buffer); longer
+    lines are replaced by a marker before the read (_literal_source)."""
+    return min(config.max_line_bytes(), _BUFFER_BYTES // 2)
+
+
 def _size_options() -> str:
-    return f"buffer_size = {_BUFFER_BYTES}, max_line_size = {min(_MAX_LINE_BYTES, _BUFFER_BYTES // 2)}"
+    return f"buffer_size = {_BUFFER_BYTES}, max_line_size = {_line_limit()}"
 
 
 def _sql_text(value: str) -> str:
@@ -303,7 +427,9 @@ class _Numbered:
     join: str  # SQL joined to the read table for row_expr
 
 
-def _read_numbered(con: duckdb.DuckDBPyConnection, path: Path, options: str, first_row: int) -> _Numbered:
+def _read_numbered(
+    con: duckdb.DuckDBPyConnection, path: Path, options: str, first_row: int, name: str
+) -> _Numbered:
     """Read a file into TEMP TABLE stage_read (file order, so rowid k = k-th accepted record)
     and its rejects into stage_rejects; say how to number the accepted rows.
 
@@ -318,7 +444,7 @@ def _read_numbered(con: duckdb.DuckDBPyConnection, path: Path, options: str, fir
             "store_rejects = true, rejects_table = 'reject_errors_tmp', rejects_scan = 'reject_scans_tmp')"
         )
     except duckdb.Error as exc:
-        raise ReadError(f"{path.name}: cannot read file: {str(exc).splitlines()[0]}") from exc
+        raise ReadError(f"{name}: cannot read file: {str(exc).splitlines()[0]}") from exc
     # One row per rejected record (a record can break several rules).
     con.execute(
         f"""
@@ -409,6 +535,11 @@ def _excel_text(value: Any) -> str:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+    """The header row (trailing empty cells dropped), then the data rows cut to its width.
+
+    A sheet whose last used column is far right (one formatted cell in column GR, or a
+    dimension of A1:XFD400000) would otherwise give every row thousands of empty cells:
+    minutes and gigabytes for a sheet of empty rows."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -419,7 +550,14 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     except Exception as exc:  # zipfile.BadZipFile and friends
         raise ReadError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
     try:
-        yield from wb.worksheets[0].iter_rows(values_only=True)
+        sheet = wb.worksheets[0]
+        header = list(next(sheet.iter_rows(max_row=1, values_only=True), ()))
+        while header and _excel_text(header[-1]).strip() == "":
+            header.pop()
+        if not header:
+            return
+        yield tuple(header)
+        yield from sheet.iter_rows(min_row=2, max_col=len(header), values_only=True)
     finally:
         wb.close()
 
@@ -429,8 +567,9 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
     try:
         header = next(rows)
     except StopIteration as exc:
-        raise ReadError(f"{path.name}: empty workbook") from exc
+        raise ReadError(f"{path.name}: empty workbook (no header row)") from exc
     columns, mapping, extras = _map_headers([_excel_text(h) for h in header])
+    _require_known_header(path, mapping)
     width = len(columns)
     data: list[list[str]] = [[] for _ in columns]
     numbers: list[int] = []

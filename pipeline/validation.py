@@ -22,6 +22,10 @@ from schemas.case_record import (
     reason_text,
 )
 
+# A line longer than the reader's limit reaches the staging table as this marker + its size
+# in bytes (pipeline/readers.py): quarantined as too long, under its own line number.
+TOO_LONG_MARKER = "#dvc-line-too-long:"
+
 # Words that make an unknown field's name personal data (schemas/case_record.py).
 PII_NAME_WORDS = tuple(PII_NAME_PATTERN.pattern.split("|"))
 
@@ -122,6 +126,8 @@ def stage_from_lines_sql(lines_table: str) -> str:
     ), checked AS (
         SELECT source_row, raw_line,
             CASE
+                WHEN starts_with(raw_line, {_lit(TOO_LONG_MARKER)}) THEN
+                    {_template_sql(reason_text("line_too_long"), size=f"substr(raw_line, {len(TOO_LONG_MARKER) + 1})", limit=_lit(str(config.max_line_bytes() >> 20)))}
                 WHEN json_kind IS NULL THEN {_lit(reason_text("malformed_json"))}
                 WHEN json_kind <> 'OBJECT' THEN {_lit(reason_text("not_object"))}
             END AS parse_error

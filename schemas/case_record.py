@@ -314,6 +314,7 @@ def field_for_header(header: str) -> str | None:
 # record_rule_violations above, so a person reads the same sentence whichever path ran.
 REASONS: dict[str, str] = {
     "malformed_json": "malformed JSON: the line does not parse",
+    "line_too_long": "line too long: {size} bytes, more than the limit of {limit} MB (DVC_MAX_LINE_MB)",
     "not_object": "not a JSON object",
     "missing": "{field}: required field is missing or empty",
     "bad_date": "{field}: unparseable date '{value}'",
