@@ -53,11 +53,19 @@ class BatchResult:
 
 
 def file_sha256(path: Path) -> str:
+    return _file_digest(path)[0]
+
+
+def _file_digest(path: Path) -> tuple[str, bool]:
+    """(SHA-256, whether a block has no line break) in one read: the reader scans for
+    over-long lines only in files that may have one."""
     digest = hashlib.sha256()
+    newline_free = False
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(8 << 20), b""):
+        for block in iter(lambda: fh.read(readers.SCAN_BLOCK), b""):
             digest.update(block)
-    return digest.hexdigest()
+            newline_free = newline_free or (len(block) == readers.SCAN_BLOCK and readers.newline_free(block))
+    return digest.hexdigest(), newline_free
 
 
 def refusal(path: Path, inbox: Path | None = None) -> str | None:
@@ -92,7 +100,7 @@ def land_file(con: duckdb.DuckDBPyConnection, path: Path, *, inbox: Path | None 
         _record_failure(con, "file", name, None, refused)
         log.error("%s: not landed: %s", name, refused)
         return BatchResult(name, "failed", error=refused, seconds=time.perf_counter() - started)
-    sha = file_sha256(path)
+    sha, newline_free_block = _file_digest(path)
     already = con.execute(
         "SELECT batch_id FROM raw.batches WHERE content_sha256 = ? LIMIT 1", [sha]
     ).fetchone()
@@ -103,7 +111,7 @@ def land_file(con: duckdb.DuckDBPyConnection, path: Path, *, inbox: Path | None 
     try:
         # The first chunk is staged before the transaction: a temp table filled outside a
         # transaction numbers its rows in file order (rowid), which gives source_row.
-        chunks = readers.stage_chunks(con, path)
+        chunks = readers.stage_chunks(con, path, newline_free_block=newline_free_block)
         read_started = time.perf_counter()
         first = next(chunks)
         read_s = time.perf_counter() - read_started

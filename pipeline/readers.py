@@ -56,7 +56,9 @@ def file_format(path: Path) -> str | None:
     return None
 
 
-def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
+def stage_chunks(
+    con: duckdb.DuckDBPyConnection, path: Path, *, newline_free_block: bool | None = None
+) -> Iterator[StageInfo]:
     """Stage a file: after each yield, TEMP TABLE ``stage`` holds the next chunk of records.
 
     CSV and JSONL files are read by DuckDB in one pass (it spills to disk past its memory
@@ -68,11 +70,11 @@ def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageIn
     drop_stage(con)  # leftovers of a failed file
     try:
         if fmt in ("jsonl", "jsonl.gz"):
-            yield from _stage_jsonl(con, path, fmt)
+            yield from _stage_jsonl(con, path, fmt, newline_free_block)
         elif fmt == "json":
             yield _stage_json(con, path)
         elif fmt == "csv":
-            yield from _stage_csv(con, path)
+            yield from _stage_csv(con, path, newline_free_block)
         else:
             yield _stage_xlsx(con, path)
     except ReadError:
@@ -110,8 +112,12 @@ def _finish_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> StageInfo:
     return StageInfo(fmt=fmt, rows=rows)
 
 
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[StageInfo]:
-    with _literal_source(path, gzipped=fmt == "jsonl.gz") as (source, compression):
+def _stage_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, newline_free_block: bool | None
+) -> Iterator[StageInfo]:
+    with _literal_source(path, gzipped=fmt == "jsonl.gz", newline_free_block=newline_free_block) as (
+        source, compression,
+    ):
         # DuckDB's own multithreaded reader splits the file into lines (a delimiter that cannot
         # appear raw in valid JSON, no quoting). Lines it cannot read at all (not UTF-8) are
         # rejects, kept as text so the JSON check quarantines them; lines over the size limit
@@ -144,7 +150,7 @@ def _check_gzip(path: Path) -> None:
 # ---------------------------------------------------------------------------------------
 # The file DuckDB reads: a literal name, and no line longer than the limit
 # ---------------------------------------------------------------------------------------
-_SCAN_BLOCK = 8 << 20
+SCAN_BLOCK = 8 << 20
 
 
 class _LongLines:
@@ -167,7 +173,7 @@ class _LongLines:
         self._close(self.current + first)
         last = block.rfind(b"\n")
         inner = block.count(b"\n", first + 1, last + 1)
-        if self.limit < _SCAN_BLOCK:  # lines inside a block can be too long too (tests)
+        if self.limit < SCAN_BLOCK:  # lines inside a block can be too long too (tests)
             start = first + 1
             for _ in range(inner):
                 end = block.index(b"\n", start)
@@ -195,7 +201,7 @@ def _scan(path: Path, gzipped: bool, limit: int) -> dict[int, int]:
     scanner = _LongLines(limit)
     try:
         with (gzip.open(path, "rb") if gzipped else path.open("rb")) as fh:
-            while block := fh.read(_SCAN_BLOCK):
+            while block := fh.read(SCAN_BLOCK):
                 scanner.feed(block)
     except (OSError, EOFError) as exc:
         if gzipped:
@@ -204,8 +210,16 @@ def _scan(path: Path, gzipped: bool, limit: int) -> dict[int, int]:
     return scanner.finish()
 
 
+def newline_free(block: bytes) -> bool:
+    """A block of SCAN_BLOCK bytes without a line break: a line may be over the limit. (A line
+    over 3 blocks long always contains a whole block, so files without one need no scan.)"""
+    return b"\n" not in block
+
+
 @contextmanager
-def _literal_source(path: Path, *, gzipped: bool = False) -> Iterator[tuple[Path, str]]:
+def _literal_source(
+    path: Path, *, gzipped: bool = False, newline_free_block: bool | None = None
+) -> Iterator[tuple[Path, str]]:
     """(path, compression) for DuckDB to read in place of ``path``.
 
     DuckDB reads a path as a glob pattern (``*``, ``?``, ``[``): a file named ``*.csv`` would
@@ -216,7 +230,12 @@ def _literal_source(path: Path, *, gzipped: bool = False) -> Iterator[tuple[Path
     quarantined as too long under its own line number."""
     if gzipped:
         _check_gzip(path)
-    long_lines = _scan(path, gzipped, _line_limit())
+    limit = _line_limit()
+    # newline_free_block: the caller already read the file in SCAN_BLOCK blocks (content hash)
+    if not gzipped and newline_free_block is False and limit >= 3 * SCAN_BLOCK:
+        long_lines: dict[int, int] = {}
+    else:
+        long_lines = _scan(path, gzipped, limit)
     with tempfile.TemporaryDirectory(prefix="dvc-read-") as tmp:
         if not long_lines:
             alias = Path(tmp) / ("source.gz" if gzipped else "source.txt")
@@ -227,17 +246,17 @@ def _literal_source(path: Path, *, gzipped: bool = False) -> Iterator[tuple[Path
         with (gzip.open(path, "rb") if gzipped else path.open("rb")) as src, copy.open("wb") as dst:
             number = 0
             while True:
-                line = src.readline(_SCAN_BLOCK)
+                line = src.readline(SCAN_BLOCK)
                 if not line:
                     break
                 number += 1
                 if number in long_lines:
-                    while not line.endswith(b"\n") and (line := src.readline(_SCAN_BLOCK)):
+                    while not line.endswith(b"\n") and (line := src.readline(SCAN_BLOCK)):
                         pass
                     dst.write(f"{TOO_LONG_MARKER}{long_lines[number]}\n".encode())
                     continue
                 dst.write(line)
-                while not line.endswith(b"\n") and (line := src.readline(_SCAN_BLOCK)):
+                while not line.endswith(b"\n") and (line := src.readline(SCAN_BLOCK)):
                     dst.write(line)
         yield copy, "none"
 
@@ -322,7 +341,9 @@ def _sniff_csv(path: Path) -> tuple[str, list[str], str]:
     return encoding, headers, delimiter
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, newline_free_block: bool | None = None
+) -> Iterator[StageInfo]:
     _encoding, headers, delimiter = _sniff_csv(path)
     columns, mapping, extras = _map_headers(headers)
     _require_known_header(path, mapping)
@@ -333,7 +354,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
         f"header = false, skip = 1, columns = {{{types}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
         f"escape = '\"', auto_detect = false, {_size_options()}"
     )
-    with _literal_source(path) as (source, _compression):
+    with _literal_source(path, newline_free_block=newline_free_block) as (source, _compression):
         numbered = _read_numbered(con, source, options, first_row=2, name=path.name)
     col_list = ", ".join(f'r."{c}"' for c in columns)
     nulls = ", ".join(f'NULL AS "{c}"' for c in columns)

@@ -147,3 +147,14 @@ def test_xlsx_with_many_empty_formatted_rows_reads_only_the_header_width(con, tm
     assert {len(r) for r in readers._xlsx_rows(path)} == {6}  # not 16,384 cells per row
     result = land_file(con, path)
     assert (result.records_read, result.records_landed, result.records_quarantined) == (1, 1, 0)
+
+
+def test_fifty_megabyte_first_line_is_quarantined_and_the_next_keeps_number_two(con, tmp_path):
+    """The issue's case with the real limits: it used to report "1 read = 1 landed"."""
+    path = tmp_path / "two.jsonl"
+    path.write_text(_line("HUGE", pad=50 << 20) + "\n" + _line("NEXT") + "\n")
+    result = land_file(con, path)
+    assert (result.records_read, result.records_landed, result.records_quarantined) == (2, 1, 1)
+    assert con.execute("SELECT source_row, case_id FROM raw.case_versions").fetchall() == [(2, "NEXT")]
+    row, reason = con.execute("SELECT source_row, reasons[1] FROM raw.quarantine").fetchone()
+    assert row == 1 and reason.startswith("line too long:") and "DVC_MAX_LINE_MB" in reason
