@@ -158,3 +158,17 @@ def test_fifty_megabyte_first_line_is_quarantined_and_the_next_keeps_number_two(
     assert con.execute("SELECT source_row, case_id FROM raw.case_versions").fetchall() == [(2, "NEXT")]
     row, reason = con.execute("SELECT source_row, reasons[1] FROM raw.quarantine").fetchone()
     assert row == 1 and reason.startswith("line too long:") and "DVC_MAX_LINE_MB" in reason
+
+
+def test_too_long_csv_row_is_quarantined_under_its_row_number(con, tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "_BUFFER_BYTES", 1 << 20)  # limit: 512 KB
+    header = "MaHoSo,MaDonVi,MaTTHC,TrangThaiHoSo,NgayTiepNhan,NgayCapNhat,TrichYeuHoSo"
+    row = "{},U,P,2,20250301080000,20250301080000,{}"
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join([header, row.format("C2", "ngắn"), row.format("C3", "x" * (3 << 20)),
+                               row.format("C4", "ngắn")]) + "\n")
+    result = land_file(con, path)
+    assert (result.records_read, result.records_landed, result.records_quarantined) == (3, 2, 1)
+    assert con.execute("SELECT list(source_row ORDER BY source_row) FROM raw.case_versions").fetchone()[0] == [2, 4]
+    row_number, reason = con.execute("SELECT source_row, reasons[1] FROM raw.quarantine").fetchone()
+    assert row_number == 3 and reason.startswith("CSV row 3 is too long:")
