@@ -119,8 +119,10 @@ def raw_portal_pull(
     tu, den = partition_window(context)
     settings = PortalSettings.from_env()
     context.log.info(f"pulling NgayCapNhat in [{tu:%Y-%m-%d %H:%M}, {den:%Y-%m-%d %H:%M}) from {settings.base_url}")
+    # The path, not a connection: the warehouse is opened only to land each downloaded chunk,
+    # so a slow portal never holds its write lock (summary and other runs keep working).
+    result = pull_window(warehouse.path, settings, tu, den, chunk_records=config.chunk_records, log=context.log)
     with warehouse.connect() as con:
-        result = pull_window(con, settings, tu, den, chunk_records=config.chunk_records, log=context.log)
         table = table_metadata(con, "raw.case_versions")
     context.log.info(
         f"pulled {result.records_pulled} records in {result.pages} pages "

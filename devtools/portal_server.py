@@ -71,6 +71,11 @@ class Faults:
     tong_so_change_times: int = 1  # how many times it happens (each after n more pages)
     extra_records: list[dict[str, Any]] = field(default_factory=list)  # what appears the 1st time
     expire_token_after: int = 0  # every request after the n-th gets HTTP 401
+    # Hostile portals (issue 16): they must not hang or storm the client.
+    trickle_body_s: float = 0.0  # send the headers, then the body one byte every this many seconds
+    so_trang: int = 0  # announce this page count whatever tong_so is (e.g. 1,000,000)
+    same_page_always: bool = False  # ignore trang: every page is page 1 (records repeat forever)
+    corrupt_gzip_every: int = 0  # HTTP 200, Content-Encoding: gzip, and a body that is not gzip
 
 
 def window_key(value: Any) -> str | None:
@@ -270,7 +275,15 @@ class PortalServer:
             for k, v in headers.items():
                 h.send_header(k, v)
             h.end_headers()
-            h.wfile.write(payload)
+            if f.trickle_body_s:
+                h.wfile.flush()
+                for i in range(len(payload)):  # bounded: one byte per tick until stop()
+                    if self._stopping.wait(f.trickle_body_s):
+                        return self._drop(h)
+                    h.wfile.write(payload[i:i + 1])
+                    h.wfile.flush()
+            else:
+                h.wfile.write(payload)
         except OSError:
             h.close_connection = True  # the client hung up (e.g. it timed out)
 
@@ -307,6 +320,8 @@ class PortalServer:
             return status, page.encode(), "text/html", {}
         if every(f.malformed_json_every):
             return 200, b'{"error_code": 0, "message": "", "tong_so": 3, "data": [{"MaHoSo": "0', "application/json", {}
+        if every(f.corrupt_gzip_every):
+            return 200, b"\x1f\x8b\x08\x00not really gzip at all", "application/json", {"Content-Encoding": "gzip"}
         if every(f.error_code_every):
             return _json(200, {"error_code": -3, "message": "hệ thống bận, vui lòng thử lại sau"})
         query = parse_qs(url.query)
@@ -328,14 +343,14 @@ class PortalServer:
         ):
             self._change_window(tu, den)
         total, take = self._window(tu, den)
-        start = (page - 1) * size
+        start = 0 if f.same_page_always else (page - 1) * size
         data = take(start, start + size)
         if f.repeat_previous_page_records and page > 1:
             data = take(start - f.repeat_previous_page_records, start) + data
         self.pages_served += 1
         return _json(200, {
             "error_code": 0, "message": "", "tong_so": total, "trang": page,
-            "so_trang": -(-total // size), "data": data,
+            "so_trang": f.so_trang or -(-total // size), "data": data,
         })
 
 

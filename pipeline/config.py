@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,57 @@ def cutoff_day() -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{ENV_CUTOFF_DAY} must be a day number, got {raw!r}") from exc
+
+
+ENV_PLAUSIBLE_FROM = "DVC_PLAUSIBLE_FROM"
+ENV_PLAUSIBLE_TO = "DVC_PLAUSIBLE_TO"
+
+
+def _env_date(name: str, default: date) -> date:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from exc
+
+
+def plausible_date_range() -> tuple[date, date]:
+    """[from, to) of case dates that can be real (DVC_PLAUSIBLE_FROM / DVC_PLAUSIBLE_TO).
+
+    A record with a date outside it (0001, 9999, before the first reporting quarter) is
+    quarantined: it would otherwise fall outside every partition and block every refresh.
+    Defaults: the start of the first reporting quarter (DVC_FIRST_PERIOD, default 2020-Q1:
+    2019-12-15), so the partitions cover every landed case, and today + 1 year.
+    """
+    from pipeline import periods
+
+    first = periods.parse_label(first_period_label(), cutoff_day())
+    start = _env_date(ENV_PLAUSIBLE_FROM, first.start)
+    end = _env_date(ENV_PLAUSIBLE_TO, date.today() + timedelta(days=366))
+    if end <= start:
+        raise ValueError(f"{ENV_PLAUSIBLE_TO} ({end}) must be after {ENV_PLAUSIBLE_FROM} ({start})")
+    return start, end
+
+
+def max_line_bytes() -> int:
+    """Longest JSONL line / CSV row read (DVC_MAX_LINE_MB, default 32 MB); longer ones are
+    quarantined as too long, with their line number."""
+    raw = os.environ.get("DVC_MAX_LINE_MB", "32").strip()
+    try:
+        mb = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"DVC_MAX_LINE_MB must be a whole number of megabytes, got {raw!r}") from exc
+    if not 1 <= mb <= 1024:
+        raise ValueError(f"DVC_MAX_LINE_MB must be 1..1024, got {mb}")
+    return mb << 20
+
+
+def pii_rekey_requested() -> bool:
+    """DVC_PII_REKEY=1: accept a DVC_PII_KEY different from the one the warehouse was built
+    with (older hashes are then not comparable with new ones)."""
+    return os.environ.get("DVC_PII_REKEY", "").strip().lower() in ("1", "true", "yes")
 
 
 def duckdb_memory_limit() -> str:

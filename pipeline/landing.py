@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -52,18 +53,54 @@ class BatchResult:
 
 
 def file_sha256(path: Path) -> str:
+    return _file_digest(path)[0]
+
+
+def _file_digest(path: Path) -> tuple[str, bool]:
+    """(SHA-256, whether a block has no line break) in one read: the reader scans for
+    over-long lines only in files that may have one."""
     digest = hashlib.sha256()
+    newline_free = False
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(8 << 20), b""):
+        for block in iter(lambda: fh.read(readers.SCAN_BLOCK), b""):
             digest.update(block)
-    return digest.hexdigest()
+            newline_free = newline_free or (len(block) == readers.SCAN_BLOCK and readers.newline_free(block))
+    return digest.hexdigest(), newline_free
 
 
-def land_file(con: duckdb.DuckDBPyConnection, path: Path) -> BatchResult:
-    """Land one export file; never raises for bad data (the result says what happened)."""
+def refusal(path: Path, inbox: Path | None = None) -> str | None:
+    """Why a file must not be read at all, or None. A link leading out of the inbox (e.g. to
+    /etc/passwd) is refused, and so is anything that is not a regular file (a FIFO would block
+    the reader) or is empty (0 bytes: no export is empty, and every empty file has the same
+    content hash, so it would pass for "already landed")."""
+    root = (inbox or path.parent).resolve()
+    if path.is_symlink() or path.resolve().parent != path.parent.resolve():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            return f"{path.name}: refused: a symbolic link to a file outside the inbox ({root})"
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"{path.name}: cannot be opened ({exc.strerror or exc})"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path.name}: refused: not a regular file"
+    if info.st_size == 0:
+        return f"{path.name}: empty file (0 bytes)"
+    return None
+
+
+def land_file(con: duckdb.DuckDBPyConnection, path: Path, *, inbox: Path | None = None) -> BatchResult:
+    """Land one export file; never raises for bad data (the result says what happened).
+
+    ``inbox``: the folder links may point into (default: the file's own folder)."""
     started = time.perf_counter()
     name = path.name
-    sha = file_sha256(path)
+    refused = refusal(path, inbox)
+    if refused:
+        _record_failure(con, "file", name, None, refused)
+        log.error("%s: not landed: %s", name, refused)
+        return BatchResult(name, "failed", error=refused, seconds=time.perf_counter() - started)
+    sha, newline_free_block = _file_digest(path)
     already = con.execute(
         "SELECT batch_id FROM raw.batches WHERE content_sha256 = ? LIMIT 1", [sha]
     ).fetchone()
@@ -74,7 +111,7 @@ def land_file(con: duckdb.DuckDBPyConnection, path: Path) -> BatchResult:
     try:
         # The first chunk is staged before the transaction: a temp table filled outside a
         # transaction numbers its rows in file order (rowid), which gives source_row.
-        chunks = readers.stage_chunks(con, path)
+        chunks = readers.stage_chunks(con, path, newline_free_block=newline_free_block)
         read_started = time.perf_counter()
         first = next(chunks)
         read_s = time.perf_counter() - read_started

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -219,15 +219,24 @@ def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Per
     ).fetchone()
 
 
-def begin_refresh(con: duckdb.DuckDBPyConnection, refresh_id: str, windows: list[periods.Period]) -> bool:
+def begin_refresh(
+    con: duckdb.DuckDBPyConnection,
+    refresh_id: str,
+    windows: list[periods.Period],
+    *,
+    refreshable: Callable[[periods.Period], bool] = lambda quarter: True,
+) -> bool:
     """Record that a refresh of ``windows`` starts now, before it reads core.cases. It marks
     nothing as reflected yet: the changes pending now stay pending until ``complete_refresh``,
     called once every dependent output is written, so an interrupted or failed refresh is
-    redone by the next run. Returns whether these windows cover every pending change."""
-    pending = pending_day_range(con)
+    redone by the next run. Returns whether these windows cover every pending quarter that is
+    ``refreshable`` (the orchestrator's partitions: a quarter it cannot refresh must not keep
+    every later run busy)."""
     first = min((w.start for w in windows), default=None)
     last = max((w.end for w in windows), default=None)
-    covers = pending is None or (first is not None and first <= pending[0] and last >= pending[1])
+    # Quarters, not the span of every window: a year window spans quarters this run left alone.
+    refreshed = {w for w in windows if w.grain == "quarter"}
+    covers = all(q in refreshed for q in pending_quarters(con) if refreshable(q))
     con.execute(
         "INSERT INTO mart.refresh_log (refresh_id, refreshed_at, windows, first_day, last_day, "
         "covers_candidate, covers_pending) VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, FALSE)",

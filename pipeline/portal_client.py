@@ -18,13 +18,17 @@ The token only travels in the Authorization header: it is never logged nor put i
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import json
 import logging
 import math
 import random
+import socket
+import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +44,11 @@ API_PATH = "/api/v1/hoso"
 MAX_PAGE_SIZE = 5000
 _STAMP = "%Y%m%d%H%M%S"  # the API's tu_ngay/den_ngay format (also the local test server's)
 _RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
+# Pages past ceil(tong_so / page size) that are still asked for while they bring new records
+# (records shifting in while paging); so_trang beyond that is not trusted (a portal answering
+# so_trang = 1,000,000 drove 189,866 requests in 150 s).
+PAGE_SLACK = 2
+MAX_BODY_BYTES = 256 << 20  # a page of 5,000 records is a few MB
 
 
 class PortalError(RuntimeError):
@@ -205,8 +214,15 @@ class PortalClient:
         clock_in = time.perf_counter()
         try:
             while True:
+                before = len(seen)
                 complete, total, pass_keys = yield from self._one_pass(tu, den, window, seen)
                 if complete:
+                    break
+                if repulls and len(seen) == before and len(seen) >= total:
+                    # a re-pull that brought nothing new, and every announced record is here:
+                    # pulling again would only repeat it
+                    log.warning("export API %s window %s: re-pull brought nothing new; stopping", API_PATH, window)
+                    pass_keys = len(seen)
                     break
                 if repulls >= self._max_repulls:
                     raise PortalIncompleteError(
@@ -238,6 +254,7 @@ class PortalClient:
             if first_total is None:
                 first_total = total
             fresh = []
+            known = len(pass_keys)
             for record in data:
                 key = record_key(record)
                 pass_keys.add(key)
@@ -246,6 +263,7 @@ class PortalClient:
                     continue
                 seen.add(key)
                 fresh.append(record)
+            new_in_page = len(pass_keys) > known
             if fresh:
                 self.stats.records += len(fresh)
                 paused = time.perf_counter()
@@ -259,8 +277,18 @@ class PortalClient:
                     "pulling the window again from page 1", API_PATH, window, first_total, total, page,
                 )
                 return False, total, len(pass_keys)
-            last_page = max(body["so_trang"], math.ceil(total / size))
-            if page >= last_page or (not data and page >= math.ceil(total / size)):
+            expected = max(1, math.ceil(total / size))
+            if body["so_trang"] > expected + PAGE_SLACK and page == 1:
+                log.warning(
+                    "export API %s window %s: so_trang=%d does not fit tong_so=%d at %d per page; "
+                    "asking for at most %d pages", API_PATH, window, body["so_trang"], total, size,
+                    expected + PAGE_SLACK,
+                )
+            if page >= expected and (
+                len(pass_keys) >= total  # everything announced is here
+                or not new_in_page  # a page past the end that brings nothing new
+                or page >= expected + PAGE_SLACK  # bounded whatever the portal says
+            ):
                 return True, total, len(pass_keys)
             page += 1
 
@@ -300,14 +328,63 @@ class PortalClient:
                     f"last: {exc.what}; seen: {summary}"
                 ) from None
 
+    def _abort_connections(self) -> None:
+        """Shut the client's sockets down (watchdog thread): a read blocked on a stalled or
+        trickling portal returns at once. The client makes one request at a time."""
+        pool = getattr(getattr(self._http, "_transport", None), "_pool", None)
+        for conn in list(getattr(pool, "connections", None) or []):
+            stream = getattr(getattr(conn, "_connection", None), "_network_stream", None)
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
     def _request(self, params: dict[str, Any], where: str) -> dict[str, Any]:
+        """One GET, bounded in TOTAL time by DVC_PORTAL_TIMEOUT_S (httpx's timeouts are per
+        read: a portal sending a byte a second would never time out), then checked."""
+        limit = self.settings.timeout_s
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            self._abort_connections()
+
+        too_slow = f"timeout (no complete answer within DVC_PORTAL_TIMEOUT_S={limit:g}s)"
+        watchdog = threading.Timer(limit, expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            response = self._http.get(API_PATH, params=params)
+            with self._http.stream("GET", API_PATH, params=params) as response:
+                status = response.status_code
+                content = b""
+                if status == 200:
+                    chunks, size = [], 0
+                    for chunk in response.iter_bytes():
+                        if timed_out.is_set():
+                            raise _Retryable(too_slow)
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size > MAX_BODY_BYTES:
+                            raise _Retryable(f"answer larger than {MAX_BODY_BYTES >> 20} MB")
+                    content = b"".join(chunks)
+                if timed_out.is_set():
+                    raise _Retryable(too_slow)
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"timeout ({type(exc).__name__}, DVC_PORTAL_TIMEOUT_S={self.settings.timeout_s:g})") from None
+            raise _Retryable(f"timeout ({type(exc).__name__}, DVC_PORTAL_TIMEOUT_S={limit:g})") from None
+        except (httpx.DecodingError, zlib.error):
+            # The portal's fault: it said Content-Encoding gzip and sent something else.
+            raise _Retryable("corrupt compressed answer from the portal (Content-Encoding does not decode)") from None
         except httpx.TransportError as exc:
+            if timed_out.is_set():
+                raise _Retryable(too_slow) from None
             raise _Retryable(f"connection problem ({type(exc).__name__})") from None
-        status = response.status_code
+        finally:
+            watchdog.cancel()
+        return self._check(response, status, content, params, where)
+
+    def _check(
+        self, response: httpx.Response, status: int, content: bytes, params: dict[str, Any], where: str
+    ) -> dict[str, Any]:
         if status in (401, 403):
             raise PortalAuthError(
                 f"export API at {self._url} refused the token (HTTP {status}) at {where}: "
@@ -323,9 +400,10 @@ class PortalClient:
         if status != 200:
             raise PortalApiError(f"export API at {self._url} answered HTTP {status} at {where}")
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            html = "html" in response.headers.get("Content-Type", "") or response.text.lstrip()[:1] == "<"
+            body = json.loads(content)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError):
+            text = content[:200].decode("utf-8", errors="replace")
+            html = "html" in response.headers.get("Content-Type", "") or text.lstrip()[:1] == "<"
             raise _Retryable("an HTML page instead of JSON" if html else "malformed JSON") from None
         if not isinstance(body, dict):
             raise _Retryable("malformed JSON (not an object)")

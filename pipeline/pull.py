@@ -9,7 +9,8 @@ and each chunk is one batch in one transaction (``source_name`` ``api:<tu>-<den>
   (same case, NgayCapNhat and content) and quarantines a broken record once (its record hash),
   so the rerun lands the rest and doubles nothing.
 - Pages download in a thread (``prefetch_pages`` ahead) while DuckDB lands the previous chunk;
-  the DuckDB connection is only used by the calling thread.
+  the DuckDB connection is only used by the calling thread. Given a warehouse path, the
+  warehouse is open only while a downloaded chunk lands (never while waiting on the portal).
 - Reconciliation: records pulled = landed + quarantined, per batch and over the window, or
   :class:`ReconciliationError`.
 - A portal failure mid-pull (:class:`PortalError`) keeps the batches already landed, folds
@@ -23,8 +24,10 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -33,6 +36,7 @@ from pipeline.config import PortalSettings
 from pipeline.core import merge_pending_batches
 from pipeline.landing import ReconciliationError, land_records
 from pipeline.portal_client import ClientStats, PortalClient, PortalError
+from pipeline.warehouse import open_warehouse
 
 _log = logging.getLogger(__name__)
 _STAMP = "%Y%m%d%H%M%S"
@@ -71,8 +75,18 @@ def day_windows(first_day: date, last_day: date) -> list[tuple[datetime, datetim
     ]
 
 
+@contextmanager
+def _opened(warehouse: duckdb.DuckDBPyConnection | Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The caller's connection, or the warehouse opened just for this (and closed after)."""
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        yield warehouse
+    else:
+        with open_warehouse(warehouse) as con:
+            yield con
+
+
 def pull_window(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: duckdb.DuckDBPyConnection | Path | str,
     settings: PortalSettings,
     tu: datetime,
     den: datetime,
@@ -83,6 +97,10 @@ def pull_window(
     prefetch_pages: int = 8,
 ) -> PullResult:
     """Pull NgayCapNhat in [tu, den), land it in chunks, fold it into core.cases.
+
+    ``warehouse``: a path (the warehouse is opened only to land a chunk already downloaded,
+    then closed: its write lock is never held while waiting on the portal, so ``summary`` and
+    other runs are not blocked by a slow portal), or an open connection (held throughout).
 
     ``log`` may be a logging.Logger or Dagster's ``context.log`` (messages are preformatted).
     A passed-in ``client`` is not closed; its settings win over ``settings``.
@@ -107,7 +125,8 @@ def pull_window(
         if not pending:
             return
         first_row = result.records_landed + result.records_quarantined + 1
-        batch = land_records(con, f"api:{label}#{result.batches + 1}", pending, first_row=first_row)
+        with _opened(warehouse) as con:
+            batch = land_records(con, f"api:{label}#{result.batches + 1}", pending, first_row=first_row)
         if batch.records_read != len(pending) or batch.records_landed + batch.records_quarantined != len(pending):
             raise ReconciliationError(
                 f"window {label} batch {batch.batch_id}: {len(pending)} records pulled but "
@@ -138,7 +157,8 @@ def pull_window(
         _fill_stats(result, client, before, started)
         kept = ""
         if result.batches:
-            merge_pending_batches(con)
+            with _opened(warehouse) as con:
+                merge_pending_batches(con)
             kept = f"; the {result.batches} batches landed before it are kept"
         log.error(f"window {label}: pull failed after {result.pages} pages{kept}: {exc}")
         raise
@@ -152,7 +172,8 @@ def pull_window(
             f"window {label}: pulled {result.records_pulled} != landed {result.records_landed} "
             f"+ quarantined {result.records_quarantined}"
         )
-    merge_pending_batches(con)
+    with _opened(warehouse) as con:
+        merge_pending_batches(con)
     result.seconds = time.perf_counter() - started
     log.info(
         f"window {label}: {result.records_pulled} records in {result.pages} pages "

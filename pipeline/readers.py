@@ -14,8 +14,11 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import os
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -24,8 +27,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.validation import stage_from_lines_sql, stage_from_tabular_sql
-from schemas.case_record import FIELD_SPECS, Kind, field_for_header
+from pipeline import config
+from pipeline.validation import TOO_LONG_MARKER, stage_from_lines_sql, stage_from_tabular_sql
+from schemas.case_record import FIELD_SPECS, Kind, field_for_header, pii_like_name
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
 STAGE = "stage"
@@ -52,7 +56,9 @@ def file_format(path: Path) -> str | None:
     return None
 
 
-def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
+def stage_chunks(
+    con: duckdb.DuckDBPyConnection, path: Path, *, newline_free_block: bool | None = None
+) -> Iterator[StageInfo]:
     """Stage a file: after each yield, TEMP TABLE ``stage`` holds the next chunk of records.
 
     CSV and JSONL files are read by DuckDB in one pass (it spills to disk past its memory
@@ -64,17 +70,19 @@ def stage_chunks(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageIn
     drop_stage(con)  # leftovers of a failed file
     try:
         if fmt in ("jsonl", "jsonl.gz"):
-            yield from _stage_jsonl(con, path, fmt)
+            yield from _stage_jsonl(con, path, fmt, newline_free_block)
         elif fmt == "json":
             yield _stage_json(con, path)
         elif fmt == "csv":
-            yield from _stage_csv(con, path)
+            yield from _stage_csv(con, path, newline_free_block)
         else:
             yield _stage_xlsx(con, path)
     except ReadError:
         raise
     except (OSError, EOFError, pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
         raise ReadError(f"{path.name}: cannot read {fmt} file: {exc}") from exc
+    except RecursionError as exc:  # e.g. JSON nested thousands deep: this file fails, not the run
+        raise ReadError(f"{path.name}: {fmt} nested too deeply to read") from exc
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, records: Iterable[Any], first_row: int = 1) -> StageInfo:
@@ -104,18 +112,21 @@ def _finish_lines(con: duckdb.DuckDBPyConnection, fmt: str) -> StageInfo:
     return StageInfo(fmt=fmt, rows=rows)
 
 
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> Iterator[StageInfo]:
-    if fmt == "jsonl.gz":
-        _check_gzip(path)
-    # DuckDB's own multithreaded reader splits the file into lines (a delimiter that cannot
-    # appear raw in valid JSON, no quoting). Lines it cannot read at all (not UTF-8, too
-    # long) are rejects, kept as text so the JSON check quarantines them.
-    options = (
-        f"header = false, columns = {{'raw_line': 'VARCHAR'}}, delim = '{_LINE_DELIMITER}', quote = '', "
-        f"escape = '', auto_detect = false, {_size_options()}, "
-        f"compression = '{'gzip' if fmt == 'jsonl.gz' else 'none'}'"
-    )
-    numbered = _read_numbered(con, path, options, first_row=1)
+def _stage_jsonl(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, newline_free_block: bool | None
+) -> Iterator[StageInfo]:
+    with _literal_source(path, gzipped=fmt == "jsonl.gz", newline_free_block=newline_free_block) as (
+        source, compression,
+    ):
+        # DuckDB's own multithreaded reader splits the file into lines (a delimiter that cannot
+        # appear raw in valid JSON, no quoting). Lines it cannot read at all (not UTF-8) are
+        # rejects, kept as text so the JSON check quarantines them; lines over the size limit
+        # arrive as a marker line (_literal_source), quarantined as too long.
+        options = (
+            f"header = false, columns = {{'raw_line': 'VARCHAR'}}, delim = '{_LINE_DELIMITER}', quote = '', "
+            f"escape = '', auto_detect = false, {_size_options()}, compression = '{compression}'"
+        )
+        numbered = _read_numbered(con, source, options, first_row=1, name=path.name)
     for lo, hi, last in _chunk_bounds(numbered.accepted):
         rejects = f"UNION ALL SELECT line, coalesce(csv_line, '') FROM {_REJECTS}" if last else ""
         con.execute(
@@ -134,12 +145,120 @@ def _check_gzip(path: Path) -> None:
     with path.open("rb") as fh:
         if fh.read(2) != b"\x1f\x8b":
             raise ReadError(f"{path.name}: not a gzip file")
-    try:  # a truncated archive fails here with a clear message rather than mid-stream
-        with gzip.open(path, "rb") as fh:
-            while fh.read(16 << 20):
-                pass
+
+
+# ---------------------------------------------------------------------------------------
+# The file DuckDB reads: a literal name, and no line longer than the limit
+# ---------------------------------------------------------------------------------------
+SCAN_BLOCK = 8 << 20
+
+
+class _LongLines:
+    """Finds the lines longer than ``limit`` bytes in a stream of blocks (1-based numbers).
+
+    Per block only C-speed calls (count/find/rfind): a line longer than a block is the only
+    one that can be too long, so the lines inside a block need no look."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lines = 0  # complete lines seen
+        self.current = 0  # bytes of the line in progress
+        self.found: dict[int, int] = {}  # line number -> length
+
+    def feed(self, block: bytes) -> None:
+        first = block.find(b"\n")
+        if first < 0:
+            self.current += len(block)
+            return
+        self._close(self.current + first)
+        last = block.rfind(b"\n")
+        inner = block.count(b"\n", first + 1, last + 1)
+        if self.limit < SCAN_BLOCK:  # lines inside a block can be too long too (tests)
+            start = first + 1
+            for _ in range(inner):
+                end = block.index(b"\n", start)
+                self._close(end - start)
+                start = end + 1
+        else:
+            self.lines += inner
+        self.current = len(block) - last - 1
+
+    def finish(self) -> dict[int, int]:
+        if self.current:
+            self._close(self.current)
+            self.current = 0
+        return self.found
+
+    def _close(self, length: int) -> None:
+        self.lines += 1
+        if length > self.limit:
+            self.found[self.lines] = length
+
+
+def _scan(path: Path, gzipped: bool, limit: int) -> dict[int, int]:
+    """Lines over the limit (number -> bytes); for gzip also the integrity check (a truncated
+    archive fails here with a clear message rather than mid-read)."""
+    scanner = _LongLines(limit)
+    try:
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as fh:
+            while block := fh.read(SCAN_BLOCK):
+                scanner.feed(block)
     except (OSError, EOFError) as exc:
-        raise ReadError(f"{path.name}: corrupt gzip file ({exc})") from exc
+        if gzipped:
+            raise ReadError(f"{path.name}: corrupt gzip file ({exc})") from exc
+        raise
+    return scanner.finish()
+
+
+def newline_free(block: bytes) -> bool:
+    """A block of SCAN_BLOCK bytes without a line break: a line may be over the limit. (A line
+    over 3 blocks long always contains a whole block, so files without one need no scan.)"""
+    return b"\n" not in block
+
+
+@contextmanager
+def _literal_source(
+    path: Path, *, gzipped: bool = False, newline_free_block: bool | None = None
+) -> Iterator[tuple[Path, str]]:
+    """(path, compression) for DuckDB to read in place of ``path``.
+
+    DuckDB reads a path as a glob pattern (``*``, ``?``, ``[``): a file named ``*.csv`` would
+    also read its neighbours. So DuckDB gets a private alias (a link in a fresh temporary
+    folder) with a plain name. And DuckDB drops a line longer than its read buffer without a
+    trace (the following lines are then misnumbered): when a line is over the limit
+    (DVC_MAX_LINE_MB), DuckDB reads a copy in which each such line is a short marker line,
+    quarantined as too long under its own line number."""
+    if gzipped:
+        _check_gzip(path)
+    limit = _line_limit()
+    # newline_free_block: the caller already read the file in SCAN_BLOCK blocks (content hash)
+    if not gzipped and newline_free_block is False and limit >= 3 * SCAN_BLOCK:
+        long_lines: dict[int, int] = {}
+    else:
+        long_lines = _scan(path, gzipped, limit)
+    with tempfile.TemporaryDirectory(prefix="dvc-read-") as tmp:
+        if not long_lines:
+            alias = Path(tmp) / ("source.gz" if gzipped else "source.txt")
+            os.symlink(path.resolve(), alias)
+            yield alias, "gzip" if gzipped else "none"
+            return
+        copy = Path(tmp) / "source.txt"
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as src, copy.open("wb") as dst:
+            number = 0
+            while True:
+                line = src.readline(SCAN_BLOCK)
+                if not line:
+                    break
+                number += 1
+                if number in long_lines:
+                    while not line.endswith(b"\n") and (line := src.readline(SCAN_BLOCK)):
+                        pass
+                    dst.write(f"{TOO_LONG_MARKER}{long_lines[number]}\n".encode())
+                    continue
+                dst.write(line)
+                while not line.endswith(b"\n") and (line := src.readline(SCAN_BLOCK)):
+                    dst.write(line)
+        yield copy, "none"
 
 
 def _stage_json(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
@@ -147,6 +266,8 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
         body = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise ReadError(f"{path.name}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ReadError(f"{path.name}: JSON nested too deeply to be a page of case records") from exc
     if isinstance(body, dict):
         if "data" not in body:
             raise ReadError(f"{path.name}: JSON object without a 'data' array (not an API page body)")
@@ -220,9 +341,12 @@ def _sniff_csv(path: Path) -> tuple[str, list[str], str]:
     return encoding, headers, delimiter
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo]:
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, newline_free_block: bool | None = None
+) -> Iterator[StageInfo]:
     _encoding, headers, delimiter = _sniff_csv(path)
     columns, mapping, extras = _map_headers(headers)
+    _require_known_header(path, mapping)
     types = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
     # DuckDB's parallel CSV reader (quoted values may span lines); ragged or non-UTF-8 rows
     # are rejected with their record number and kept for quarantine, not dropped.
@@ -230,14 +354,20 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
         f"header = false, skip = 1, columns = {{{types}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
         f"escape = '\"', auto_detect = false, {_size_options()}"
     )
-    numbered = _read_numbered(con, path, options, first_row=2)
+    with _literal_source(path, newline_free_block=newline_free_block) as (source, _compression):
+        numbered = _read_numbered(con, source, options, first_row=2, name=path.name)
     col_list = ", ".join(f'r."{c}"' for c in columns)
     nulls = ", ".join(f'NULL AS "{c}"' for c in columns)
     for lo, hi, last in _chunk_bounds(numbered.accepted):
         rejects = f"""
             UNION ALL
-            SELECT line, {nulls}, {_masked_csv_line(columns, mapping, delimiter)},
-                   'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message
+            SELECT line, {nulls},
+                   CASE WHEN starts_with(csv_line, {_sql_text(TOO_LONG_MARKER)}) THEN csv_line
+                        ELSE {_masked_csv_line(columns, mapping, delimiter)} END,
+                   CASE WHEN starts_with(csv_line, {_sql_text(TOO_LONG_MARKER)})
+                        THEN 'CSV row ' || line || ' is too long: ' || substr(csv_line, {len(TOO_LONG_MARKER) + 1})
+                             || ' bytes, more than the limit of {_line_limit() >> 20} MB (DVC_MAX_LINE_MB)'
+                        ELSE 'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message END
             FROM {_REJECTS}""" if last else ""
         rows = f"""(
             SELECT {numbered.row_expr} AS source_row, {col_list}, NULL::VARCHAR AS raw_line,
@@ -254,16 +384,34 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[StageInfo
     drop_stage(con)
 
 
+def _require_known_header(path: Path, mapping: dict[str, str]) -> None:
+    """One clear failure for a file whose header is not the contract's (another delimiter,
+    another export), instead of every row "required field missing"."""
+    if not mapping:
+        raise ReadError(
+            f"{path.name}: the header matched none of the contract's fields (delimiter?): "
+            "expected comma- or semicolon-separated contract names or export-screen headers"
+        )
+
+
 def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str) -> str:
     """SQL: a rejected row's text with the fields under personal-data headers masked (the
     quarantine keeps the text so a person can see what was wrong, not who it was about)."""
     positions = [columns.index(mapping[f.name]) + 1 for f in FIELD_SPECS if f.spec.kind is Kind.PII and f.name in mapping]
-    if not positions:
-        return "csv_line"
+    positions += [i + 1 for i, c in enumerate(columns) if c not in mapping.values() and pii_like_name(c)]
+    listed = ", ".join(map(str, positions)) or "0"
+    n, d = len(columns), _sql_text(delimiter)
+    # A rejected row is ragged: a missing column shifts the later fields left and a quoted
+    # delimiter splits a field, so counting delimiters alone misses the personal data. Mask
+    # the personal-data positions counted from the start, and for a short row also from the
+    # end, and in any ragged row every field that looks personal (non-ASCII letters, a run of
+    # 9+ digits, an e-mail).
     return (
-        f"array_to_string(list_transform(string_split(csv_line, {_sql_text(delimiter)}), "
-        f"lambda v, i: CASE WHEN i IN ({', '.join(map(str, positions))}) THEN pii_mask(v) ELSE v END), "
-        f"{_sql_text(delimiter)})"
+        f"array_to_string(list_transform(string_split(csv_line, {d}), lambda v, i: CASE "
+        f"WHEN i IN ({listed}) "
+        f"OR (len(string_split(csv_line, {d})) < {n} AND i + {n} - len(string_split(csv_line, {d})) IN ({listed})) "
+        f"OR (len(string_split(csv_line, {d})) <> {n} AND regexp_matches(v, '[^\\x00-\\x7F]|[0-9]{{9,}}|@')) "
+        f"THEN pii_mask(v) ELSE v END), {d})"
     )
 
 
@@ -274,13 +422,18 @@ def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str
 _READ = "stage_read"
 _REJECTS = "stage_rejects"
 # DuckDB splits a file into buffers read by parallel threads; one record must fit a buffer.
-_BUFFER_BYTES = 32 << 20
-_MAX_LINE_BYTES = 8 << 20
+_BUFFER_BYTES = 64 << 20
 _FEW_REJECTS = 1000
 
 
+def _line_limit() -> int:
+    """Longest line DuckDB is given (DVC_MAX_LINE_MB, at most half a read buffer); longer
+    lines are replaced by a marker before the read (_literal_source)."""
+    return min(config.max_line_bytes(), _BUFFER_BYTES // 2)
+
+
 def _size_options() -> str:
-    return f"buffer_size = {_BUFFER_BYTES}, max_line_size = {min(_MAX_LINE_BYTES, _BUFFER_BYTES // 2)}"
+    return f"buffer_size = {_BUFFER_BYTES}, max_line_size = {_line_limit()}"
 
 
 def _sql_text(value: str) -> str:
@@ -295,7 +448,9 @@ class _Numbered:
     join: str  # SQL joined to the read table for row_expr
 
 
-def _read_numbered(con: duckdb.DuckDBPyConnection, path: Path, options: str, first_row: int) -> _Numbered:
+def _read_numbered(
+    con: duckdb.DuckDBPyConnection, path: Path, options: str, first_row: int, name: str
+) -> _Numbered:
     """Read a file into TEMP TABLE stage_read (file order, so rowid k = k-th accepted record)
     and its rejects into stage_rejects; say how to number the accepted rows.
 
@@ -310,7 +465,7 @@ def _read_numbered(con: duckdb.DuckDBPyConnection, path: Path, options: str, fir
             "store_rejects = true, rejects_table = 'reject_errors_tmp', rejects_scan = 'reject_scans_tmp')"
         )
     except duckdb.Error as exc:
-        raise ReadError(f"{path.name}: cannot read file: {str(exc).splitlines()[0]}") from exc
+        raise ReadError(f"{name}: cannot read file: {str(exc).splitlines()[0]}") from exc
     # One row per rejected record (a record can break several rules).
     con.execute(
         f"""
@@ -401,6 +556,11 @@ def _excel_text(value: Any) -> str:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+    """The header row (trailing empty cells dropped), then the data rows cut to its width.
+
+    A sheet whose last used column is far right (one formatted cell in column GR, or a
+    dimension of A1:XFD400000) would otherwise give every row thousands of empty cells:
+    minutes and gigabytes for a sheet of empty rows."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -411,7 +571,14 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     except Exception as exc:  # zipfile.BadZipFile and friends
         raise ReadError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
     try:
-        yield from wb.worksheets[0].iter_rows(values_only=True)
+        sheet = wb.worksheets[0]
+        header = list(next(sheet.iter_rows(max_row=1, values_only=True), ()))
+        while header and _excel_text(header[-1]).strip() == "":
+            header.pop()
+        if not header:
+            return
+        yield tuple(header)
+        yield from sheet.iter_rows(min_row=2, max_col=len(header), values_only=True)
     finally:
         wb.close()
 
@@ -421,8 +588,9 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
     try:
         header = next(rows)
     except StopIteration as exc:
-        raise ReadError(f"{path.name}: empty workbook") from exc
+        raise ReadError(f"{path.name}: empty workbook (no header row)") from exc
     columns, mapping, extras = _map_headers([_excel_text(h) for h in header])
+    _require_known_header(path, mapping)
     width = len(columns)
     data: list[list[str]] = [[] for _ in columns]
     numbers: list[int] = []

@@ -8,9 +8,11 @@ valid). Nothing here loops over rows in Python.
 
 from __future__ import annotations
 
+from pipeline import config
 from schemas.case_record import (
     CHANNEL_CODES,
     FIELD_SPECS,
+    PII_NAME_PATTERN,
     RESOLVED_STATUSES,
     SERVICE_LEVEL_WORDS,
     STATUS_CODES,
@@ -19,6 +21,13 @@ from schemas.case_record import (
     Kind,
     reason_text,
 )
+
+# A line longer than the reader's limit reaches the staging table as this marker + its size
+# in bytes (pipeline/readers.py): quarantined as too long, under its own line number.
+TOO_LONG_MARKER = "#dvc-line-too-long:"
+
+# Words that make an unknown field's name personal data (schemas/case_record.py).
+PII_NAME_WORDS = tuple(PII_NAME_PATTERN.pattern.split("|"))
 
 PII_NORMALISATION = {"SoGiayToChuHoSo": "digits", "SoDienThoai": "digits", "Email": "email"}
 
@@ -117,6 +126,8 @@ def stage_from_lines_sql(lines_table: str) -> str:
     ), checked AS (
         SELECT source_row, raw_line,
             CASE
+                WHEN starts_with(raw_line, {_lit(TOO_LONG_MARKER)}) THEN
+                    {_template_sql(reason_text("line_too_long"), size=f"substr(raw_line, {len(TOO_LONG_MARKER) + 1})", limit=_lit(str(config.max_line_bytes() >> 20)))}
                 WHEN json_kind IS NULL THEN {_lit(reason_text("malformed_json"))}
                 WHEN json_kind <> 'OBJECT' THEN {_lit(reason_text("not_object"))}
             END AS parse_error
@@ -127,7 +138,7 @@ def stage_from_lines_sql(lines_table: str) -> str:
             -- unknown keys are rare: only lines that have some pay for rebuilding the JSON
             CASE WHEN parse_error IS NULL
                   AND len(list_filter(json_keys(raw_line), lambda k: NOT list_contains({known}, k))) > 0
-                THEN nullif(json_merge_patch(raw_line, '{nulls}'), '{{}}')::JSON END AS extra_fields
+                THEN pii_seal_extra(nullif(json_merge_patch(raw_line, '{nulls}'), '{{}}')::JSON) END AS extra_fields
         FROM checked
     )
     SELECT source_row, raw_line,
@@ -152,9 +163,10 @@ def stage_from_tabular_sql(table: str, column_for_field: dict[str, str], extra_c
         entries = ", ".join(f"{{'k': {_lit(c)}, 'v': {_q(c)}}}" for c in extra_columns)
         # Only rows with a value in some unknown column pay for building the JSON.
         any_value = " OR ".join(f"coalesce(trim({_q(c)}), '') <> ''" for c in extra_columns)
+        # Unknown columns named like personal data are kept as keyed hashes (pii_seal_extra).
         extra = (
-            f"CASE WHEN {any_value} THEN nullif(to_json(map_from_entries(list_filter([{entries}], "
-            "lambda e: coalesce(trim(e.v), '') <> ''))), '{}')::JSON END"
+            f"CASE WHEN {any_value} THEN pii_seal_extra(nullif(to_json(map_from_entries(list_filter([{entries}], "
+            "lambda e: coalesce(trim(e.v), '') <> ''))), '{}')::JSON) END"
         )
     else:
         extra = "NULL::JSON"
@@ -210,6 +222,7 @@ _RAW_KEPT = tuple(f.name for f in FIELD_SPECS if f.spec.kind in (Kind.DATE, Kind
 
 
 def _reason_exprs() -> list[str]:
+    lo, hi = config.plausible_date_range()
     reasons = ["t.parse_error"]
     status = "t.status_code"
     for f in FIELD_SPECS:
@@ -218,7 +231,14 @@ def _reason_exprs() -> list[str]:
             # given but not parsed (the typed layer parsed it once)
             reasons.append(
                 f"CASE WHEN t.{_q(f.spec.column)} IS NULL AND blank_null({raw}) IS NOT NULL THEN "
-                f"{_template_sql(reason_text('bad_date'), field=_lit(f.name), value='trim(' + raw + ')')} END"
+                f"{_template_sql(reason_text('bad_date'), field=_lit(f.name), value='reason_value(trim(' + raw + '))')} END"
+            )
+            # parsed, but outside the plausible range: such a date falls outside every
+            # reporting partition and would block every later refresh
+            reasons.append(
+                f"CASE WHEN t.{_q(f.spec.column)} < {_lit(str(lo))}::TIMESTAMP "
+                f"OR t.{_q(f.spec.column)} >= {_lit(str(hi))}::TIMESTAMP THEN "
+                f"{_template_sql(reason_text('implausible_date'), field=_lit(f.name), start=_lit(str(lo)), end=_lit(str(hi)), value='reason_value(trim(' + raw + '))')} END"
             )
         if f.spec.kind is Kind.LIST:
             reasons.append(
@@ -234,12 +254,25 @@ def _reason_exprs() -> list[str]:
             )
     reasons.append(
         f"CASE WHEN {status} IS NOT NULL AND {status} NOT IN {_in_list(tuple(STATUS_CODES))} THEN "
-        f"{_template_sql(reason_text('bad_status'), value=status)} END"
+        f"{_template_sql(reason_text('bad_status'), value=f'reason_value({status})')} END"
     )
     channels = tuple(c for c in CHANNEL_CODES if c)
     reasons.append(
         f"CASE WHEN t.channel_code IS NOT NULL AND t.channel_code NOT IN {_in_list(channels)} THEN "
-        f"{_template_sql(reason_text('bad_channel'), value='t.channel_code')} END"
+        f"{_template_sql(reason_text('bad_channel'), value='reason_value(t.channel_code)')} END"
+    )
+    # Fees: every Gia of DanhSachLePhi and the flattened TongLePhi must be an amount of VND.
+    bad_gia = (
+        "list_filter(CAST(json_extract_string(t.fees, '$[*].Gia') AS VARCHAR[]), "
+        "lambda g: vnd_amount_invalid(g))[1]"
+    )
+    reasons.append(
+        f"CASE WHEN json_type(t.fees) = 'ARRAY' AND {bad_gia} IS NOT NULL THEN "
+        f"{_template_sql(reason_text('bad_fee'), field=_lit('DanhSachLePhi[].Gia'), value=f'fee_reason_value({bad_gia})')} END"
+    )
+    reasons.append(
+        "CASE WHEN vnd_amount_invalid(t.fee_total_flat) THEN "
+        f"{_template_sql(reason_text('bad_fee'), field=_lit('TongLePhi'), value='fee_reason_value(t.fee_total_flat)')} END"
     )
     reasons.append(
         f"CASE WHEN t.received_at IS NULL AND blank_null(t.{_raw('NgayTiepNhan')}) IS NULL "
@@ -336,15 +369,17 @@ def masked_record_sql(stage_alias: str = "s") -> str:
     """The staged record as JSON with personal data masked (for raw.quarantine)."""
     pii = [f for f in FIELD_SPECS if f.spec.kind is Kind.PII]
     patch = ", ".join(f"{_lit(f.name)}, pii_mask({stage_alias}.{_q(f.name)})" for f in pii)
-    # Lines that are not JSON cannot be patched: mask digit runs, e-mails and PII keys instead.
-    keys = "|".join(f.name for f in pii)
+    # Lines that are not JSON cannot be patched: mask the values of personal-data keys (also a
+    # value the line was cut inside: up to the end of the line), digit runs and e-mails.
+    keys = "|".join(sorted({f.name.lower() for f in pii} | set(PII_NAME_WORDS)))
     scrub = (
         f"regexp_replace(regexp_replace(regexp_replace({stage_alias}.raw_line, "
-        f"'\"({keys})\"\\s*:\\s*\"[^\"]*\"', '\"\\1\":\"***\"', 'g'), "
-        "'[0-9]{9,}', '***', 'g'), '[^\\s\"@]+@[^\\s\"@]+', '***', 'g')"
+        f"'\"([^\"]*(?i:{keys})[^\"]*)\"\\s*:\\s*(\"([^\"\\\\]|\\\\.)*(\"|$)|[^,{{}}\\s]+)', "
+        "'\"\\1\":\"***\"', 'g'), "
+        "'[0-9]{9,}', '***', 'g'), '[^\\s\"@]+@[^\\s\"@]*', '***', 'g')"
     )
     return (
         f"CASE WHEN {stage_alias}.parse_error IS NULL "
-        f"THEN json_merge_patch({source_record_sql(stage_alias)}, json_object({patch})) "
+        f"THEN pii_mask_extra(json_merge_patch({source_record_sql(stage_alias)}, json_object({patch}))) "
         f"ELSE to_json({{'unparsed_line': {scrub}}}) END"
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,15 +27,75 @@ def read_sql(name: str) -> str:
     return (config.SQL_DIR / name).read_text(encoding="utf-8")
 
 
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the warehouse (DuckDB allows one writer, and no reader beside it)."""
+
+
+class PiiKeyMismatchError(RuntimeError):
+    """DVC_PII_KEY is not the key the warehouse's personal-data hashes were made with."""
+
+
+_RE_LOCK_PID = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+# Personal data lives in the file (as keyed hashes, and masked in the quarantine): not for
+# every local account. New files are 0600 and new folders 0750; existing ones lose world bits.
+_DIR_MODE = 0o750
+
+
+def _process_command(pid: str) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:200]
+
+
+def lock_message(path: Path, error: str) -> str:
+    """A lock conflict in words: which process holds the warehouse and what to do."""
+    match = _RE_LOCK_PID.search(error)
+    if not match:
+        return f"warehouse {path} is in use by another process ({error.splitlines()[0]})"
+    program, pid = match.groups()
+    command = _process_command(pid) or program
+    return (
+        f"warehouse {path} is in use by process {pid} ({command}): DuckDB lets one process use it "
+        f"at a time. Wait for that run to finish and retry (see it with `ps -o pid,etime,args -p {pid}`); "
+        f"if it is hung, stop it with `kill {pid}` (a killed run loses nothing committed). "
+        "Do not delete the warehouse or its .wal file."
+    )
+
+
+def _restrict_mode(path: Path) -> None:
+    """Strip the world bits of the warehouse file (and a fresh one gets owner-only access)."""
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o007:
+            path.chmod(mode & 0o770)
+    except OSError as exc:  # e.g. a file owned by another account: say so, keep going
+        log.warning("cannot restrict the permissions of %s: %s", path, exc)
+
+
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with the shared macros loaded and the PII key set."""
     path = Path(path)
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        for folder in reversed([path.parent, *path.parent.parents]):
+            if not folder.exists():
+                folder.mkdir(mode=_DIR_MODE, exist_ok=True)
+    # A new file (and its .wal) is created owner-only: no moment in which it is world-readable.
+    # (DuckDB refuses an empty pre-created file, so the umask does it.)
+    new = not read_only and not path.exists()
+    old_umask = os.umask(0o077) if new else None
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(lock_message(path, str(exc))) from None
         raise RuntimeError(f"cannot open warehouse {path}: {exc}") from exc
+    finally:
+        if old_umask is not None:
+            os.umask(old_umask)
+    if not read_only:
+        _restrict_mode(path)
     # Bounded memory: DuckDB spills to disk past this (default 80 % of RAM is too greedy on a
     # shared 2-core box, and peak RSS is a product requirement).
     con.execute(f"SET memory_limit = '{config.duckdb_memory_limit()}'")
@@ -50,9 +113,42 @@ def open_warehouse(path: Path | str, *, read_only: bool = False) -> Iterator[duc
     try:
         if not read_only:
             ensure_schema(con)
+            check_pii_key(con)
         yield con
     finally:
         con.close()
+
+
+def pii_key_fingerprint(key: str) -> str:
+    """What the warehouse keeps of DVC_PII_KEY: a one-way digest, enough to tell keys apart."""
+    return hashlib.sha256(f"dvc-pii-key-fingerprint:{key}".encode()).hexdigest()[:32]
+
+
+def check_pii_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to write with another DVC_PII_KEY than the warehouse's hashes were made with
+    (one applicant would silently get two hashes), unless re-keying is asked (DVC_PII_REKEY=1)."""
+    fingerprint = pii_key_fingerprint(config.pii_key())
+    row = con.execute("SELECT fingerprint FROM raw.pii_key").fetchone()
+    if row is None:
+        con.execute("INSERT INTO raw.pii_key VALUES (?, now()::TIMESTAMP)", [fingerprint])
+        return
+    if row[0] == fingerprint:
+        return
+    if not config.pii_rekey_requested():
+        raise PiiKeyMismatchError(
+            f"{config.ENV_PII_KEY} is not the key this warehouse's personal-data hashes were made with: "
+            f"set the original {config.ENV_PII_KEY}, or re-key on purpose with DVC_PII_REKEY=1 "
+            "(hashes landed before and after re-keying are then not comparable; see README, Operations)"
+        )
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM raw.pii_key")
+    con.execute("INSERT INTO raw.pii_key VALUES (?, now()::TIMESTAMP)", [fingerprint])
+    con.execute("COMMIT")
+    log.warning(
+        "DVC_PII_REKEY=1: the warehouse now records the new %s; personal-data hashes landed before "
+        "are NOT comparable with those landed from now on (the same applicant has two hashes)",
+        config.ENV_PII_KEY,
+    )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

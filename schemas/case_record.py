@@ -127,7 +127,7 @@ def parse_portal_datetime(value: Any) -> datetime | None:
             return parsed
     except ValueError:
         pass
-    raise ValueError(f"unparseable date {text!r}")
+    raise ValueError(f"unparseable date '{reason_value(text)}'")  # never echo personal data
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -234,9 +234,9 @@ def record_rule_violations(record: CaseRecord) -> list[str]:
     reasons: list[str] = []
     status = record.status_code
     if status not in STATUS_CODES:
-        reasons.append(reason_text("bad_status", value=status))
+        reasons.append(reason_text("bad_status", value=reason_value(status)))
     if (record.channel_code or "") not in CHANNEL_CODES:
-        reasons.append(reason_text("bad_channel", value=record.channel_code or ""))
+        reasons.append(reason_text("bad_channel", value=reason_value(record.channel_code or "")))
     if status in STATUS_CODES and status not in NOT_RECEIVED_STATUSES and record.received_at is None:
         reasons.append(reason_text("received_required"))
     ended = case_ended_at(record)
@@ -291,6 +291,20 @@ for _field in FIELD_SPECS:
         HEADER_TO_FIELD[_header_key(_field.spec.vi_header)] = _field.name
 
 
+# Unknown fields named like personal data (compared without case, diacritics or separators);
+# mirrors pii_like_key in sql/macros.sql and PII_NAME_WORDS in pipeline/validation.py.
+PII_NAME_PATTERN = re.compile(
+    "hoten|hovaten|cccd|cmnd|dienthoai|sdt|email|diachi|sogiayto|ngaysinh|hochieu|chuhoso|nguoinop|phone|address|passport"
+)
+
+
+def pii_like_name(name: str) -> bool:
+    """True for a field name such as HoTenNguoiNop, CCCD_2, 'Số điện thoại' or email_lh."""
+    folded = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in folded if not unicodedata.category(ch).startswith("M")).lower()
+    return bool(PII_NAME_PATTERN.search(re.sub(r"[^a-z0-9]", "", bare)))
+
+
 def field_for_header(header: str) -> str | None:
     """Contract field for a CSV/XLSX header, or None for an unknown (kept as extra) column."""
     return HEADER_TO_FIELD.get(_header_key(header))
@@ -300,6 +314,7 @@ def field_for_header(header: str) -> str | None:
 # record_rule_violations above, so a person reads the same sentence whichever path ran.
 REASONS: dict[str, str] = {
     "malformed_json": "malformed JSON: the line does not parse",
+    "line_too_long": "line too long: {size} bytes, more than the limit of {limit} MB (DVC_MAX_LINE_MB)",
     "not_object": "not a JSON object",
     "missing": "{field}: required field is missing or empty",
     "bad_date": "{field}: unparseable date '{value}'",
@@ -309,7 +324,42 @@ REASONS: dict[str, str] = {
     "received_required": "NgayTiepNhan: required unless status is 1 or 3",
     "no_end": "status {value} has no end date",
     "end_before_received": "end date is before NgayTiepNhan",
+    "implausible_date": "{field}: date outside the plausible range {start}..{end} ('{value}')",
+    "bad_fee": "{field}: fee is not a non-negative amount of VND below 10^15 ('{value}')",
 }
+
+_RE_QUOTABLE = re.compile(
+    r"[0-9]{1,3}|[0-9]{14}|[0-9]{2}/[0-9]{2}/[0-9]{4}( [0-9]{2}:[0-9]{2}:[0-9]{2})?"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_SHAPE_CHARS = 24
+
+
+def reason_value(value: Any) -> str:
+    """A bad value as a reason quotes it: reasons are published to analysts, so only values
+    shaped like a date or a short code are quoted as sent; anything else by its shape
+    ('Nguyễn Văn An 0912345678' -> 'Xxxxxx Xxx Xx 0000000000'). Mirrors the SQL macro
+    reason_value (sql/macros.sql)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if _RE_QUOTABLE.fullmatch(text):
+        return text
+    bare = "".join(ch for ch in text if not unicodedata.category(ch).startswith("M"))
+    out = []
+    for ch in bare[:_SHAPE_CHARS]:
+        cat = unicodedata.category(ch)
+        if cat == "Lu":
+            out.append("X")
+        elif cat.startswith("L"):
+            out.append("x")
+        elif ch in "0123456789":
+            out.append("0")
+        elif ch in " ./:+-":
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out) + ("…" if len(bare) > _SHAPE_CHARS else "")
 
 
 def reason_text(key: str, **values: str) -> str:

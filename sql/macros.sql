@@ -76,9 +76,15 @@ CREATE OR REPLACE MACRO pii_mask(raw) AS (
     CASE WHEN raw IS NULL OR trim(raw) = '' THEN raw ELSE left(trim(raw), 1) || '***' END
 );
 
--- Amounts arrive as strings ("50000", "50,000", "50000.0").
+-- Amounts arrive as strings ("50000", "50,000", "50000.0"). Anything else (negative, "1e30",
+-- words, 10^15 VND or more) is NULL, and vnd_amount_invalid() makes it a quarantine reason:
+-- stripping the non-digits silently turned "1e30" into 130.00 VND.
 CREATE OR REPLACE MACRO vnd_amount(raw) AS (
-    coalesce(try_cast(trim(raw) AS DECIMAL(18, 2)), try_cast(regexp_replace(raw, '[^0-9]', '', 'g') AS DECIMAL(18, 2)))
+    CASE WHEN regexp_full_match(trim(raw), '([0-9]{1,15}|[0-9]{1,3}(,[0-9]{3}){1,4})(\.[0-9]{1,2}0*)?')
+         THEN try_cast(replace(trim(raw), ',', '') AS DECIMAL(18, 2)) END
+);
+CREATE OR REPLACE MACRO vnd_amount_invalid(raw) AS (
+    raw IS NOT NULL AND trim(raw) <> '' AND vnd_amount(raw) IS NULL
 );
 
 -- Yes/no flags of the flattened export columns: 1/0, Có/Không, true/false, x.
@@ -86,5 +92,58 @@ CREATE OR REPLACE MACRO yes_flag(raw) AS (
     CASE
         WHEN raw IS NULL OR trim(raw) = '' THEN NULL
         ELSE lower(trim(nfc(raw))) IN ('1', 'có', 'co', 'true', 'x', 'yes', 'y')
+    END
+);
+
+-- A bad value as quoted in a quarantine reason. Reasons are published to analysts
+-- (quality.quarantine_reasons), so they never echo a value that may be personal data: values
+-- shaped like a date or a short code are quoted as sent, anything else by its shape only
+-- (upper-case letter X, other letter x, digit 0, first 24 characters):
+-- 'Nguyễn Văn An 0912345678' -> 'Xxxxxx Xxx Xx 0000000000'. Mirrors
+-- schemas.case_record.reason_value.
+CREATE OR REPLACE MACRO reason_value(v) AS (
+    CASE
+        WHEN v IS NULL THEN ''
+        WHEN regexp_full_match(v, '[0-9]{1,3}|[0-9]{14}|[0-9]{2}/[0-9]{2}/[0-9]{4}( [0-9]{2}:[0-9]{2}:[0-9]{2})?|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?')
+            THEN v
+        ELSE regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+                 left(regexp_replace(v, '\p{M}', '', 'g'), 24),
+                 '[\p{Ll}\p{Lt}\p{Lm}\p{Lo}]', 'x', 'g'), '\p{Lu}', 'X', 'g'), '[0-9]', '0', 'g'), '[^X0x ./:+-]', '?', 'g')
+             || CASE WHEN length(regexp_replace(v, '\p{M}', '', 'g')) > 24 THEN '…' ELSE '' END
+    END
+);
+-- A bad fee as quoted in its reason: numbers (negative, scientific) as sent, else the shape.
+CREATE OR REPLACE MACRO fee_reason_value(v) AS (
+    CASE WHEN regexp_full_match(trim(v), '[-+]?[0-9][0-9.,]{0,20}([eE][-+]?[0-9]{1,4})?') AND length(trim(v)) <= 24
+         THEN trim(v) ELSE reason_value(v) END
+);
+
+-- Unknown (extra) fields named like personal data (HoTenNguoiNop, CCCD_NguoiNop, Số điện
+-- thoại 2, email_lien_he, ...): compared without case, diacritics or separators. Mirrors
+-- schemas.case_record.PII_NAME_PATTERN.
+CREATE OR REPLACE MACRO pii_like_key(k) AS (
+    regexp_matches(
+        regexp_replace(lower(strip_accents(replace(replace(k, 'đ', 'd'), 'Đ', 'D'))), '[^a-z0-9]', '', 'g'),
+        'hoten|hovaten|cccd|cmnd|dienthoai|sdt|email|diachi|sogiayto|ngaysinh|hochieu|chuhoso|nguoinop|phone|address|passport')
+);
+-- extra_fields with the personal-data-like members replaced by their keyed hash (never clear).
+-- A member's text: a JSON string unquoted, anything else as its JSON text.
+CREATE OR REPLACE MACRO json_member_text(v) AS (
+    CASE WHEN json_type(v) = 'VARCHAR' THEN v ->> '$' ELSE v::VARCHAR END
+);
+CREATE OR REPLACE MACRO pii_seal_extra(e) AS (
+    CASE WHEN e IS NULL OR NOT list_bool_or(list_transform(json_keys(e), lambda k: pii_like_key(k))) THEN e
+    ELSE to_json(map_from_entries(list_transform(map_entries(e::MAP(VARCHAR, JSON)), lambda m: {
+        'k': m.key,
+        'v': CASE WHEN pii_like_key(m.key) THEN to_json(pii_hash(json_member_text(m.value), 'text')) ELSE m.value END})))
+    END
+);
+-- The same members masked (first character + ***), for raw.quarantine's record.
+CREATE OR REPLACE MACRO pii_mask_extra(e) AS (
+    CASE WHEN e IS NULL OR json_type(e) <> 'OBJECT'
+              OR NOT list_bool_or(list_transform(json_keys(e), lambda k: pii_like_key(k))) THEN e
+    ELSE to_json(map_from_entries(list_transform(map_entries(e::MAP(VARCHAR, JSON)), lambda m: {
+        'k': m.key,
+        'v': CASE WHEN pii_like_key(m.key) THEN to_json(pii_mask(json_member_text(m.value))) ELSE m.value END})))
     END
 );

@@ -93,3 +93,11 @@ COMMENT ON COLUMN core.merge_log.affected_from IS 'First local day the changed c
 COMMENT ON COLUMN core.merge_log.affected_to IS 'Last local day the changed cases touch.';
 COMMENT ON COLUMN core.merged_batches.batch_id IS 'Batch folded into core.cases.';
 COMMENT ON COLUMN core.merged_batches.merged_at IS 'When it was folded in.';
+
+CREATE TABLE IF NOT EXISTS raw.pii_key (
+    fingerprint VARCHAR NOT NULL,
+    set_at TIMESTAMP NOT NULL
+);
+COMMENT ON TABLE raw.pii_key IS 'Fingerprint (one-way digest) of the DVC_PII_KEY the personal-data hashes are made with: writing with another key is refused unless DVC_PII_REKEY=1.';
+COMMENT ON COLUMN raw.pii_key.fingerprint IS 'SHA-256 digest (truncated) of a domain-separated DVC_PII_KEY; the key itself is never stored.';
+COMMENT ON COLUMN raw.pii_key.set_at IS 'When this key became the warehouse key (first write, or re-keying with DVC_PII_REKEY=1).';
