@@ -181,10 +181,12 @@ def _land_chunks(
         totals.timings[step] = totals.timings.get(step, 0.0) + now - tick
         tick = now
 
+    progress = _Progress(name)
     for info in chunks:
         lap("read")
         totals.source_format = info.fmt
         counts = _land_chunk(con, batch_id, name, info.rows, lap)
+        progress.chunk_done(counts["read"], info.total_rows)
         totals.records_read += counts["read"]
         totals.records_landed += counts["landed"]
         totals.records_quarantined += counts["quarantined"]
@@ -202,6 +204,27 @@ def _land_chunks(
     totals.reasons_preview = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     log.debug("batch %s timings: %s", batch_id, totals.timings)
     return totals
+
+
+class _Progress:
+    """One line per chunk of a large file: records done of the total, rate and time left."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.done, self.started = name, 0, time.perf_counter()
+
+    def chunk_done(self, records: int, total: int) -> None:
+        self.done += records
+        if not total or self.done >= total:  # one chunk, or the last: the closing line says it
+            return
+        seconds = time.perf_counter() - self.started
+        rate = self.done / seconds if seconds > 0 else 0.0
+        left = (total - self.done) / rate if rate else 0.0
+        log.info("%s: %s of %s records (%d %%), %s records/s, about %s left", self.name,
+                 f"{self.done:,}", f"{total:,}", 100 * self.done // total, f"{rate:,.0f}", _duration(left))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _land_chunk(

@@ -12,6 +12,7 @@ Python.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import gzip
 import json
 import os
@@ -46,6 +47,7 @@ class StageInfo:
     fmt: str
     rows: int
     unknown_columns: tuple[str, ...] = ()
+    total_rows: int = 0  # records of the whole file (large files come in several chunks)
 
 
 def file_format(path: Path) -> str | None:
@@ -137,7 +139,7 @@ def _stage_jsonl(
             {rejects}
             """
         )
-        yield _finish_lines(con, fmt)
+        yield dataclasses.replace(_finish_lines(con, fmt), total_rows=numbered.rows)
     drop_stage(con)
 
 
@@ -380,7 +382,7 @@ def _stage_csv(
         # data; the quarantined record carries it, masked.)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGE} AS {stage_from_tabular_sql(rows, mapping, extras)}")
         count = min(hi, numbered.accepted) - lo + (numbered.rows - numbered.accepted if last else 0)
-        yield StageInfo(fmt="csv", rows=count, unknown_columns=tuple(extras))
+        yield StageInfo(fmt="csv", rows=count, unknown_columns=tuple(extras), total_rows=numbered.rows)
     drop_stage(con)
 
 
