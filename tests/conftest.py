@@ -44,10 +44,11 @@ def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("published_demo")
     warehouse = root / "var" / "demo" / "warehouse.duckdb"
-    with open_warehouse(warehouse) as connection:
+    with pytest.MonkeyPatch.context() as env, open_warehouse(warehouse) as connection:
+        env.setenv("DVC_SEEDS_DIR", str(FIXTURES / "seeds"))  # the marts reload reference data too
         for name in ("metrics_cases.jsonl", "cases_small.jsonl", "cases_vi_nfd_semicolon_bom.csv"):
             land_file(connection, FIXTURES / name)
-        load_reference(connection, FIXTURES / "seeds")
+        load_reference(connection)
         merge_pending_batches(connection)
         days = marts.pending_day_range(connection)
         assert days is not None
