@@ -69,7 +69,8 @@ def test_reader_never_sees_a_lock_or_half_written_table(tmp_path, fixtures, monk
 # ---------------------------------------------------------------------------------------
 # Each client runs the same SQL, so a 1.x CLI, a 1.x Python package and DuckDB 2.0 on the
 # working warehouse are compared value for value: rows are fingerprinted by the md5 of their
-# sorted text form (identical across these versions, checked).
+# sorted text form (the same in DuckDB 1.4, 1.5 and 2.0, checked; DuckDB 1.0 renders rows as
+# text differently, so the Python clients also compare the rows as Python values).
 TABLES_SQL = (
     "SELECT schema_name || '.' || table_name AS name, coalesce(comment, '') AS comment "
     "FROM duckdb_tables() WHERE database_name = current_database() ORDER BY name"
