@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -123,6 +124,25 @@ def first_period_label() -> str:
     """The first reporting quarter the pipeline keeps (DVC_FIRST_PERIOD, e.g. 2024-Q1): Dagster's
     partitions start there, so the UI lists no empty quarters before the data."""
     return os.environ.get("DVC_FIRST_PERIOD", "2020-Q1").strip()
+
+
+# Oldest on-disk format DuckDB 2.0 writes that every DuckDB 1.x client (and 0.10.3) reads back
+# with the same types, COMMENTs and values: v0.10.0..v1.1.0 all write storage number 64; the
+# v1.0.0 label says who can read it. Formats v1.2.0+ shut out older clients, and a v1.3.0 file
+# read by DuckDB 1.3.2 returned NULL for filled VARCHAR columns (checked).
+DEFAULT_ANALYTICS_STORAGE_VERSION = "v1.0.0"
+_STORAGE_VERSION = re.compile(r"v\d+\.\d+\.\d+|latest")
+
+
+def analytics_storage_version() -> str:
+    """DuckDB storage format of the published analyst database (DVC_ANALYTICS_STORAGE_VERSION,
+    e.g. 'v1.0.0' or 'latest'); the working warehouse always uses the newest format."""
+    value = os.environ.get("DVC_ANALYTICS_STORAGE_VERSION", "").strip() or DEFAULT_ANALYTICS_STORAGE_VERSION
+    if not _STORAGE_VERSION.fullmatch(value):
+        raise ValueError(
+            f"DVC_ANALYTICS_STORAGE_VERSION must look like v1.0.0 (a DuckDB release) or latest, got {value!r}"
+        )
+    return value
 
 
 def seeds_dir() -> Path:

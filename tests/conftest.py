@@ -28,3 +28,30 @@ def con(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
     with open_warehouse(warehouse_path) as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small warehouse at ``<root>/var/demo/warehouse.duckdb`` (the demo's layout) with its
+    analyst database and Parquet set published; returns ``<root>``. Built once per session
+    from the fixtures, by the same functions the pipeline's assets call (no Dagster, no demo)."""
+    from pipeline import marts
+    from pipeline.core import merge_pending_batches
+    from pipeline.landing import land_file
+    from pipeline.publish import publish
+    from pipeline.reference import load_reference
+    from pipeline.warehouse import open_warehouse
+
+    root = tmp_path_factory.mktemp("published_demo")
+    warehouse = root / "var" / "demo" / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as env, open_warehouse(warehouse) as connection:
+        env.setenv("DVC_SEEDS_DIR", str(FIXTURES / "seeds"))  # the marts reload reference data too
+        for name in ("metrics_cases.jsonl", "cases_small.jsonl", "cases_vi_nfd_semicolon_bom.csv"):
+            land_file(connection, FIXTURES / name)
+        load_reference(connection)
+        merge_pending_batches(connection)
+        days = marts.pending_day_range(connection)
+        assert days is not None
+        marts.refresh(connection, marts.windows_for_days(*days))
+        publish(connection, warehouse)
+    return root

@@ -103,8 +103,8 @@ def _print(con, warehouse: Path) -> None:
     from pipeline.publish import analytics_path
 
     print()
-    print("Analysts: query the published copy (safe while the pipeline runs; DuckDB 2.x), e.g.")
-    print(f"  duckdb -readonly {analytics_path(warehouse).resolve()} \"SELECT * FROM mart.level_period_stats LIMIT 5\"")
+    print("Analysts: query the published copy (safe while the pipeline runs; DuckDB >= 1.0; Parquet beside it), e.g.")
+    print(f"  .venv/bin/duckdb -readonly {analytics_path(warehouse).resolve()} \"SELECT * FROM mart.level_period_stats LIMIT 5\"")
 
 
 def _print_reports(warehouse: Path, quarter: periods.Period) -> None:
