@@ -511,3 +511,45 @@ def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, is
     finally:
         scratch.close()
     return [xlsx_path, html_path]
+
+
+# ---------------------------------------------------------------------------------------
+# What the schedule issues, and what a refreshed (not official) file says
+# ---------------------------------------------------------------------------------------
+ISSUE_GRAINS: tuple[str, ...] = ("quarter", "half", "year")
+
+
+def periods_to_issue(
+    con: duckdb.DuckDBPyConnection, today: date, grains: tuple[str, ...] = ISSUE_GRAINS, due_days: int | None = None
+) -> list[periods.Period]:
+    """Windows in the marts (of ``grains``) that are final on ``today`` and were never issued."""
+    issued = set()
+    if _exists(con, "issued.issues"):
+        issued = {tuple(r) for r in con.execute("SELECT DISTINCT period_grain, period_label FROM issued.issues").fetchall()}
+    return [
+        w for w in sorted(cycle.mart_windows(con))
+        if w.grain in grains and (w.grain, w.label) not in issued
+        and cycle.period_status(w, today, due_days) == cycle.FINAL
+    ]
+
+
+def working_banner(con: duckdb.DuckDBPyConnection, period: periods.Period, today: date) -> str:
+    """The status line of a refreshed report of ``period`` (provisional, final, or final with an
+    official issue elsewhere and how many cells moved since)."""
+    state = cycle.period_state(period, today)
+    latest = issue_record(con, period) if state.status == cycle.FINAL else None
+    moved = 0
+    if latest is not None:
+        moved = next((m.cells for m in moved_periods(con)
+                      if (m.period_grain, m.period_label) == (period.grain, period.label)), 0)
+    text = cycle.working_banner(
+        state, cycle.data_as_of(con),
+        latest_issue=latest.issue if latest else None,
+        issue_file=latest.xlsx_file if latest else None,
+        moved_cells=moved,
+    )
+    others = [m for m in moved_periods(con) if (m.period_grain, m.period_label) != (period.grain, period.label)]
+    if others:
+        listed = ", ".join(f"{m.period_label} ({m.cells} ô)" for m in others[:6])
+        text += f"\n{len(others)} kỳ đã phát hành khác có số liệu thay đổi so với bản chính thức: {listed}"
+    return text
