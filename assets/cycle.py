@@ -81,7 +81,9 @@ class IssueConfig(dg.Config):
     key=["issued", "period"],
     group_name="issue",
     kinds={"duckdb", "excel", "html"},
-    deps=[unit_period_stats, level_period_stats, target_attainment],
+    # Label partitions vs quarter-start partitions: an issue reads whatever the marts hold.
+    deps=[dg.AssetDep(a, partition_mapping=dg.AllPartitionMapping())
+          for a in (unit_period_stats, level_period_stats, target_attainment)],
     partitions_def=issue_periods,
     description="Freezes a final window (partition = its label): its mart rows copied into schema issued in one "
     "transaction (issue number, issued_at, data_as_of, content_hash), then bieu_II06a_<label>_issue<n>.xlsx and "

@@ -61,3 +61,18 @@ def test_schedule_requests_final_unissued_periods_and_issuing_twice_is_a_noop(wa
     assert (second["action"], second["issue"]) == ("already_issued", 1)
     assert "already issued" in second["message"] and second["content_hash"] == first["content_hash"]
     assert isinstance(issue_run_requests(str(warehouse), date(2025, 3, 22)), dg.SkipReason)
+
+
+def test_daily_schedule_judges_the_local_day_of_its_tick(warehouse, monkeypatch):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from assets.schedules import daily_issue
+
+    monkeypatch.setenv("DVC_WAREHOUSE", str(warehouse))
+    tick = datetime(2025, 3, 21, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    requests = daily_issue(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert [r.partition_key for r in requests] == ["2025-Q1"]
+    assert requests[0].run_config["ops"]["issued__period"]["config"]["as_of"] == "2025-03-21"
+    day_before = datetime(2025, 3, 20, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert isinstance(daily_issue(dg.build_schedule_context(scheduled_execution_time=day_before)), dg.SkipReason)
