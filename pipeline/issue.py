@@ -358,26 +358,28 @@ def issue_period(
                             f"{period.label} is already issued (issue {latest.issue}, {latest.issued_at:%Y-%m-%d %H:%M}); "
                             "nothing written (use --reissue for a corrected issue)", files)
     digest = content_hash(con, period, tables)
-    if latest is not None and digest == latest.content_hash:
-        files = write_issue_files(con, period, latest.issue, out_dir)
-        return IssueOutcome(period, "unchanged", latest.issue, state.status, digest,
-                            f"{period.label}: the numbers equal issue {latest.issue} (same content hash); no new issue",
-                            files)
+    changed = None
     if latest is not None:
-        refresh_restatements(con)  # what moved since the latest issue, for issued.changes
+        # A corrected issue only when cells moved (mart.restatements, the same rule analysts see:
+        # a quarter's year-to-date target figures move by design and do not count).
+        refresh_restatements(con)
+        changed = con.execute(
+            "SELECT count(*) FROM mart.restatements WHERE period_grain = ? AND period_label = ? AND issue = ?",
+            [period.grain, period.label, latest.issue],
+        ).fetchone()[0]
+        if not changed:
+            files = write_issue_files(con, period, latest.issue, out_dir)
+            return IssueOutcome(period, "unchanged", latest.issue, state.status, latest.content_hash,
+                                f"{period.label}: no cell moved since issue {latest.issue} (mart.restatements is "
+                                "empty for it); no new issue", files, 0)
     number = latest.issue + 1 if latest else 1
     issued_at = (now or datetime.now()).replace(microsecond=0)
     as_of_data = cycle.data_as_of(con)
     xlsx_file, html_file = issued_file_names(period, number)
     meta = {"issue": number, "issued_at": issued_at, "data_as_of": as_of_data, "content_hash": digest}
-    changed = None
     if latest is None:
         reason = f"first official issue of {period.label} (final since {state.final_from})"
     else:
-        changed = con.execute(
-            "SELECT count(*) FROM mart.restatements WHERE period_grain = ? AND period_label = ? AND issue = ?",
-            [period.grain, period.label, latest.issue],
-        ).fetchone()[0]
         reason = (f"corrected issue on request: data that arrived after issue {latest.issue} "
                   f"({latest.issued_at:%Y-%m-%d %H:%M}) changed {changed} cells")
     con.execute("BEGIN TRANSACTION")

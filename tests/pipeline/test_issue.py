@@ -224,3 +224,16 @@ def test_schedule_candidates_are_final_and_never_issued(warehouse, tmp_path):
         assert [p.label for p in issue.periods_to_issue(con, date(2025, 6, 21))] == ["2025-H1", "2025-Q1", "2025-Q2"]
         issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
         assert "2025-Q1" not in [p.label for p in issue.periods_to_issue(con, FINAL_DAY)]
+
+
+def test_a_quarters_year_to_date_targets_moving_is_no_reason_to_reissue(warehouse, tmp_path):
+    """A quarter's issue froze the year's target figures, which move by design while the year
+    runs: not a restatement of the quarter, so no corrected issue (a yearly issue compares them)."""
+    with open_warehouse(warehouse) as con:
+        issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
+        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 WHERE year = 2025")
+        assert issue.refresh_restatements(con) == 0
+        again = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path, reissue=True)
+        assert (again.action, again.issue) == ("unchanged", 1) and "no cell moved" in again.message
+        frozen = con.execute("SELECT sum(numerator) FROM issued.target_attainment WHERE issue = 1").fetchone()[0]
+        assert frozen < con.execute("SELECT sum(numerator) FROM mart.target_attainment WHERE year = 2025").fetchone()[0]
