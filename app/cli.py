@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -27,6 +28,7 @@ COMMAND_JOBS: dict[str, tuple[str, ...]] = {
     "backfill": ("marts_job",),
     "report": (),
     "summary": (),
+    "issue": ("issue_job",),
 }
 
 
@@ -130,6 +132,8 @@ def _open_for_reading(warehouse: Path):
 
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline import config, periods
+    from pipeline.cycle import today_local
+    from pipeline.issue import working_banner
     from pipeline.reports.dashboard import dashboard_name, write_dashboard
     from pipeline.reports.data import period_has_rows, resolve_period, table_exists, xlsx_name
     from pipeline.reports.xlsx import write_quarter_report
@@ -147,13 +151,48 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"{source} has no mart rows for {period.grain} {period.label}; refresh them first, "
                 f"e.g. python -m pipeline backfill --quarters {quarter}"
             )
-        workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period))
-        page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period))
+        banner = working_banner(con, period, today_local(args.as_of))
+        workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period), banner=banner)
+        page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period), banner=banner)
     finally:
         con.close()
     print(f"{period.label} ({period.start} – {period.end}), {workbook.unit_rows} units:")
     print(f"  {workbook.path}")
     print(f"  {page.path}")
+    return EXIT_OK
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    """Issue a final period through the declared issue_job (partition = the period label)."""
+    from app.runner import Runner, step_metadata
+    from assets.partitions import issue_periods
+    from pipeline.cycle import FINAL, period_state, today_local
+    from pipeline.reports.data import resolve_period
+
+    if args.period not in issue_periods.get_partition_keys():
+        raise CommandError(
+            f"{args.period!r} is not an issuable period: a quarter, half or year label such as 2025-Q3, 2025-H2, 2025",
+            EXIT_USAGE,
+        )
+    if not args.warehouse.exists():
+        raise CommandError(f"warehouse {args.warehouse} does not exist", EXIT_USAGE)
+    as_of = today_local(args.as_of)
+    state = period_state(resolve_period(None, args.period), as_of)
+    if state.status != FINAL:  # refused here in one line; the asset refuses the same way in Dagster
+        raise CommandError(
+            f"{args.period} is {state.status} on {as_of} (report due {state.due}): only a final period can be "
+            f"issued, from {state.final_from} on"
+        )
+    config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
+    result = Runner(args.warehouse, command="issue").run(
+        "issue_job",
+        run_config={"ops": {"issued__period": {"config": config}}},
+        tags={"dagster/partition": args.period},
+    )
+    meta = step_metadata(result, "issued__period")
+    print(meta.get("message", ""))
+    for path in meta.get("files") or []:
+        print(f"  {path}")
     return EXIT_OK
 
 
@@ -170,6 +209,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _as_of_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", dest="as_of", type=_parse_day, default=None,
+                        help="the run's 'today' for period status (YYYY-MM-DD; default DVC_AS_OF, else today "
+                             "in Asia/Ho_Chi_Minh)")
+
+
 def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
     """The parser; ``extensions`` add subcommands (the dev tools add demo and bench)."""
     from pipeline import config, periods
@@ -184,6 +229,7 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     run.add_argument("--inbox", type=Path, default=config.default_inbox())
     run.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     run.add_argument("--full-refresh", action="store_true", help="recompute every window, not only the touched ones")
+    _as_of_option(run)
     run.set_defaults(func=cmd_run)
 
     pull = sub.add_parser("pull", help="pull [--from, --to) from the export API (DVC_PORTAL_URL, DVC_PORTAL_TOKEN)")
@@ -207,10 +253,24 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     report.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     report.add_argument("--out", type=Path, default=None,
                         help="output folder (default: DVC_REPORTS_DIR, else reports/ next to the warehouse)")
+    _as_of_option(report)
     report.set_defaults(func=cmd_report)
+
+    issue = sub.add_parser(
+        "issue", help="issue a final period officially (frozen rows + files written once), e.g. 2025-Q3"
+    )
+    issue.add_argument("--period", required=True, help="quarter, half or year label: 2025-Q3, 2025-H2, 2025")
+    issue.add_argument("--reissue", action="store_true",
+                       help="write a corrected issue next to the latest one when the numbers moved")
+    issue.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    issue.add_argument("--out", type=Path, default=None,
+                       help="output folder (default: DVC_REPORTS_DIR, else reports/ next to the warehouse)")
+    _as_of_option(issue)
+    issue.set_defaults(func=cmd_issue)
 
     summary = sub.add_parser("summary", help="print the headline tables of a warehouse")
     summary.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    _as_of_option(summary)
     summary.set_defaults(func=cmd_summary)
 
     for extend in extensions:
@@ -250,6 +310,11 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any],
     parser = build_parser(extensions)
     args = parser.parse_args(argv)
     configure_logging(quiet=args.quiet, verbose=args.verbose or args.debug)
+    # --as-of is the run's "today" everywhere (assets read it as DVC_AS_OF), for this command only.
+    as_of = getattr(args, "as_of", None)
+    previous_as_of = os.environ.get("DVC_AS_OF")
+    if as_of is not None:
+        os.environ["DVC_AS_OF"] = as_of.isoformat()
     try:
         return args.func(args)
     except CommandError as exc:
@@ -263,3 +328,9 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any],
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if as_of is not None:
+            if previous_as_of is None:
+                os.environ.pop("DVC_AS_OF", None)
+            else:
+                os.environ["DVC_AS_OF"] = previous_as_of

@@ -2,15 +2,15 @@
 
 import dagster as dg
 
-from assets import core_assets, ingest, marts, publish, quality_checks, refresh, reports
-from assets.jobs import core_refresh_job, ingest_files_job, marts_job, portal_pull_job
+from assets import core_assets, cycle, ingest, marts, publish, quality_checks, refresh, reports
+from assets.jobs import core_refresh_job, ingest_files_job, issue_job, marts_job, portal_pull_job
 from assets.loggers import LOGGERS
 from assets.resources import InboxResource, WarehouseResource
-from assets.schedules import nightly_portal_pull
+from assets.schedules import daily_issue, nightly_portal_pull
 from assets.sensors import inbox_sensor, refresh_after_ingest
 from pipeline import config
 
-ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, publish, reports, refresh])
+ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, cycle, publish, reports, refresh])
 ASSET_CHECKS = dg.load_asset_checks_from_modules([core_assets, marts, quality_checks])
 
 
@@ -25,8 +25,8 @@ def build_definitions(warehouse_path: str | None = None, inbox_path: str | None 
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[ingest_files_job, portal_pull_job, core_refresh_job, marts_job],
-        schedules=[nightly_portal_pull],
+        jobs=[ingest_files_job, portal_pull_job, core_refresh_job, marts_job, issue_job],
+        schedules=[nightly_portal_pull, daily_issue],
         sensors=[inbox_sensor, refresh_after_ingest],
         resources=build_resources(warehouse_path, inbox_path),
         loggers=LOGGERS,

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.partitions import portal_days, reporting_quarters
+from assets.partitions import issue_periods, portal_days, reporting_quarters
 
 ingest_files_job = dg.define_asset_job(
     "ingest_files_job",
@@ -32,4 +32,12 @@ marts_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*MARTS_JOB_GROUPS),
     partitions_def=reporting_quarters,
     description="Recompute the marts for a range of reporting quarters (one run), publish them, and write the official reports.",
+)
+
+issue_job = dg.define_asset_job(
+    "issue_job",
+    selection=dg.AssetSelection.assets(["issued", "period"]),
+    partitions_def=issue_periods,
+    description="Issue one final period (partition = its label, e.g. 2025-Q3): frozen rows in schema issued and the "
+    "official files, written once. Already issued: a no-op that says so.",
 )

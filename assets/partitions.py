@@ -47,6 +47,15 @@ reporting_quarters = dg.StaticPartitionsDefinition(
     quarter_labels_until(_first_quarter(), datetime.now(ZoneInfo(TIMEZONE)).date())
 )
 
+# Official issues (METRICS.md §6) are keyed by period LABEL: quarters, halves and years from
+# 2020 to 2035 (a static list: labels do not depend on the cut-off day).
+ISSUE_YEARS = range(2020, 2036)
+issue_periods = dg.StaticPartitionsDefinition(
+    [f"{y}-Q{q}" for y in ISSUE_YEARS for q in range(1, 5)]
+    + [f"{y}-H{h}" for y in ISSUE_YEARS for h in (1, 2)]
+    + [str(y) for y in ISSUE_YEARS]
+)
+
 portal_days = dg.DailyPartitionsDefinition(
     start_date=FIRST_QUARTER_START.isoformat(), timezone=TIMEZONE, end_offset=0
 )

@@ -11,10 +11,12 @@ from typing import Any
 
 import dagster as dg
 
+from assets.cycle import period_status, restatements
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
 from assets.partitions import quarter_label, reporting_quarters
 from assets.resources import WarehouseResource
-from pipeline import config
+from pipeline import config, cycle
+from pipeline.issue import working_banner
 from pipeline.reports.dashboard import dashboard_name, write_dashboard
 from pipeline.reports.data import resolve_period, xlsx_name
 from pipeline.reports.xlsx import write_quarter_report
@@ -40,7 +42,7 @@ def _metadata(folder: Path, files: dict[str, Path], rows: int) -> dict:
     key=["report", "quarter_xlsx"],
     group_name="reports",
     kinds={"excel"},
-    deps=[unit_period_stats, level_period_stats, target_attainment],
+    deps=[unit_period_stats, level_period_stats, target_attainment, period_status, restatements],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Biểu II.06a/VPCP/KSTT 'Tình hình, kết quả giải quyết TTHC' per quarter "
@@ -55,7 +57,7 @@ def quarter_xlsx(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     key=["report", "dashboard_html"],
     group_name="reports",
     kinds={"html"},
-    deps=[unit_period_stats, level_period_stats, target_attainment],
+    deps=[unit_period_stats, level_period_stats, target_attainment, period_status, restatements],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Static HTML dashboard per quarter (dashboard_<quarter>.html, no server or network "
@@ -66,12 +68,14 @@ def dashboard_html(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 def _write_xlsx(con: Any, label: str, path: Path) -> tuple[Path, int]:
-    result = write_quarter_report(con, "quarter", label, path)
+    banner = working_banner(con, resolve_period("quarter", label), cycle.today_local())
+    result = write_quarter_report(con, "quarter", label, path, banner=banner)
     return result.path, result.rows
 
 
 def _write_html(con: Any, label: str, path: Path) -> tuple[Path, int]:
-    result = write_dashboard(con, "quarter", label, path)
+    banner = working_banner(con, resolve_period("quarter", label), cycle.today_local())
+    result = write_dashboard(con, "quarter", label, path, banner=banner)
     return result.path, result.units
 
 

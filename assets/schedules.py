@@ -1,12 +1,16 @@
-"""Nightly schedule: at 01:30 local time pull the previous day from the export API."""
+"""Schedules: at 01:30 local time pull the previous day from the export API; at 06:00 issue
+every period that turned final."""
 
 
 from datetime import timedelta
 
 import dagster as dg
+import duckdb
 
-from assets.jobs import portal_pull_job
+from assets.jobs import issue_job, portal_pull_job
 from assets.partitions import TIMEZONE
+from pipeline import config, issue
+from pipeline.warehouse import connect
 
 
 @dg.schedule(
@@ -19,3 +23,37 @@ from assets.partitions import TIMEZONE
 def nightly_portal_pull(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     yesterday = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
     return dg.RunRequest(run_key=f"nightly-{yesterday}", partition_key=yesterday, tags={"trigger": "nightly"})
+
+
+def issue_run_requests(warehouse_path: str, today) -> list[dg.RunRequest] | dg.SkipReason:
+    """One issue_job run per window that is final on ``today`` and was never issued."""
+    try:
+        con = connect(warehouse_path, read_only=True)
+    except (RuntimeError, duckdb.Error) as exc:
+        return dg.SkipReason(f"warehouse busy or missing, will retry: {exc}")
+    try:
+        due = issue.periods_to_issue(con, today)
+    finally:
+        con.close()
+    if not due:
+        return dg.SkipReason(f"no period turned final without an issue as of {today}")
+    return [
+        dg.RunRequest(
+            run_key=f"issue-{p.label}", partition_key=p.label,
+            run_config={"ops": {"issued__period": {"config": {"as_of": today.isoformat()}}}},
+            tags={"trigger": "daily_issue"},
+        )
+        for p in due
+    ]
+
+
+@dg.schedule(
+    job=issue_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="06:00 Asia/Ho_Chi_Minh: issue every quarter, half and year that turned final (its report due date "
+    "has passed) and has no issue yet.",
+)
+def daily_issue(context: dg.ScheduleEvaluationContext):
+    return issue_run_requests(str(config.default_warehouse()), context.scheduled_execution_time.date())

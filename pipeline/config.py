@@ -23,6 +23,9 @@ ENV_WAREHOUSE = "DVC_WAREHOUSE"
 ENV_INBOX = "DVC_INBOX"
 ENV_CUTOFF_DAY = "DVC_CUTOFF_DAY"
 ENV_REPORTS_DIR = "DVC_REPORTS_DIR"
+ENV_REPORT_DUE_DAYS = "DVC_REPORT_DUE_DAYS"
+ENV_AS_OF = "DVC_AS_OF"
+LOCAL_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 _warned_dev_key = False
 
@@ -110,6 +113,24 @@ def pii_rekey_requested() -> bool:
     """DVC_PII_REKEY=1: accept a DVC_PII_KEY different from the one the warehouse was built
     with (older hashes are then not comparable with new ones)."""
     return os.environ.get("DVC_PII_REKEY", "").strip().lower() in ("1", "true", "yes")
+
+
+def report_due_days() -> int:
+    """Days after a window's last day on which its report is due (METRICS.md §6; default 6:
+    the 14th + 6 = the 20th of the window's last month, Quảng Trị's 2025 plan)."""
+    raw = os.environ.get(ENV_REPORT_DUE_DAYS, "6").strip()
+    try:
+        days = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_REPORT_DUE_DAYS} must be a number of days, got {raw!r}") from exc
+    if days < 0:
+        raise ValueError(f"{ENV_REPORT_DUE_DAYS} must be 0 or more, got {days}")
+    return days
+
+
+def as_of_override() -> str | None:
+    """The injected "today" (DVC_AS_OF, YYYY-MM-DD) for reproducible runs, or None."""
+    return os.environ.get(ENV_AS_OF, "").strip() or None
 
 
 def duckdb_memory_limit() -> str:

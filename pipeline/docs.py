@@ -27,6 +27,7 @@ each rate `x` has `x_numerator` and `x_denominator` beside it.
 
 
 def scratch_warehouse() -> duckdb.DuckDBPyConnection:
+    from pipeline.issue import ensure_issued_tables
     from pipeline.marts import ensure_mart_tables
     from pipeline.warehouse import ensure_schema, read_sql
 
@@ -35,6 +36,7 @@ def scratch_warehouse() -> duckdb.DuckDBPyConnection:
     con.execute("SET VARIABLE pii_key = 'docs'")
     ensure_schema(con)
     ensure_mart_tables(con)
+    ensure_issued_tables(con)
     return con
 
 
@@ -42,8 +44,8 @@ def render() -> str:
     con = scratch_warehouse()
     tables = con.execute(
         "SELECT schema_name, table_name, coalesce(comment, '') FROM duckdb_tables() "
-        "WHERE schema_name IN ('raw', 'core', 'mart') "
-        "ORDER BY list_position(['raw', 'core', 'mart'], schema_name), table_name"
+        "WHERE schema_name IN ('raw', 'core', 'mart', 'issued') "
+        "ORDER BY list_position(['raw', 'core', 'mart', 'issued'], schema_name), table_name"
     ).fetchall()
     out = [INTRO]
     for schema, table, comment in tables:

@@ -42,6 +42,17 @@ PUBLISHED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("mart.level_period_stats", "mart.level_period_stats", ()),
     ("mart.target_attainment", "mart.target_attainment", ()),
     ("mart.refresh_log", "mart.refresh_log", ()),
+    # The official reporting cycle (METRICS.md §6): status, restatements and every issue.
+    ("mart.period_status", "mart.period_status", ()),
+    ("mart.restatements", "mart.restatements", ()),
+    ("issued.issues", "issued.issues", ()),
+    ("issued.changes", "issued.changes", ()),
+    ("issued.unit_period_stats", "issued.unit_period_stats", ()),
+    ("issued.level_period_stats", "issued.level_period_stats", ()),
+    ("issued.target_attainment", "issued.target_attainment", ()),
+    ("issued.procedure_period_stats", "issued.procedure_period_stats", ()),
+    ("issued.field_period_stats", "issued.field_period_stats", ()),
+    ("issued.late_cases", "issued.late_cases", ()),
     ("core.units", "core.units", ()),
     ("core.unit_crosswalk", "core.unit_crosswalk", ()),
     ("core.targets", "core.targets", ()),
@@ -128,7 +139,7 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         ).fetchall()
     }
     published: list[str] = []
-    for schema in ("mart", "core", "quality"):
+    for schema in ("mart", "core", "quality", "issued"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS publish_target.{schema}")
     for source, name, dropped in PUBLISHED:
         if source not in existing:

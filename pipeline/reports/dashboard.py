@@ -49,6 +49,7 @@ from pipeline.reports.data import (
     table_exists,
     unit_label,
 )
+from pipeline.reports.stamp import banner_html
 
 TREND_RATES: tuple[str, ...] = ("on_time_rate", "online_rate", "full_process_online_rate", "online_payment_rate")
 TREND_SERIES: tuple[tuple[str, str, int], ...] = (("month", "Theo tháng", 24), ("quarter", "Theo quý", 12))
@@ -316,8 +317,10 @@ def _quality_html(q: Quality, total: dict | None) -> str:
     return "".join(parts)
 
 
-def render_dashboard(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[str, dict]:
-    """The page and the data embedded in it."""
+def render_dashboard(
+    con: duckdb.DuckDBPyConnection, period: periods.Period, *, banner: str | None = None
+) -> tuple[str, dict]:
+    """The page and the data embedded in it; ``banner`` = the period's status line(s) at the top."""
     levels = _levels(con, period)
     total = levels.get(PROVINCE_TOTAL)
     year = report_year(period)
@@ -357,7 +360,7 @@ def render_dashboard(con: duckdb.DuckDBPyConnection, period: periods.Period) -> 
 <style>{CSS}</style>
 </head>
 <body data-period="{_e(period.label)}">
-<header>
+{banner_html(banner)}<header>
 <h1>{_e(title)}</h1>
 <p>{_e(province or "")}{" — " if province else ""}Kỳ báo cáo {_e(period_range_text(period))} · Biểu II.06a/VPCP/KSTT</p>
 </header>
@@ -397,11 +400,16 @@ class DashboardResult:
 
 
 def write_dashboard(
-    con: duckdb.DuckDBPyConnection, period_grain: str | None, period_label: str, out_path: Path | str
+    con: duckdb.DuckDBPyConnection,
+    period_grain: str | None,
+    period_label: str,
+    out_path: Path | str,
+    *,
+    banner: str | None = None,
 ) -> DashboardResult:
     """Write the dashboard of one period (any grain) to ``out_path``, atomically."""
     period = resolve_period(period_grain, period_label)
-    page, data = render_dashboard(con, period)
+    page, data = render_dashboard(con, period, banner=banner)
     body = page.encode("utf-8")
     path = atomic_write(Path(out_path), lambda tmp: tmp.write_bytes(body))
     return DashboardResult(path, period, len(data["units"]), len(body))

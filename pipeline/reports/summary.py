@@ -99,12 +99,38 @@ def _print(con, warehouse: Path) -> None:
                 )
             if not worst:
                 print("  every unit with data met its targets")
+    _print_cycle(con)
     _print_reports(warehouse, quarter)
     from pipeline.publish import analytics_path
 
     print()
     print("Analysts: query the published copy (safe while the pipeline runs; DuckDB >= 1.0; Parquet beside it), e.g.")
     print(f"  .venv/bin/duckdb -readonly {analytics_path(warehouse).resolve()} \"SELECT * FROM mart.level_period_stats LIMIT 5\"")
+
+
+def _print_cycle(con) -> None:
+    """Each quarter's status as of the run's "today", its latest issue, and the issued periods
+    whose numbers moved since (METRICS.md §6)."""
+    from pipeline import cycle, issue
+
+    today = cycle.today_local()
+    quarters = [w for w in sorted(cycle.mart_windows(con)) if w.grain == "quarter"][-6:]
+    if not quarters:
+        return
+    parts = []
+    for q in quarters:
+        record = issue.issue_record(con, q)
+        parts.append(f"{q.label} {cycle.period_status(q, today)}" + (f" (issue {record.issue})" if record else ""))
+    print()
+    print(f"Reporting cycle as of {today} (report due {config.report_due_days()} days after a window closes):")
+    print("  " + ", ".join(parts))
+    moved = issue.moved_periods(con)
+    if moved:
+        listed = ", ".join(f"{m.period_label} (issue {m.issue}: {m.cells} cells)" for m in moved)
+        print(f"  {len(moved)} issued period(s) moved since their issue: {listed} — see mart.restatements;"
+              " a corrected issue: python -m pipeline issue --period <label> --reissue")
+    else:
+        print("  no issued period has moved since its issue")
 
 
 def _print_reports(warehouse: Path, quarter: periods.Period) -> None:

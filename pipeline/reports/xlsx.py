@@ -50,6 +50,7 @@ from pipeline.reports.data import (
     unit_and_level_rows,
     unit_label,
 )
+from pipeline.reports.stamp import prepend_banner
 
 FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
@@ -417,9 +418,18 @@ def _write_targets_sheet(ws: Worksheet, year: int, rows: list[dict]) -> None:
 
 
 def write_quarter_report(
-    con: duckdb.DuckDBPyConnection, period_grain: str | None, period_label: str, out_path: Path | str
+    con: duckdb.DuckDBPyConnection,
+    period_grain: str | None,
+    period_label: str,
+    out_path: Path | str,
+    *,
+    banner: str | None = None,
+    extra: Callable[[Workbook], None] | None = None,
 ) -> WorkbookResult:
-    """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically."""
+    """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically.
+
+    ``banner``: the period's status line (provisional / final / official issue, METRICS.md §6),
+    put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
     period = resolve_period(period_grain, period_label)
     data = read_form(con, period)
     rate_units, rate_levels = read_rates(con, period)
@@ -433,6 +443,11 @@ def write_quarter_report(
     _write_form_sheet(ws, period, data, province)
     _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, rate_units, rate_levels)
     _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), year, targets)
+    if extra is not None:
+        extra(wb)
+    if banner:
+        for sheet in wb.worksheets:
+            prepend_banner(sheet, banner)
     wb.properties.title = f"{FORM_TITLE} — {period_title(period)}"
     wb.properties.creator = "dvc-metrics"
     path = atomic_write(Path(out_path), lambda tmp: wb.save(tmp))

@@ -1,0 +1,192 @@
+"""The official reporting cycle (METRICS.md §6): period status, due dates, what a file's face says.
+
+A period is **open** until its last day has passed, **provisional** from the next day until its
+report is due (the due day included: the report may still be sent that day), and **final**
+afterwards. Due = the window's last day + ``DVC_REPORT_DUE_DAYS`` (default 6: the 14th + 6 =
+the 20th of the window's last month). The same rule applies to every grain.
+
+"Today" is injectable so tests and backfills are reproducible: an explicit date (``--as-of``),
+else ``DVC_AS_OF``, else the local date in Asia/Ho_Chi_Minh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from pipeline import config, periods
+from pipeline.warehouse import read_sql
+
+OPEN, PROVISIONAL, FINAL = "open", "provisional", "final"
+STATUSES: tuple[str, ...] = (OPEN, PROVISIONAL, FINAL)
+PROVISIONAL_MARK = "SỐ LIỆU TẠM TÍNH — chưa chốt"
+FINAL_MARK = "SỐ LIỆU ĐÃ CHỐT"
+OFFICIAL_MARK = "BẢN CHÍNH THỨC"
+STATUS_TABLE = "mart.period_status"
+
+
+def due_date(period: periods.Period, due_days: int | None = None) -> date:
+    """The day the period's report is due: its last day + ``due_days`` (configuration)."""
+    days = config.report_due_days() if due_days is None else due_days
+    return period.end + timedelta(days=days)
+
+
+def period_status(period: periods.Period, today: date, due_days: int | None = None) -> str:
+    """``open`` while today <= last day; ``provisional`` until the due day (inclusive); then ``final``."""
+    if today <= period.end:
+        return OPEN
+    if today <= due_date(period, due_days):
+        return PROVISIONAL
+    return FINAL
+
+
+def final_from(period: periods.Period, due_days: int | None = None) -> date:
+    """The first day on which the period is final (and can be issued)."""
+    return due_date(period, due_days) + timedelta(days=1)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def today_local(explicit: date | None = None) -> date:
+    """The run's "today": ``explicit``, else DVC_AS_OF, else the local date in Asia/Ho_Chi_Minh."""
+    if explicit is not None:
+        return explicit
+    injected = config.as_of_override()
+    if injected:
+        try:
+            return parse_day(injected)
+        except ValueError:
+            raise ValueError(f"{config.ENV_AS_OF} must be a date YYYY-MM-DD, got {injected!r}") from None
+    return datetime.now(ZoneInfo(config.LOCAL_TIMEZONE)).date()
+
+
+@dataclass(frozen=True)
+class PeriodState:
+    period: periods.Period
+    status: str
+    due: date
+    as_of: date
+
+    @property
+    def final_from(self) -> date:
+        return self.due + timedelta(days=1)
+
+
+def period_state(period: periods.Period, today: date, due_days: int | None = None) -> PeriodState:
+    return PeriodState(period, period_status(period, today, due_days), due_date(period, due_days), today)
+
+
+def status_rows(
+    windows: Iterable[periods.Period], today: date, due_days: int | None = None
+) -> list[tuple[str, str, date, date, date, str, date]]:
+    """(grain, label, start, end, due_date, status, as_of) per window: the rows of mart.period_status."""
+    out = []
+    for w in sorted(set(windows)):
+        state = period_state(w, today, due_days)
+        out.append((w.grain, w.label, w.start, w.end, state.due, state.status, today))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# What a file's first line says
+# ---------------------------------------------------------------------------------------
+def _vn(day: date | datetime | None) -> str:
+    if day is None:
+        return "—"
+    return day.strftime("%d/%m/%Y %H:%M") if isinstance(day, datetime) else day.strftime("%d/%m/%Y")
+
+
+def working_banner(
+    state: PeriodState,
+    data_as_of: datetime | None,
+    *,
+    latest_issue: int | None = None,
+    issue_file: str | None = None,
+    moved_cells: int = 0,
+) -> str:
+    """The first line of a refreshed (not official) report file of the period."""
+    p = state.period
+    if state.status == OPEN:
+        return (f"{PROVISIONAL_MARK} · kỳ báo cáo chưa kết thúc (đến hết {_vn(p.end)}) · "
+                f"số liệu tính đến {_vn(data_as_of)} · hạn báo cáo {_vn(state.due)} · trạng thái ngày {_vn(state.as_of)}")
+    if state.status == PROVISIONAL:
+        return (f"{PROVISIONAL_MARK} · kỳ đã kết thúc, chờ đến hạn báo cáo {_vn(state.due)} · "
+                f"số liệu tính đến {_vn(data_as_of)} · trạng thái ngày {_vn(state.as_of)}")
+    if latest_issue is None:
+        return (f"{FINAL_MARK} — kỳ báo cáo đã qua hạn báo cáo {_vn(state.due)}, chưa phát hành bản chính thức "
+                f"(python -m pipeline issue --period {p.label}) · số liệu tính đến {_vn(data_as_of)}")
+    moved = (f"{moved_cells} ô khác bản chính thức (xem mart.restatements)" if moved_cells
+             else "không khác bản chính thức")
+    return (f"{FINAL_MARK} — số liệu hiện tại, KHÔNG phải bản chính thức; bản chính thức: lần phát hành "
+            f"{latest_issue}{f' ({issue_file})' if issue_file else ''} · {moved} · số liệu tính đến {_vn(data_as_of)}")
+
+
+def official_banner(
+    period: periods.Period, issue: int, issued_at: datetime, data_as_of: datetime | None, content_hash: str
+) -> str:
+    """The first line of an issued (official, frozen) file."""
+    replaces = f" · thay thế lần phát hành {issue - 1}, xem trang «Thay đổi»" if issue > 1 else ""
+    return (f"{OFFICIAL_MARK} — {period.label} — LẦN PHÁT HÀNH {issue} · phát hành {_vn(issued_at)} · "
+            f"số liệu tính đến {_vn(data_as_of)} · mã kiểm tra {content_hash[:16]}{replaces}")
+
+
+# ---------------------------------------------------------------------------------------
+# mart.period_status
+# ---------------------------------------------------------------------------------------
+def ensure_cycle_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """mart.period_status, mart.restatements, issued.issues, issued.changes (with COMMENTs)."""
+    con.execute(read_sql("ddl/cycle.sql"))
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?", [schema, table],
+    ).fetchone()[0])
+
+
+def mart_windows(con: duckdb.DuckDBPyConnection) -> list[periods.Period]:
+    """Every window with rows in the marts (any grain)."""
+    if not _table_exists(con, "mart.level_period_stats"):
+        return []
+    rows = con.execute(
+        "SELECT DISTINCT period_grain, period_label, period_start, period_end FROM mart.level_period_stats"
+    ).fetchall()
+    return [periods.Period(*r) for r in rows]
+
+
+def refresh_period_status(con: duckdb.DuckDBPyConnection, today: date, due_days: int | None = None) -> int:
+    """Rebuild mart.period_status for every window in the marts, as of ``today`` (one transaction)."""
+    ensure_cycle_tables(con)
+    rows = status_rows(mart_windows(con), today, due_days)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {STATUS_TABLE}")
+        if rows:
+            con.executemany(
+                f"INSERT INTO {STATUS_TABLE} (period_grain, period_label, period_start, period_end, "
+                "due_date, status, as_of) VALUES (?, ?, ?, ?, ?, ?, ?)", rows,
+            )
+        con.execute(read_sql("cycle/period_status_issues.sql"))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The data's as-of time: the newest NgayCapNhat in core.cases."""
+    if not _table_exists(con, "core.cases"):
+        return None
+    return con.execute("SELECT max(updated_at) FROM core.cases").fetchone()[0]

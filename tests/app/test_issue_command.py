@@ -1,0 +1,70 @@
+"""`python -m pipeline issue` and `--as-of`: what a clerk types, what a clerk reads."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from openpyxl import load_workbook
+
+from app.cli import main
+from pipeline import marts
+from pipeline.core import merge_pending_batches
+from pipeline.landing import land_file
+from pipeline.publish import analytics_path
+from pipeline.warehouse import open_warehouse
+
+
+@pytest.fixture
+def warehouse(tmp_path, fixtures, monkeypatch):
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
+    monkeypatch.delenv("DVC_AS_OF", raising=False)
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path) as con:
+        land_file(con, fixtures / "metrics_cases.jsonl")
+        merge_pending_batches(con)
+        marts.refresh_all(con)
+    return path
+
+
+def test_issue_refuses_a_provisional_period_in_one_line(warehouse, capsys):
+    code = main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-18", "--warehouse", str(warehouse)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert err[0] == ("error: 2025-Q1 is provisional on 2025-03-18 (report due 2025-03-20): only a final period "
+                      "can be issued, from 2025-03-21 on")
+    assert main(["issue", "--period", "2025-03", "--warehouse", str(warehouse)]) == 2
+
+
+def test_report_as_of_marks_the_open_quarter_and_issue_freezes_the_final_one(warehouse, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["report", "--period", "2025-Q1", "--as-of", "2025-03-10", "--warehouse", str(warehouse),
+                 "--out", str(out)]) == 0
+    first = load_workbook(out / "bieu_II06a_2025-Q1.xlsx").worksheets[0].cell(row=1, column=1).value
+    assert first.startswith("SỐ LIỆU TẠM TÍNH — chưa chốt")
+    assert "DVC_AS_OF" not in __import__("os").environ  # --as-of lasts for its command only
+
+    assert main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-21", "--warehouse", str(warehouse),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2025-Q1: issue 1 written" in printed and str(out / "bieu_II06a_2025-Q1_issue1.xlsx") in printed
+    assert main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-22", "--warehouse", str(warehouse),
+                 "--out", str(out)]) == 0
+    assert "already issued (issue 1" in capsys.readouterr().out
+
+    # Analysts query any issue in the published copy.
+    con = duckdb.connect(str(analytics_path(warehouse)), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM issued.unit_period_stats WHERE issue = 1").fetchone()[0] > 0
+        assert con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'issues'").fetchone()[0]
+    finally:
+        con.close()
+
+    assert main(["summary", "--as-of", "2025-03-22", "--warehouse", str(warehouse)]) == 0
+    text = capsys.readouterr().out
+    assert "Reporting cycle as of 2025-03-22" in text and "2025-Q1 final (issue 1)" in text
+    assert "no issued period has moved since its issue" in text
+    final = main(["report", "--period", "2025-Q1", "--as-of", "2025-03-22", "--warehouse", str(warehouse),
+                  "--out", str(out)])
+    assert final == 0
+    line = load_workbook(out / "bieu_II06a_2025-Q1.xlsx").worksheets[0].cell(row=1, column=1).value
+    assert line.startswith("SỐ LIỆU ĐÃ CHỐT") and "lần phát hành 1" in line
