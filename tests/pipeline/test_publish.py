@@ -118,6 +118,8 @@ def _expected_from_working_warehouse(warehouse: Path, published: list[str]) -> d
         kept = [dict(r, name=name) for r in _rows(con, COLUMNS_SQL.replace(
             "ORDER BY", f"AND c.schema_name = '{schema}' AND c.table_name = '{table}' ORDER BY"))
             if r["column_name"] not in dropped]
+        if not kept:  # not in this warehouse (e.g. no issue made yet): not published either
+            continue
         columns += kept
         relations[name] = "(SELECT " + ", ".join(f'"{c["column_name"]}"' for c in kept) + f" FROM {source})"
     fingerprints = _rows(con, _fingerprint_sql(relations))
@@ -146,7 +148,11 @@ def test_analyst_database_is_in_the_1x_storage_format_with_everything_of_the_war
     got = _read_with(con, [r["name"] for r in _rows(con, TABLES_SQL)])
     con.close()
     names = [r["name"] for r in got["tables"]]
-    assert names == sorted([name for _, name, _ in PUBLISHED] + ["quality.quarantine_reasons"])
+    source = duckdb.connect(str(warehouse), read_only=True)
+    present = {f"{s}.{t}" for s, t in source.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    source.close()
+    # Every published table the working warehouse has (issues, drill-down marts exist only once made).
+    assert names == sorted([name for src, name, _ in PUBLISHED if src in present] + ["quality.quarantine_reasons"])
     expected = _expected_from_working_warehouse(warehouse, names)
     assert _without(got, "quality.quarantine_reasons") == expected
     assert all(t["comment"] for t in got["tables"])
