@@ -117,7 +117,13 @@ def _open_for_reading(warehouse: Path):
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline import config, periods
     from pipeline.reports.dashboard import dashboard_name, write_dashboard
-    from pipeline.reports.data import period_has_rows, resolve_period, table_exists, xlsx_name
+    from pipeline.reports.data import (
+        NoReportData,
+        period_has_rows,
+        resolve_period,
+        table_exists,
+        xlsx_name,
+    )
     from pipeline.reports.xlsx import write_quarter_report
 
     try:
@@ -133,8 +139,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"{source} has no mart rows for {period.grain} {period.label}; refresh them first, "
                 f"e.g. python -m pipeline backfill --quarters {quarter}"
             )
-        workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period))
-        page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period))
+        try:
+            workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period))
+            page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period))
+        except NoReportData as exc:  # a period without any case: no report of zeros
+            raise CommandError(str(exc)) from None
     finally:
         con.close()
     print(f"{period.label} ({period.start} – {period.end}), {workbook.unit_rows} units:")
@@ -146,7 +155,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     from pipeline.reports.summary import print_summary
 
-    print_summary(args.warehouse)
+    print_summary(args.warehouse, args.period)
     return EXIT_OK
 
 
@@ -190,6 +199,8 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
 
     summary = sub.add_parser("summary", help="print the headline tables of a warehouse")
     summary.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    summary.add_argument("--period", default=None,
+                         help="period whose rates and target verdicts to print (default: the latest closed quarter)")
     summary.set_defaults(func=cmd_summary)
 
     for extend in extensions:
