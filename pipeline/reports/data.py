@@ -570,9 +570,9 @@ def overdue_by_unit(con: duckdb.DuckDBPyConnection, period: periods.Period, limi
     ))
 
 
-def late_cases(con: duckdb.DuckDBPyConnection, period: periods.Period, limit: int = 300) -> list[dict] | None:
-    """The period's late-case list (mart.late_cases, METRICS.md §5), most days late first; None
-    when that mart does not exist (yet)."""
+def late_cases(con: duckdb.DuckDBPyConnection, period: periods.Period, per_unit: int = 10) -> list[dict] | None:
+    """The period's late-case list (mart.late_cases, METRICS.md §5): per unit the ``per_unit``
+    cases most days late; None when that mart does not exist (yet)."""
     if not table_exists(con, "mart.late_cases"):
         return None
     procedures = "core.procedures" if table_exists(con, "core.procedures") else None
@@ -590,9 +590,10 @@ def late_cases(con: duckdb.DuckDBPyConnection, period: periods.Period, limit: in
           ON u.period_grain = l.period_grain AND u.period_label = l.period_label AND u.unit_code = l.unit_code
         {proc_join}
         WHERE l.period_grain = ? AND l.period_label = ?
-        ORDER BY l.days_late DESC NULLS LAST, l.unit_code, l.case_id LIMIT ?
+        QUALIFY row_number() OVER (PARTITION BY l.unit_code ORDER BY l.days_late DESC NULLS LAST, l.case_id) <= ?
+        ORDER BY l.unit_code, l.days_late DESC NULLS LAST, l.case_id
         """,
-        [period.grain, period.label, limit],
+        [period.grain, period.label, per_unit],
     ))
 
 
