@@ -3,6 +3,7 @@ number equal to the mart's (units, level subtotals, province total, rates, targe
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from openpyxl import load_workbook
 from app.cli import main
 from pipeline.reports.xlsx import write_quarter_report
 from pipeline.warehouse import connect
-from tests.report_data import build_demo_warehouse, build_fixture_warehouse
+from tests.report_data import add_new_marts, build_demo_warehouse, build_fixture_warehouse
 
 # The form's columns (3)..(13) in the mart's terms; "in person and postal" is the sum of two.
 FORM = (
@@ -26,6 +27,15 @@ RATES = ("on_time_rate", "online_rate", "full_process_online_rate", "online_paym
 @pytest.fixture(scope="module")
 def demo_warehouse(tmp_path_factory) -> Path:
     return build_demo_warehouse(tmp_path_factory.mktemp("report-demo") / "w.duckdb")
+
+
+@pytest.fixture(scope="module")
+def new_warehouse(demo_warehouse, tmp_path_factory) -> Path:
+    """The demo warehouse with the marts of the parallel branches (as-of targets, field mart,
+    late cases, province codes and another province's rows)."""
+    path = tmp_path_factory.mktemp("report-new") / "w.duckdb"
+    shutil.copy(demo_warehouse, path)
+    return add_new_marts(path)
 
 
 @pytest.fixture(scope="module")
@@ -164,37 +174,89 @@ def test_rates_sheet_equals_the_marts(demo_warehouse, tmp_path):
     assert any(v is None for values in found.values() for v in values[::3])  # NULL rates stay empty
 
 
-def test_targets_sheet_equals_target_attainment(demo_warehouse, tmp_path):
+TARGET_HEADERS = [
+    "STT", "Đơn vị", "Cấp", "Chỉ tiêu", "Thực hiện (lũy kế)", "Tử số", "Mẫu số", "Kế hoạch",
+    "Chênh lệch (điểm %)", "Đánh giá", "Xếp hạng trong cấp", "Số đơn vị xếp hạng", "Mã đơn vị"]
+METRIC_TITLES = {"Tỷ lệ hồ sơ trực tuyến toàn trình": "full_process_online_rate",
+                 "Tỷ lệ thanh toán trực tuyến qua Cổng DVCQG": "online_payment_rate"}
+
+
+def _target_sheet_rows(ws) -> dict[tuple[str, str], dict]:
+    h = _header_row(ws)
+    assert [ws.cell(row=h, column=c).value for c in range(1, 14)] == TARGET_HEADERS
+    found = {}
+    row = h + 1
+    while (code := ws.cell(row=row, column=13).value) is not None:
+        key = (code, METRIC_TITLES[ws.cell(row=row, column=4).value])
+        found[key] = {"values": [ws.cell(row=row, column=c).value for c in (5, 6, 7, 8, 9, 11, 12)],
+                      "verdict": ws.cell(row=row, column=10).value, "name": ws.cell(row=row, column=2).value,
+                      "window": ws.cell(row=row, column=14).value}
+        row += 1
+    return found
+
+
+VERDICT_WORDS = {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}
+
+
+def test_targets_sheet_of_the_year_is_the_yearly_verdict(demo_warehouse, tmp_path):
+    # Today's marts (one row per year): the year's report shows it, gap in points.
     con = connect(demo_warehouse, read_only=True)
     try:
-        path = write_quarter_report(con, "month", "2025-05", tmp_path / "b.xlsx").path
+        path = write_quarter_report(con, "year", "2025", tmp_path / "b.xlsx").path
         expected = {
-            (code, metric): [actual, num, den, target, gap, rank, of]
-            for code, metric, actual, num, den, target, gap, rank, of in con.execute(
-                "SELECT unit_code, metric, actual, numerator, denominator, target, gap, rank_in_level, "
+            (code, metric): ([actual, num, den, target, None if gap is None or not target else 100 * gap,
+                              rank if target else None, of if target and rank else None],
+                             VERDICT_WORDS[met] if target else "Không áp dụng")
+            for code, metric, actual, num, den, target, gap, met, rank, of in con.execute(
+                "SELECT unit_code, metric, actual, numerator, denominator, target, gap, met, rank_in_level, "
                 "units_in_level FROM mart.target_attainment WHERE year = 2025"
             ).fetchall()
         }
-        met = dict(((c, m), v) for c, m, v in con.execute(
-            "SELECT unit_code, metric, met FROM mart.target_attainment WHERE year = 2025").fetchall())
+    finally:
+        con.close()
+    found = _target_sheet_rows(load_workbook(path)["Chỉ tiêu"])
+    assert expected and found.keys() == expected.keys()
+    for key, got in found.items():
+        values, verdict = expected[key]
+        assert got["values"] == [v if v is None else pytest.approx(v, rel=1e-12) for v in values], key
+        assert got["verdict"] == verdict, key
+
+
+def test_targets_sheet_never_uses_data_after_the_period(demo_warehouse, tmp_path):
+    # Without year-to-date rows, a month's report cannot judge the yearly targets: it says
+    # so instead of printing the year's verdict built on later data (the Q1-has-December bug).
+    con = connect(demo_warehouse, read_only=True)
+    try:
+        path = write_quarter_report(con, "month", "2025-05", tmp_path / "b.xlsx").path
     finally:
         con.close()
     ws = load_workbook(path)["Chỉ tiêu"]
-    h = _header_row(ws)
-    assert [ws.cell(row=h, column=c).value for c in range(1, 14)] == [
-        "STT", "Đơn vị", "Cấp", "Chỉ tiêu", "Thực hiện", "Tử số", "Mẫu số", "Kế hoạch", "Chênh lệch",
-        "Đánh giá", "Xếp hạng trong cấp", "Số đơn vị xếp hạng", "Mã đơn vị"]
-    metrics = {"Tỷ lệ hồ sơ trực tuyến toàn trình": "full_process_online_rate",
-               "Tỷ lệ thanh toán trực tuyến qua Cổng DVCQG": "online_payment_rate"}
-    verdict = {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}
-    found = {}
-    for row in range(h + 1, h + 1 + len(expected)):
-        key = (ws.cell(row=row, column=13).value, metrics[ws.cell(row=row, column=4).value])
-        found[key] = [ws.cell(row=row, column=c).value for c in (5, 6, 7, 8, 9, 11, 12)]
-        assert ws.cell(row=row, column=10).value == verdict[met[key]]
-    assert expected and found.keys() == expected.keys()
-    for key, values in found.items():
-        assert values == [v if v is None else pytest.approx(v, rel=1e-15) for v in expected[key]], key
+    assert _target_sheet_rows(ws) == {}
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any("không dùng số liệu sau kỳ báo cáo" in t for t in texts)
+    assert any("Không có chỉ tiêu được đánh giá cho Tháng 5 năm 2025" in t for t in texts)
+
+
+def test_targets_sheet_judges_the_year_to_date(new_warehouse, tmp_path):
+    con = connect(new_warehouse, read_only=True)
+    try:
+        path = write_quarter_report(con, "quarter", "2025-Q3", tmp_path / "b.xlsx").path
+        rows = con.execute(
+            "SELECT unit_code, metric, actual, numerator, denominator, target, gap, met, rank_in_level, "
+            "units_in_level, applicable, partial_window, window_end FROM mart.target_attainment "
+            "WHERE year = 2025 AND as_of_period = '2025-Q3'").fetchall()
+    finally:
+        con.close()
+    found = _target_sheet_rows(load_workbook(path)["Chỉ tiêu"])
+    assert rows and found.keys() == {(r[0], r[1]) for r in rows}
+    for code, metric, actual, num, den, target, gap, met, rank, of, applicable, partial, end in rows:
+        got = found[code, metric]
+        want = [actual, num, den, target, None if gap is None else 100 * gap, rank, of if rank else None]
+        assert got["values"] == [v if v is None else pytest.approx(v, rel=1e-12) for v in want], code
+        assert got["verdict"] == (VERDICT_WORDS[met] if applicable else "Không áp dụng")
+        assert got["window"].endswith(f"{end:%d/%m/%Y}")
+        assert ("(đã hợp nhất vào " in got["name"] or "(đã giải thể từ " in got["name"]) == partial
+    assert {g["verdict"] for g in found.values()} >= {"Đạt", "Chưa đạt", "Không áp dụng"}
 
 
 def test_report_command_writes_both_files(demo_warehouse, tmp_path, capsys, monkeypatch):
