@@ -16,7 +16,7 @@ from app.cli import main
 from pipeline.reports.data import NoReportData
 from pipeline.reports.xlsx import write_quarter_report
 from pipeline.warehouse import connect
-from tests.report_data import add_new_marts, build_demo_warehouse, build_fixture_warehouse
+from tests.report_data import build_fixture_warehouse
 
 # The form's columns (3)..(13) in the mart's terms; "in person and postal" is the sum of two.
 FORM = (
@@ -26,20 +26,6 @@ FORM = (
 )
 RATES = ("on_time_rate", "online_rate", "full_process_online_rate", "online_payment_rate",
          "digitised_components_rate", "electronic_result_rate", "satisfaction_rate")
-
-
-@pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory) -> Path:
-    return build_demo_warehouse(tmp_path_factory.mktemp("report-demo") / "w.duckdb")
-
-
-@pytest.fixture(scope="module")
-def new_warehouse(demo_warehouse, tmp_path_factory) -> Path:
-    """The demo warehouse with the marts of the parallel branches (as-of targets, field mart,
-    late cases, province codes and another province's rows)."""
-    path = tmp_path_factory.mktemp("report-new") / "w.duckdb"
-    shutil.copy(demo_warehouse, path)
-    return add_new_marts(path)
 
 
 @pytest.fixture(scope="module")
