@@ -381,11 +381,14 @@ def _target_row(r: dict, sample: int) -> str:
         flags.append(f'<span class="flag">{_e(_STATUS_WORDS[status])}</span>')
     note = f' <span class="merged">{_e(r["note"])}</span>' if r["note"] else ""
     window = f"{vn_date(r['windowStart'])}–{vn_date(r['windowEnd'])}" if status == "abolished" else ""
-    detail = (f'{_e(_pct(r["actual"]))} <small>({_e(_n(r["num"]))}/{_e(_n(r["den"]))})</small>'
-              f' · chỉ tiêu {_e(_pct(r["target"]) if r["target"] else "—")}'
-              f' · <b class="gap">{_e(gap_points(r["gap"]))}</b>'
-              + (f' · <small>trong kỳ {_e(_pct(r["periodRate"]))}</small>' if r["periodRate"] is not None else "")
-              + (f' · <small>số liệu {_e(window)}</small>' if window else ""))
+    parts = [f'<span class="num">{_e(_pct(r["actual"]))} <small>({_e(_n(r["num"]))}/{_e(_n(r["den"]))})</small></span>',
+             f'<span class="num">chỉ tiêu {_e(_pct(r["target"]) if r["target"] else "—")}</span>',
+             f'<b class="num gap">{_e(gap_points(r["gap"]))}</b>']
+    if r["periodRate"] is not None:
+        parts.append(f'<small class="num">trong kỳ {_e(_pct(r["periodRate"]))}</small>')
+    if window:
+        parts.append(f'<small class="num">số liệu {_e(window)}</small>')
+    detail = " · ".join(parts)  # a line may break between the parts, never inside a number
     verdict_class = {"Đạt": "met", "Chưa đạt": "missed"}.get(r["verdict"], "other")
     return (
         f'<div class="trow {status}" data-unit="{_e(r["code"])}" data-status="{_e(status)}" '
