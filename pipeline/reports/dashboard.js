@@ -77,7 +77,7 @@
   }
 
   function trendChart(container, series) {
-    var pts = series.points, width = 620, height = 290, left = 44, right = 14, top = 14, bottom = 62;
+    var pts = series.points, width = 620, height = 290, left = 72, right = 14, top = 14, bottom = 62;
     var root = svg(container, width, height, series.title);
     root.setAttribute("data-grain", series.grain);
     if (!pts.length) { txt(root, width / 2, height / 2, "Chưa có số liệu", {"text-anchor": "middle", "class": "nodata"}); return; }

@@ -71,6 +71,16 @@ WRAPPED = """(() => Array.from(document.querySelectorAll('.num, .row .val, .card
   .map(e => e.textContent.trim()).slice(0, 10))()"""
 
 
+# Nothing sticks out of the page or its section (a verdict clipped when printed).
+OVERFLOW = """(() => {
+  const doc = document.documentElement;
+  const out = doc.scrollWidth > doc.clientWidth ? ['page ' + doc.scrollWidth + ' > ' + doc.clientWidth] : [];
+  return out.concat(Array.from(document.querySelectorAll('.trow > *, .row > *, .card'))
+    .filter(e => e.getBoundingClientRect().right > e.closest('section').getBoundingClientRect().right + 1)
+    .map(e => e.textContent.trim())).slice(0, 10);
+})()"""
+
+
 @pytest.fixture
 def browser(tmp_path):
     if CHROMIUM is None:
@@ -215,7 +225,11 @@ def test_dashboard_renders_in_chromium(new_warehouse, tmp_path, browser):
 
     # Printed: no wrapped number; the PDF is kept for a look.
     browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": 718, "height": 1000, "deviceScaleFactor": 1,
+                                                        "mobile": False})  # A4 portrait minus margins
     assert browser.evaluate(WRAPPED) == []
+    assert browser.evaluate(OVERFLOW) == []
+    browser.send("Emulation.clearDeviceMetricsOverride")
     pdf = browser.send("Page.printToPDF", {"landscape": False, "printBackground": True, "preferCSSPageSize": True})
     (ARTIFACTS / "dashboard.pdf").write_bytes(base64.b64decode(pdf["data"]))
     browser.send("Emulation.setEmulatedMedia", {"media": ""})
