@@ -433,10 +433,10 @@ def _overdue_html(rows: list[dict], late: list[dict] | None) -> tuple[str, str]:
                 if r["unit_code"] in by_unit else "")
         body.append(
             f'<tr data-unit="{_e(r["unit_code"])}"><td class="l">{_e(unit_label(r))}</td>'
-            f'<td class="l">{_e(level_name(r["unit_level"]))}</td><td>{_e(_n(r["in_progress_overdue"]))}</td>'
+            f'<td class="l lv">{_e(level_name(r["unit_level"]))}</td><td>{_e(_n(r["in_progress_overdue"]))}</td>'
             f'<td>{_e(_n(r["in_progress_total"]))}</td><td>{_e(_n(r["resolved_late"]))}</td>'
             f'<td>{_e(_n(r["resolved_total"]))}</td>' + (f"<td>{link}</td>" if late is not None else "") + "</tr>")
-    table = ('<div class="scroll"><table id="overdue-table"><thead><tr><th class="l">Đơn vị</th><th class="l">Cấp</th>'
+    table = ('<div class="scroll"><table id="overdue-table"><thead><tr><th class="l">Đơn vị</th><th class="l lv">Cấp</th>'
              '<th>Đang giải quyết quá hạn</th><th>Đang giải quyết</th><th>Đã giải quyết quá hạn</th>'
              '<th>Đã giải quyết</th>' + ("<th>Danh sách</th>" if late is not None else "")
              + f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
