@@ -22,6 +22,7 @@ a number; a rate whose denominator is 0 is an empty cell, never 0 %.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
@@ -277,9 +278,9 @@ def _row(
             proto.font = _font(bold=bold)
             if number_format is not None:
                 proto.number_format = number_format
-                proto.alignment = Alignment(horizontal="right")
+                proto.alignment = Alignment(horizontal="right", vertical="center")
             elif col == 1:
-                proto.alignment = Alignment(horizontal="center")
+                proto.alignment = Alignment(horizontal="center", vertical="center")
             else:
                 proto.alignment = Alignment(wrap_text=True, vertical="center")
             if fill is not None:
@@ -287,6 +288,14 @@ def _row(
 
         key = ("row", bold, number_format, col == 1 and number_format is None, id(fill) if fill is not None else None)
         cell._style = copy(_cached_style(ws, key, build))
+
+
+def _fit_height(ws: Worksheet, row: int, cells: list[tuple[str | None, float]], line: float = 15.0) -> None:
+    """Row height for wrapped text (Excel and LibreOffice do not grow rows written by
+    openpyxl): enough lines for the longest of ``cells`` ((text, column width))."""
+    lines = max((math.ceil(len(text) / max(1.0, width * 1.05)) for text, width in cells if text), default=1)
+    if lines > 1:
+        ws.row_dimensions[row].height = line * lines
 
 
 def _widths(ws: Worksheet, widths: list[float]) -> None:
@@ -379,6 +388,7 @@ def _write_unit_sheet(ws: Worksheet, period: periods.Period, data: FormData, hea
         for number, unit in enumerate(units, start=1):
             _row(ws, row, [number, unit_label(unit), *(unit[k] for k in FORM_KEYS), unit["unit_code"]],
                  number_cols=counts)
+            _fit_height(ws, row, [(unit_label(unit), 46)])
             row += 1
     row = _total_row(ws, row, data, counts)
     _finish_form_sheet(ws, top, first_data, row, header, FORM_NOTES)
@@ -483,6 +493,7 @@ TARGET_HEADERS: tuple[str, ...] = (
     "Số liệu từ ngày … đến ngày …",
 )
 TARGET_CODE_COL = 13
+TARGET_WIDTHS = [6, 50, 24, 30, 11, 9, 9, 10, 11, 14, 10, 10, 17, 23]
 
 
 def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdicts, header: ReportHeader) -> None:
@@ -508,6 +519,8 @@ def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdic
             verdict_word(r), r["rank_in_level"], r["units_in_level"] if r["rank_in_level"] else None,
             r["unit_code"], f"{vn_date(r['window_start'])} – {vn_date(r['window_end'])}",
         ], number_cols=formats)
+        _fit_height(ws, row, [(name, TARGET_WIDTHS[1]), (level_name(r["unit_level"]), TARGET_WIDTHS[2]),
+                              (RATE_TITLES.get(r["metric"], r["metric"]), TARGET_WIDTHS[3])])
         row += 1
     if rows:
         _box(ws, top + 1, row - 1, 1, width)
@@ -522,7 +535,7 @@ def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdic
         "đánh giá trên số liệu đến ngày cuối cùng hoạt động."), italic=True, size=10, align="left")
     ws.row_dimensions[row].height = 30
     last = _signature_block(ws, row + 2, width, header)
-    _widths(ws, [6, 42, 22, 30, 11, 9, 9, 10, 11, 14, 10, 10, 17, 23])
+    _widths(ws, TARGET_WIDTHS)
     _hide_code_column(ws, TARGET_CODE_COL)
     ws.row_dimensions[top].height = 45
     ws.freeze_panes = f"C{top + 1}"
