@@ -468,6 +468,7 @@ def _write_rates_sheet(
         row += 1
         for number, unit in enumerate(members, start=1):
             _row(ws, row, [number, unit_label(unit), *values(unit), unit["unit_code"]], number_cols=formats)
+            _fit_height(ws, row, [(unit_label(unit), 40)])
             row += 1
     if total is not None:
         _row(ws, row, ["", PROVINCE_TOTAL_NAME, *values(total), PROVINCE_TOTAL],
