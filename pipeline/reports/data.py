@@ -327,6 +327,20 @@ def level_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, columns: 
     return {r["unit_level"]: r for r in rows}
 
 
+def units_outside_province(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[int, int]:
+    """(units, cases received) of the period's codes with no province (not in the reference
+    list): per-province marts roll them up on their own (METRICS.md §4.3), so a province's
+    report leaves them out and says how many there are."""
+    if report_province(con, period) is None or not has_column(con, "mart.unit_period_stats", "province_code"):
+        return 0, 0
+    units, cases = con.execute(
+        "SELECT count(*), coalesce(sum(received_total), 0) FROM mart.unit_period_stats "
+        "WHERE period_grain = ? AND period_label = ? AND province_code IS NULL",
+        [period.grain, period.label],
+    ).fetchone()
+    return int(units), int(cases)
+
+
 def read_rates(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[list[dict], dict[str, dict]]:
     cols = ", ".join(f"{r}, {r}_numerator, {r}_denominator" for r, _ in HEADLINE_RATES)
     return unit_and_level_rows(con, period, cols)

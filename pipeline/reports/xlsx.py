@@ -57,6 +57,7 @@ from pipeline.reports.data import (
     target_verdicts,
     unit_and_level_rows,
     unit_label,
+    units_outside_province,
     verdict_word,
     vn_date,
 )
@@ -141,13 +142,23 @@ class FormData:
     levels: dict[str, dict]  # unit_level -> units, FORM_KEYS
     total: dict | None  # province_total row
     fields: list[dict] | None  # unit_level, field_code, field_name, FORM_KEYS; None = no field mart
+    outside: tuple[int, int] = (0, 0)  # (codes, cases) with no province: not in this province's form
+
+    def notes(self) -> tuple[str, ...]:
+        codes, cases = self.outside
+        if not codes:
+            return FORM_NOTES
+        count = f"{cases:,}".replace(",", ".")
+        return (*FORM_NOTES, f"Không tính vào biểu: {codes} mã đơn vị chưa có trong danh mục đơn vị của tỉnh, "
+                             f"với {count} hồ sơ tiếp nhận trong kỳ.")
 
 
 def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
     counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
     units, by_level = unit_and_level_rows(con, period, counts)
     total = by_level.pop(PROVINCE_TOTAL, None)
-    return FormData(units, by_level, total, field_level_rows(con, period, FORM_COLUMNS))
+    return FormData(units, by_level, total, field_level_rows(con, period, FORM_COLUMNS),
+                    units_outside_province(con, period))
 
 
 def form_level_subtotals(levels: dict[str, dict]) -> list[tuple[str, str, dict, tuple[str, ...]]]:
@@ -391,7 +402,7 @@ def _write_unit_sheet(ws: Worksheet, period: periods.Period, data: FormData, hea
             _fit_height(ws, row, [(unit_label(unit), 46)])
             row += 1
     row = _total_row(ws, row, data, counts)
-    _finish_form_sheet(ws, top, first_data, row, header, FORM_NOTES)
+    _finish_form_sheet(ws, top, first_data, row, header, data.notes())
 
 
 def _total_row(ws: Worksheet, row: int, data: FormData, counts: dict[int, str]) -> int:
@@ -426,7 +437,7 @@ def _write_field_sheet(ws: Worksheet, period: periods.Period, data: FormData, he
             _row(ws, row, [number, name_text, *(f[k] for k in FORM_KEYS), f"{key}:{code}"], number_cols=counts)
             row += 1
     row = _total_row(ws, row, data, counts)
-    notes = (*FORM_NOTES, "Chi tiết theo từng cơ quan, đơn vị: xem Phụ lục đơn vị.")
+    notes = (*data.notes(), "Chi tiết theo từng cơ quan, đơn vị: xem Phụ lục đơn vị.")
     _finish_form_sheet(ws, top, first_data, row, header, notes)
 
 

@@ -462,3 +462,31 @@ def test_reporting_unit_from_configuration(demo_warehouse, tmp_path, monkeypatch
         assert "Đơn vị báo cáo: UBND tỉnh Quảng Trị (mới)" in texts, ws.title
         assert "Đơn vị nhận báo cáo: Bộ phận KSTT, Văn phòng UBND tỉnh" in texts, ws.title
         assert "Quảng Trị (mới), ngày …… tháng …… năm ……" in texts, ws.title
+
+
+def test_codes_without_province_are_left_out_and_counted(new_warehouse, tmp_path):
+    # Per-province marts roll unknown codes up on their own (no province): the province's form
+    # leaves them out of its rows and totals and says how many cases that is.
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(new_warehouse, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("""INSERT INTO mart.unit_period_stats BY NAME
+                   SELECT * REPLACE (NULL AS province_code, 'ZZ.UNKNOWN' AS unit_code, 'unknown' AS unit_level,
+                                     1234 AS received_total)
+                   FROM mart.unit_period_stats WHERE period_grain = 'quarter' AND period_label = '2025-Q3' LIMIT 1""")
+    con.close()
+    con = connect(copy, read_only=True)
+    try:
+        path = write_quarter_report(con, "quarter", "2025-Q3", tmp_path / "b.xlsx").path
+        total = con.execute("SELECT received_total FROM mart.level_period_stats WHERE period_grain = 'quarter' "
+                            "AND period_label = '2025-Q3' AND unit_level = 'province_total' AND province_code = ?",
+                            [PROVINCE]).fetchone()[0]
+    finally:
+        con.close()
+    wb = load_workbook(path)
+    for name in ("Biểu II.06a", "Phụ lục đơn vị"):
+        ws = wb[name]
+        rows = _form_rows(ws)
+        assert "ZZ.UNKNOWN" not in {code for code, _, _ in rows} and rows[-1][2][0] == total
+        assert ("Không tính vào biểu: 1 mã đơn vị chưa có trong danh mục đơn vị của tỉnh, "
+                "với 1.234 hồ sơ tiếp nhận trong kỳ.") in _texts(ws)
