@@ -156,7 +156,8 @@ def has_column(con: duckdb.DuckDBPyConnection, qualified: str, column: str) -> b
 
 
 def _province_row(con: duckdb.DuckDBPyConnection, day: date | None = None) -> tuple[str, str] | None:
-    """(code, name) of the province unit in force on ``day`` (any, when no day is given);
+    """(code, name) of the province unit in force on ``day`` (any, when no day is given): the
+    one still in force today first (a province merged into it later is not the reporter),
     DVC_PROVINCE_CODE picks one when the warehouse holds several."""
     if not table_exists(con, "core.units"):
         return None
@@ -166,7 +167,7 @@ def _province_row(con: duckdb.DuckDBPyConnection, day: date | None = None) -> tu
         SELECT unit_code, unit_name FROM core.units
         WHERE unit_level = 'province' AND (? IS NULL OR unit_code = ?)
           AND (CAST(? AS DATE) IS NULL OR ((valid_from IS NULL OR valid_from <= ?) AND (valid_to IS NULL OR valid_to >= ?)))
-        ORDER BY unit_code LIMIT 1
+        ORDER BY valid_to IS NULL DESC, valid_to DESC, unit_code LIMIT 1
         """,
         [wanted, wanted, day, day, day],
     ).fetchone()

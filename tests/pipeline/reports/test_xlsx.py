@@ -490,3 +490,22 @@ def test_codes_without_province_are_left_out_and_counted(new_warehouse, tmp_path
         assert "ZZ.UNKNOWN" not in {code for code, _, _ in rows} and rows[-1][2][0] == total
         assert ("Không tính vào biểu: 1 mã đơn vị chưa có trong danh mục đơn vị của tỉnh, "
                 "với 1.234 hồ sơ tiếp nhận trong kỳ.") in _texts(ws)
+
+
+def test_the_reporting_province_is_the_one_in_force_today(new_warehouse, tmp_path, monkeypatch):
+    # A province merged into this one on 1/7/2025 (lower code) is in force in Q1 too: the
+    # report is still this province's; DVC_PROVINCE_CODE can pick the other one.
+    from pipeline import periods
+    from pipeline.reports import data
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(new_warehouse, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("INSERT INTO core.units VALUES ('000.00.00.H44', 'Tỉnh Quảng Bình', 'province', NULL, NULL, "
+                "DATE '2025-06-30')")
+    q1 = periods.parse_label("2025-Q1")
+    assert data.report_province(con, q1) == PROVINCE
+    assert data.report_header(con, q1).reporting_unit == "UBND tỉnh Quảng Trị"
+    monkeypatch.setenv("DVC_PROVINCE_CODE", "000.00.00.H44")
+    assert data.report_province(con, q1) == "000.00.00.H44"
+    con.close()
