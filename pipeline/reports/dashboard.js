@@ -93,7 +93,8 @@
     var every = Math.ceil(pts.length / 12);
     pts.forEach(function (p, i) {
       if (p.current) {
-        el("rect", {x: X(i) - Math.max(step, 16) / 2, y: y1, width: Math.max(step, 16), height: y0 - y1,
+        var half = Math.max(step, 16) / 2, a = Math.max(x0, X(i) - half), b = Math.min(x1, X(i) + half);
+        el("rect", {x: a, y: y1, width: b - a, height: y0 - y1,  // inside the plot, never past the page
                     fill: "#F0E442", "fill-opacity": 0.35, "class": "current"}, root);
       }
       if (i % every === 0 || i === pts.length - 1) {

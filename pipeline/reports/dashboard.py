@@ -412,8 +412,10 @@ def _targets_html(blocks: list[dict], verdicts: Verdicts, sample: int) -> str:
         for level in levels:
             rows = [r for r in b["rows"] if r["level"] == level]
             ranked = rows[0]["rankedUnits"]
+            how = (f"xếp hạng {ranked} đơn vị đang hoạt động có từ {sample} hồ sơ" if ranked else
+                   f"không xếp hạng: không có đơn vị đang hoạt động có từ {sample} hồ sơ")
             parts.append(f'<div class="tlevel" data-level="{_e(level)}"><h4>{_e(level_name(level))} '
-                         f'<small>— xếp hạng {_e(ranked)} đơn vị đang hoạt động có từ {_e(sample)} hồ sơ</small></h4>')
+                         f'<small>— {_e(how)}</small></h4>')
             parts += [_target_row(r, sample) for r in rows]
             parts.append("</div>")
         parts.append("</div>")
