@@ -66,10 +66,23 @@ def add_new_marts(path: Path, *, province: str = "000.00.00.H48") -> Path:
 
     counts = list(metrics.COUNT_COLUMNS)
     con = duckdb.connect(str(path))
+
+    def has(table: str, column: str | None = None) -> bool:
+        schema, name = table.split(".")
+        if column is None:
+            sql, args = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        else:
+            sql = ("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                   "AND column_name = ?")
+            args = [schema, name, column]
+        return bool(con.execute(sql, args).fetchone()[0])
+
+    # Marts that already have a piece (the parallel branches merged) keep their own.
     try:
         for table in ("mart.unit_period_stats", "mart.level_period_stats"):
-            con.execute(f"ALTER TABLE {table} ADD COLUMN province_code VARCHAR")
-            con.execute(f"UPDATE {table} SET province_code = ?", [province])
+            if not has(table, "province_code"):
+                con.execute(f"ALTER TABLE {table} ADD COLUMN province_code VARCHAR")
+                con.execute(f"UPDATE {table} SET province_code = ?", [province])
         # Another province in the same warehouse: never part of this province's report.
         con.execute(f"""
             INSERT INTO mart.unit_period_stats BY NAME
@@ -133,8 +146,9 @@ def add_new_marts(path: Path, *, province: str = "000.00.00.H48") -> Path:
                    count(*) FILTER (WHERE applicable AND actual IS NOT NULL)
                        OVER (PARTITION BY year, as_of_period, metric, province_code, unit_level) AS units_in_level
             FROM judged"""
-        con.execute("DROP TABLE mart.target_attainment")
-        con.execute(f"CREATE TABLE mart.target_attainment AS {ytd}")
+        if not has("mart.target_attainment", "as_of_period"):
+            con.execute("DROP TABLE mart.target_attainment")
+            con.execute(f"CREATE TABLE mart.target_attainment AS {ytd}")
 
         fields = [r for r in con.execute(
             "SELECT field_code, any_value(field_name) FROM core.procedures GROUP BY 1 ORDER BY 1").fetchall()]
@@ -142,14 +156,14 @@ def add_new_marts(path: Path, *, province: str = "000.00.00.H48") -> Path:
         con.executemany("INSERT INTO fields VALUES (?, ?, ?)", [(i, c, n) for i, (c, n) in enumerate(fields)])
         half = ", ".join(f"CASE WHEN part = 0 THEN s.{c} // 2 ELSE s.{c} - s.{c} // 2 END AS {c}" for c in counts)
         con.execute(f"""
-            CREATE TABLE mart.field_period_stats AS
+            CREATE TABLE IF NOT EXISTS mart.field_period_stats AS
             SELECT s.period_grain, s.period_label, s.period_start, s.period_end, s.unit_code,
                    f.field_code, f.field_name, {half}
             FROM mart.unit_period_stats s
             CROSS JOIN (VALUES (0), (1)) AS p(part)
             JOIN fields f ON f.i = (hash(s.unit_code) + p.part * 7) % {len(fields)}""")
         con.execute("""
-            CREATE TABLE mart.late_cases AS
+            CREATE TABLE IF NOT EXISTS mart.late_cases AS
             SELECT s.period_grain, s.period_label, s.unit_code,
                    'HS-' || s.unit_code || '-' || k.kind || '-' || g.i AS case_id,
                    '1.001193' AS procedure_code, 'HOTICH' AS field_code, k.kind AS late_kind,
@@ -160,6 +174,30 @@ def add_new_marts(path: Path, *, province: str = "000.00.00.H48") -> Path:
             CROSS JOIN (VALUES ('resolved_late'), ('overdue')) AS k(kind)
             CROSS JOIN LATERAL (SELECT unnest(range(CASE k.kind WHEN 'overdue' THEN s.in_progress_overdue
                                                    ELSE s.resolved_late END)) AS i) g""")
+    finally:
+        con.close()
+    return path
+
+
+def to_legacy_marts(path: Path) -> Path:
+    """The marts as they were before the parallel branches (one target row per year, no
+    as-of columns, no field or late-case mart), to test that the reports degrade clearly."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        has_as_of = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'mart' AND table_name = 'target_attainment' "
+            "AND column_name = 'as_of_period'").fetchone()[0]
+        if has_as_of:
+            con.execute("""CREATE TABLE mart.target_legacy AS
+                SELECT year, unit_code, unit_name, unit_level, metric, actual, numerator, denominator, target,
+                       gap, met, rank_in_level, units_in_level
+                FROM mart.target_attainment WHERE as_of_period = CAST(year AS VARCHAR)""")
+            con.execute("DROP TABLE mart.target_attainment")
+            con.execute("ALTER TABLE mart.target_legacy RENAME TO target_attainment")
+        for table in ("mart.field_period_stats", "mart.late_cases"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
         con.close()
     return path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_data import add_new_marts, build_demo_warehouse
+from tests.report_data import add_new_marts, build_demo_warehouse, to_legacy_marts
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +23,11 @@ def new_warehouse(demo_warehouse, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("report-new") / "w.duckdb"
     shutil.copy(demo_warehouse, path)
     return add_new_marts(path)
+
+
+@pytest.fixture(scope="session")
+def legacy_warehouse(demo_warehouse, tmp_path_factory) -> Path:
+    """The demo warehouse with the marts as they were (also once the new marts are merged)."""
+    path = tmp_path_factory.mktemp("report-legacy") / "w.duckdb"
+    shutil.copy(demo_warehouse, path)
+    return to_legacy_marts(path)

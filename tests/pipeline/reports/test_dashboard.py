@@ -253,9 +253,9 @@ def test_dashboard_at_phone_width(new_warehouse, tmp_path, browser):
     (ARTIFACTS / "dashboard-390.png").write_bytes(report.screenshot)
 
 
-def test_without_the_new_marts_the_page_says_what_is_missing(demo_warehouse, tmp_path):
-    # Today's marts: no year-to-date rows, no late-case list; the page says so, no verdict.
-    text = _write(demo_warehouse, tmp_path / "d.html").read_text(encoding="utf-8")
+def test_without_the_new_marts_the_page_says_what_is_missing(legacy_warehouse, tmp_path):
+    # Older marts: no year-to-date rows, no late-case list; the page says so, no verdict.
+    text = _write(legacy_warehouse, tmp_path / "d.html").read_text(encoding="utf-8")
     assert "Chưa có đánh giá chỉ tiêu năm 2025 lũy kế đến hết kỳ này" in text
     assert 'class="trow' not in text
     assert "Danh sách từng hồ sơ trễ hạn chưa có trong kho dữ liệu." in text
