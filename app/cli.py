@@ -135,7 +135,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipeline.cycle import today_local
     from pipeline.issue import working_banner
     from pipeline.reports.dashboard import dashboard_name, write_dashboard
-    from pipeline.reports.data import period_has_rows, resolve_period, table_exists, xlsx_name
+    from pipeline.reports.data import (
+        NoReportData,
+        period_has_rows,
+        resolve_period,
+        table_exists,
+        xlsx_name,
+    )
     from pipeline.reports.xlsx import write_quarter_report
 
     try:
@@ -152,8 +158,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"e.g. python -m pipeline backfill --quarters {quarter}"
             )
         banner = working_banner(con, period, today_local(args.as_of))
-        workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period), banner=banner)
-        page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period), banner=banner)
+        try:
+            workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period), banner=banner)
+            page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period), banner=banner)
+        except NoReportData as exc:  # a period without any case: no report of zeros
+            raise CommandError(str(exc)) from None
     finally:
         con.close()
     print(f"{period.label} ({period.start} – {period.end}), {workbook.unit_rows} units:")
@@ -201,7 +210,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     con, source = _open_for_reading(args.warehouse)
     try:
-        print_summary(args.warehouse, con)
+        print_summary(args.warehouse, args.period, con)
         if source != args.warehouse:
             print(f"(read from the published analyst copy {source}: a run holds the warehouse)")
     finally:
@@ -271,6 +280,8 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     summary = sub.add_parser("summary", help="print the headline tables of a warehouse")
     summary.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     _as_of_option(summary)
+    summary.add_argument("--period", default=None,
+                         help="period whose rates and target verdicts to print (default: the latest closed quarter)")
     summary.set_defaults(func=cmd_summary)
 
     for extend in extensions:

@@ -18,7 +18,7 @@ from assets.resources import WarehouseResource
 from pipeline import config, cycle
 from pipeline.issue import working_banner
 from pipeline.reports.dashboard import dashboard_name, write_dashboard
-from pipeline.reports.data import resolve_period, xlsx_name
+from pipeline.reports.data import NoReportData, resolve_period, xlsx_name
 from pipeline.reports.xlsx import write_quarter_report
 
 
@@ -91,7 +91,11 @@ def _write_per_quarter(
     rows = 0
     with warehouse.connect() as con:
         for label in _labels(context):
-            path, written = write(con, label, folder / file_name(resolve_period("quarter", label)))
+            try:
+                path, written = write(con, label, folder / file_name(resolve_period("quarter", label)))
+            except NoReportData as exc:  # e.g. a quarter before the data starts: no file of zeros
+                context.log.info(f"{label}: skipped, {exc}")
+                continue
             files[label] = path
             rows += written
             context.log.info(f"report {label}: {path} ({written} rows)")

@@ -2,14 +2,24 @@
   "use strict";
   var data = JSON.parse(document.getElementById("dashboard-data").textContent);
   var NS = "http://www.w3.org/2000/svg";
-  var LEVEL_COLORS = {province: "#6a1b9a", province_department: "#1565c0", district: "#00897b",
-                      commune: "#ef6c00", unknown: "#78909c"};
-  var SERIES_COLORS = {on_time_rate: "#2e7d32", online_rate: "#1565c0",
-                       full_process_online_rate: "#ef6c00", online_payment_rate: "#6a1b9a"};
+  // Okabe–Ito palette (colour-blind safe).
+  var LEVEL_COLORS = {province: "#CC79A7", province_department: "#0072B2", district: "#009E73",
+                      commune: "#E69F00", unknown: "#999999"};
+  var SERIES_COLORS = {on_time_rate: "#009E73", online_rate: "#0072B2",
+                       full_process_online_rate: "#D55E00", online_payment_rate: "#CC79A7"};
+  var SERIES_DASH = {on_time_rate: "", online_rate: "6 3", full_process_online_rate: "2 2",
+                     online_payment_rate: "8 3 2 3"};
 
   function el(name, attrs, parent) {
     var node = document.createElementNS(NS, name);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (parent) { parent.appendChild(node); }
+    return node;
+  }
+  function h(tag, cls, text, parent) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
     if (parent) { parent.appendChild(node); }
     return node;
   }
@@ -21,80 +31,53 @@
   function tip(node, s) { el("title", {}, node).textContent = s; }
   function pct(v) {
     if (v === null || v === undefined) { return "—"; }
-    return (100 * v).toFixed(1).replace(".", ",") + " %";
+    return (100 * v).toFixed(1).replace(".", ",") + "\u00a0%";
   }
-  function clip(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  function num(v) { return v === null || v === undefined ? "—" : String(v).replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
   function svg(container, width, height, label) {
     var root = el("svg", {viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": label});
     container.appendChild(root);
     return root;
   }
-  function xAxis(root, x0, x1, y0, y1) {
-    [0, 0.25, 0.5, 0.75, 1].forEach(function (t) {
-      var x = x0 + t * (x1 - x0);
-      el("line", {x1: x, x2: x, y1: y0, y2: y1, "class": "grid"}, root);
-      txt(root, x, y0 - 6, (100 * t) + " %", {"text-anchor": "middle"});
-    });
-  }
 
-  // Units against targets: one bar per unit with data, a marker per target, best first.
-  function targetChart(container, block) {
-    var rows = block.rows, rowH = 22, top = 26, left = 250, right = 70, width = 640;
-    var height = top + rows.length * rowH + 10;
-    var root = svg(container, width, height, block.name);
-    root.setAttribute("data-metric", block.metric);
-    var x0 = left, x1 = width - right;
-    xAxis(root, x0, x1, top - 4, height - 8);
-    var rank = 0;
-    rows.forEach(function (r, i) {
-      var y = top + i * rowH, g = el("g", {"class": "row", "data-unit": r.code}, root);
-      var label = r.actual === null ? "" : String(++rank) + ". ";
-      txt(g, left - 8, y + 15, clip(label + r.name, 38), {"text-anchor": "end"});
-      tip(g, r.name + " — trong kỳ: " + pct(r.actual) + (r.den ? " (" + r.num + "/" + r.den + ")" : "") +
-          "; chỉ tiêu: " + pct(r.target) + "; lũy kế năm: " + pct(r.yearActual));
-      if (r.actual !== null) {
-        var met = r.target === null || r.actual >= r.target;
-        el("rect", {x: x0, y: y + 4, height: rowH - 8, width: Math.max(0.5, r.actual * (x1 - x0)),
-                    fill: met ? "#2e7d32" : "#c62828", "class": "bar"}, g);
-        txt(g, x1 + 6, y + 15, pct(r.actual));
-      } else {
-        txt(g, x0 + 4, y + 15, "chưa có số liệu trong kỳ", {"class": "nodata"});
-      }
-      if (r.target !== null) {
-        var tx = x0 + r.target * (x1 - x0);
-        el("line", {x1: tx, x2: tx, y1: y + 1, y2: y + rowH - 1, "class": "target"}, g);
-      }
-    });
-  }
-
+  // Ranking within each level by the chosen rate (places computed by the report, data.ranking).
   function rankingChart(container, metric) {
     while (container.firstChild) { container.removeChild(container.firstChild); }
-    var rows = data.units.filter(function (u) { return u.rates[metric] !== null; })
-      .sort(function (a, b) { return b.rates[metric] - a.rates[metric] || a.name.localeCompare(b.name, "vi"); });
+    var units = {};
+    data.units.forEach(function (u) { units[u.code] = u; });
+    var rows = data.ranking[metric] || [];
     if (!rows.length) {
-      var p = document.createElement("p");
-      p.className = "note";
-      p.textContent = "Không có đơn vị nào có số liệu cho tỷ lệ này trong kỳ.";
-      container.appendChild(p);
+      h("p", "note", "Không có đơn vị nào có số liệu cho tỷ lệ này trong kỳ.", container);
       return;
     }
-    var rowH = 18, top = 24, left = 300, right = 150, width = 1200;
-    var height = top + rows.length * rowH + 8;
-    var root = svg(container, width, height, data.rateNames[metric]);
-    var x0 = left, x1 = width - right;
-    xAxis(root, x0, x1, top - 4, height - 6);
-    rows.forEach(function (u, i) {
-      var y = top + i * rowH, v = u.rates[metric], g = el("g", {"class": "row", "data-unit": u.code}, root);
-      txt(g, left - 8, y + 13, clip((i + 1) + ". " + u.name, 46), {"text-anchor": "end"});
-      el("rect", {x: x0, y: y + 3, height: rowH - 6, width: Math.max(0.5, v * (x1 - x0)),
-                  fill: LEVEL_COLORS[u.level] || "#78909c", "class": "bar"}, g);
-      txt(g, x1 + 6, y + 13, pct(v) + " (" + u.num[metric] + "/" + u.den[metric] + ")");
-      tip(g, u.name + " — " + data.levelNames[u.level] + ": " + pct(v));
+    var level = null, block = null;
+    rows.forEach(function (r) {
+      var u = units[r.code], v = u.rates[metric];
+      if (r.level !== level) {
+        level = r.level;
+        block = h("div", "rlevel", null, container);
+        block.setAttribute("data-level", level);
+        var head = h("h4", null, data.levelNames[level] || level, block);
+        h("small", null, " — " + r.ranked + " đơn vị xếp hạng", head);
+      }
+      var row = h("div", "row" + (r.small ? " small" : ""), null, block);
+      row.setAttribute("data-unit", r.code);
+      row.setAttribute("data-place", r.place === null ? "" : String(r.place));
+      row.title = u.name + " — " + (data.levelNames[u.level] || u.level) + ": " + pct(v) +
+        " (" + num(u.num[metric]) + "/" + num(u.den[metric]) + ")";
+      h("span", "place", r.place === null ? "–" : String(r.place), row);
+      var name = h("span", "name", u.name, row);
+      if (r.small) { h("span", "flag", num(u.den[metric]) + " hồ sơ < " + data.minSample + ": không xếp hạng", name); }
+      var track = h("span", "track", null, row);
+      var bar = h("span", "bar", null, track);
+      bar.style.width = Math.max(0.3, Math.min(100, 100 * v)).toFixed(2) + "%";
+      bar.style.background = LEVEL_COLORS[u.level] || "#999999";
+      h("span", "val", pct(v) + " (" + num(u.num[metric]) + "/" + num(u.den[metric]) + ")", row);
     });
   }
 
   function trendChart(container, series) {
-    var pts = series.points, width = 620, height = 280, left = 44, right = 14, top = 14, bottom = 46;
+    var pts = series.points, width = 620, height = 290, left = 72, right = 14, top = 14, bottom = 62;
     var root = svg(container, width, height, series.title);
     root.setAttribute("data-grain", series.grain);
     if (!pts.length) { txt(root, width / 2, height / 2, "Chưa có số liệu", {"text-anchor": "middle", "class": "nodata"}); return; }
@@ -110,11 +93,13 @@
     var every = Math.ceil(pts.length / 12);
     pts.forEach(function (p, i) {
       if (p.current) {
-        el("rect", {x: X(i) - Math.max(step, 16) / 2, y: y1, width: Math.max(step, 16), height: y0 - y1,
-                    fill: "#fff3c4", "class": "current"}, root);
+        var half = Math.max(step, 16) / 2, a = Math.max(x0, X(i) - half), b = Math.min(x1, X(i) + half);
+        el("rect", {x: a, y: y1, width: b - a, height: y0 - y1,  // inside the plot, never past the page
+                    fill: "#F0E442", "fill-opacity": 0.35, "class": "current"}, root);
       }
       if (i % every === 0 || i === pts.length - 1) {
-        txt(root, X(i), y0 + 14, p.label, {"text-anchor": "end", transform: "rotate(-35 " + X(i) + " " + (y0 + 14) + ")"});
+        txt(root, X(i), y0 + 14, p.short, {"text-anchor": "end", "class": "xlabel",
+                                           transform: "rotate(-35 " + X(i) + " " + (y0 + 14) + ")"});
       }
     });
     data.trendRates.forEach(function (rate) {
@@ -125,7 +110,10 @@
         d += (pen ? " L" : " M") + X(i).toFixed(1) + " " + Y(v).toFixed(1);
         pen = true;
       });
-      if (d) { el("path", {d: d.trim(), fill: "none", stroke: SERIES_COLORS[rate], "stroke-width": 2, "class": "line"}, root); }
+      if (d) {
+        el("path", {d: d.trim(), fill: "none", stroke: SERIES_COLORS[rate], "stroke-width": 2,
+                    "stroke-dasharray": SERIES_DASH[rate], "class": "line"}, root);
+      }
       pts.forEach(function (p, i) {
         var v = p.rates[rate];
         if (v === null) { return; }
@@ -147,13 +135,9 @@
     });
   }
 
-  data.targets.forEach(function (block) {
-    var host = document.getElementById("target-" + block.metric);
-    if (host) { targetChart(host, block); }
-  });
   legend(document.getElementById("ranking-legend"), Object.keys(data.levelNames)
     .filter(function (lv) { return data.units.some(function (u) { return u.level === lv; }); })
-    .map(function (lv) { return [data.levelNames[lv], LEVEL_COLORS[lv] || "#78909c"]; }));
+    .map(function (lv) { return [data.levelNames[lv], LEVEL_COLORS[lv] || "#999999"]; }));
   var select = document.getElementById("ranking-metric");
   select.value = data.rankingDefault;
   select.addEventListener("change", function () { rankingChart(document.getElementById("ranking"), select.value); });

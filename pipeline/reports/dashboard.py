@@ -1,21 +1,24 @@
-"""The per-period HTML dashboard: one self-contained static file, no server, no network.
+"""The per-period HTML dashboard for a leader: one self-contained static file, no server, no network.
 
 Sections (Vietnamese labels):
 
-- headline figures of the province for the period (``mart.level_period_stats``,
-  ``province_total``) and the per-level rates;
-- units against their yearly targets (``mart.target_attainment`` targets; bars = the unit's
-  rate in the period from ``mart.unit_period_stats``, a marker = its target), for the
-  full-process online rate and the online payment rate, sorted (= ranked);
-- a ranking of every unit by a chosen headline rate;
-- the trend of the province's headline rates over the months and quarters up to the period;
-- data quality: batches read / landed / quarantined, sources that failed, top quarantine
-  reasons (rule wording only, the quoted values are masked), cases not received in the period.
+- headline figures of the province for the period with their change against the previous
+  period and the same period a year earlier, and the per-level rates;
+- the yearly targets judged for the period (data.target_verdicts: year to date up to the
+  period's last day, the same verdict as the workbook and the command line summary), ranked
+  within each level by gap to target among units in force with at least DVC_MIN_SAMPLE cases;
+  smaller units flagged, not ranked; abolished units only where their partial window is judged,
+  labelled with the unit they merged into;
+- a ranking within each level by a chosen headline rate (same minimum-sample rule);
+- overdue cases by unit, linked to the late-case list when the late-case mart exists;
+- the trend of the province's headline rates (axis labels "Quý III/2025");
+- data quality: batches, quarantine reasons in Vietnamese, cases not received.
 
-Charts are inline SVG drawn by a small inline script from a JSON block embedded in the page;
-everything else is rendered here with every text escaped. The page's Content-Security-Policy
-allows only that one script (by hash), inline styles and data: images, so it cannot load or
-send anything. Only aggregates and unit names are embedded: no personal data.
+The trend and ranking charts are drawn by a small inline script from a JSON block embedded in
+the page; everything else is rendered here with every text escaped. The page's
+Content-Security-Policy allows only that one script (by hash) and inline styles, so it cannot
+load or send anything. Colours are the Okabe–Ito colour-blind-safe palette and every verdict is
+also written in words. Only aggregates, unit names and case numbers: no personal data.
 """
 
 from __future__ import annotations
@@ -37,17 +40,33 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL,
     RATE_TITLES,
     TARGET_CHART_METRICS,
+    Verdicts,
     atomic_write,
+    comparison_periods,
     dicts,
+    ensure_reportable,
+    gap_points,
+    late_cases,
     level_name,
+    level_rows,
     level_sort_sql,
+    min_sample,
+    overdue_by_unit,
     period_range_text,
     period_title,
+    province_clause,
     province_name,
-    report_year,
+    rank_by_gap,
+    rank_units_by_rate,
+    reason_vi,
+    report_province,
     resolve_period,
+    short_title,
     table_exists,
+    target_verdicts,
     unit_label,
+    verdict_word,
+    vn_date,
 )
 from pipeline.reports.stamp import banner_html
 
@@ -55,6 +74,15 @@ TREND_RATES: tuple[str, ...] = ("on_time_rate", "online_rate", "full_process_onl
 TREND_SERIES: tuple[tuple[str, str, int], ...] = (("month", "Theo tháng", 24), ("quarter", "Theo quý", 12))
 RANKING_DEFAULT = "full_process_online_rate"
 RATE_NAMES = dict(HEADLINE_RATES)
+# Okabe–Ito: distinguishable with every common colour-vision deficiency.
+OKABE_ITO = {"orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+             "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}
+MET_COLOUR, MISSED_COLOUR, OTHER_COLOUR = OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["grey"]
+KPI_COUNTS: tuple[tuple[str, str], ...] = (
+    ("received_total", "Hồ sơ nhận giải quyết"), ("resolved_total", "Đã giải quyết"),
+    ("in_progress_total", "Đang giải quyết"),
+)
+COMPARE_WORDS = {"previous": "kỳ trước", "last_year": "cùng kỳ năm trước"}
 
 
 def dashboard_name(period: periods.Period) -> str:
@@ -69,7 +97,11 @@ def _n(value) -> str:
 
 
 def _pct(value) -> str:
-    return "—" if value is None else f"{100 * value:.1f}".replace(".", ",") + " %"
+    return "—" if value is None else f"{100 * value:.1f}".replace(".", ",") + "\u00a0%"
+
+
+def _day(value) -> str:
+    return "—" if value is None else f"{value:%d/%m/%Y}"
 
 
 def _e(text) -> str:
@@ -94,27 +126,23 @@ def _rate_cols(prefix: str = "") -> str:
     )
 
 
+_LEVEL_COLS = ("received_total, new_total, carried_over, resolved_total, resolved_late, in_progress_total, "
+               "in_progress_overdue, not_received, ")
+
+
 def _levels(con, period: periods.Period) -> dict[str, dict]:
-    rows = dicts(con.execute(
-        f"""
-        SELECT unit_level, units, received_total, new_total, carried_over, resolved_total,
-               in_progress_total, in_progress_overdue, not_received, {_rate_cols()}
-        FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?
-        ORDER BY {level_sort_sql()}
-        """,
-        [period.grain, period.label],
-    ))
-    return {r["unit_level"]: r for r in rows}
+    return level_rows(con, period, _LEVEL_COLS + _rate_cols())
 
 
 def _units(con, period: periods.Period) -> list[dict]:
+    where, params = province_clause(con, "mart.unit_period_stats", report_province(con, period))
     rows = dicts(con.execute(
         f"""
         SELECT unit_code, unit_name, unit_level, {_rate_cols()}
-        FROM mart.unit_period_stats WHERE period_grain = ? AND period_label = ?
+        FROM mart.unit_period_stats WHERE period_grain = ? AND period_label = ?{where}
         ORDER BY {level_sort_sql()}, unit_code
         """,
-        [period.grain, period.label],
+        [period.grain, period.label, *params],
     ))
     return [
         {
@@ -127,40 +155,43 @@ def _units(con, period: periods.Period) -> list[dict]:
     ]
 
 
-def _targets(con, period: periods.Period, year: int) -> list[dict]:
-    if not table_exists(con, "mart.target_attainment"):
-        return []
+def _comparisons(con, period: periods.Period) -> list[dict]:
+    """The province totals the headline cards compare with (missing = no data then)."""
     out = []
-    for metric in TARGET_CHART_METRICS:
-        name = RATE_TITLES[metric]
-        rows = dicts(con.execute(
-            f"""
-            SELECT t.unit_code, t.unit_name, t.unit_level, t.target,
-                   t.actual AS year_actual, t.met AS year_met,
-                   s.{metric} AS actual, s.{metric}_numerator AS num, s.{metric}_denominator AS den
-            FROM mart.target_attainment t
-            LEFT JOIN mart.unit_period_stats s
-              ON s.period_grain = ? AND s.period_label = ? AND s.unit_code = t.unit_code
-            WHERE t.year = ? AND t.metric = ?
-            ORDER BY s.{metric} DESC NULLS LAST, t.unit_name, t.unit_code
-            """,
-            [period.grain, period.label, year, metric],
-        ))
-        out.append({
-            "metric": metric,
-            "name": name,
-            "rows": [
-                {"code": r["unit_code"], "name": unit_label(r), "level": r["unit_level"],
-                 "target": r["target"], "actual": r["actual"], "num": r["num"], "den": r["den"],
-                 "yearActual": r["year_actual"], "yearMet": r["year_met"]}
-                for r in rows
-            ],
-        })
+    for key, other in comparison_periods(period):
+        total = _levels(con, other).get(PROVINCE_TOTAL) if table_exists(con, "mart.level_period_stats") else None
+        out.append({"key": key, "label": other.label, "title": short_title(other), "total": total})
     return out
+
+
+def _ranking(units: list[dict], sample: int) -> dict[str, list[dict]]:
+    return {rate: rank_units_by_rate(units, rate, sample) for rate, _ in HEADLINE_RATES}
+
+
+def _target_blocks(verdicts: Verdicts, units: list[dict], sample: int) -> list[dict]:
+    """Per metric: the verdict rows ranked within each level by gap (data.rank_by_gap)."""
+    period_rates = {u["code"]: u["rates"] for u in units}
+    metrics = list(dict.fromkeys(r["metric"] for r in verdicts.rows))
+    metrics.sort(key=lambda m: (TARGET_CHART_METRICS.index(m) if m in TARGET_CHART_METRICS else 99, m))
+    blocks = []
+    for metric in metrics:
+        rows = rank_by_gap([r for r in verdicts.rows if r["metric"] == metric], sample)
+        blocks.append({"metric": metric, "name": RATE_TITLES.get(metric, metric), "rows": [
+            {"code": r["unit_code"], "name": unit_label(r), "level": r["unit_level"], "status": r["status"],
+             "place": r["place"], "rankedUnits": r["ranked_units"], "actual": r["actual"], "num": r["numerator"],
+             "den": r["denominator"], "target": r["target"], "gap": r["gap"], "met": r["met"],
+             "verdict": verdict_word(r), "note": r["abolished_note"],
+             "windowStart": r["window_start"], "windowEnd": r["window_end"],
+             "periodRate": period_rates.get(r["unit_code"], {}).get(metric)}
+            for r in rows
+        ]})
+    return blocks
 
 
 def _trend(con, period: periods.Period) -> list[dict]:
     calendar = period.grain.startswith("cal_")
+    province = report_province(con, period)
+    where, params = province_clause(con, "mart.level_period_stats", province)
     out = []
     for grain, title, limit in TREND_SERIES:
         grain = f"cal_{grain}" if calendar else grain
@@ -168,17 +199,17 @@ def _trend(con, period: periods.Period) -> list[dict]:
             f"""
             SELECT period_label, period_start, period_end, {", ".join(TREND_RATES)}
             FROM mart.level_period_stats
-            WHERE unit_level = ? AND period_grain = ? AND period_end <= ?
+            WHERE unit_level = ? AND period_grain = ? AND period_end <= ?{where}
             ORDER BY period_start DESC LIMIT ?
             """,
-            [PROVINCE_TOTAL, grain, period.end, limit],
+            [PROVINCE_TOTAL, grain, period.end, *params, limit],
         ))
         rows.reverse()
         points = []
         for r in rows:
             p = periods.Period(grain, r["period_label"], r["period_start"], r["period_end"])
             points.append({
-                "label": r["period_label"], "title": period_title(p),
+                "label": r["period_label"], "title": period_title(p), "short": short_title(p),
                 "current": r["period_label"] == period.label,
                 "rates": {k: r[k] for k in TREND_RATES},
             })
@@ -212,18 +243,24 @@ def _quality(con) -> Quality:
         if table_exists(con, "raw.batch_failures") else None
     )
     reasons = None
-    if table_exists(con, "raw.quarantine"):
-        # The rule's wording only: quoted values (what the record sent) are masked.
-        reasons = [
-            (r, n) for r, n in con.execute(
-                """
-                SELECT regexp_replace(reason, ?, ?, 'g') AS rule, count(*) AS n
-                FROM (SELECT unnest(reasons) AS reason FROM raw.quarantine)
-                GROUP BY rule ORDER BY n DESC, rule LIMIT 10
-                """,
-                ["'[^']*'", "'…'"],
-            ).fetchall()
-        ]
+    source = ("raw.quarantine" if table_exists(con, "raw.quarantine")
+              else "quality.quarantine_reasons" if table_exists(con, "quality.quarantine_reasons") else None)
+    if source is not None:
+        # The rule's wording only: quoted values (what the record sent) are masked, then the
+        # rule is put in Vietnamese and counted again (one rule, one line).
+        sql = ("SELECT regexp_replace(reason, ?, ?, 'g') AS rule, count(*) AS n FROM "
+               "(SELECT unnest(reasons) AS reason FROM raw.quarantine) GROUP BY rule"
+               if source == "raw.quarantine" else
+               "SELECT regexp_replace(reason, ?, ?, 'g') AS rule, sum(records) AS n FROM quality.quarantine_reasons GROUP BY rule")
+        try:
+            found = con.execute(sql, ["'[^']*'", "'…'"]).fetchall()
+        except duckdb.Error:  # a published copy with other columns: no detail rather than no page
+            found = None
+        if found is not None:
+            counted: dict[str, int] = {}
+            for rule, n in found:
+                counted[reason_vi(rule)] = counted.get(reason_vi(rule), 0) + int(n)
+            reasons = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     last_refresh = (
         con.execute("SELECT max(refreshed_at) FROM mart.refresh_log").fetchone()[0]
         if table_exists(con, "mart.refresh_log") else None
@@ -234,21 +271,41 @@ def _quality(con) -> Quality:
 # ---------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------
-CSS = (Path(__file__).with_name("dashboard.css")).read_text(encoding="utf-8")
-
-
 # The page's style and its one script are package files, inlined into every page.
+CSS = (Path(__file__).with_name("dashboard.css")).read_text(encoding="utf-8")
 SCRIPT = (Path(__file__).with_name("dashboard.js")).read_text(encoding="utf-8")
-
 
 
 def _script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
-def _card(key: str, value: str, sub: str = "") -> str:
-    return (f'<div class="card"><div class="k">{_e(key)}</div><div class="v">{_e(value)}</div>'
-            + (f'<div class="s">{_e(sub)}</div>' if sub else "") + "</div>")
+def _delta_text(key: str, value, other, *, rate: bool, title: str) -> tuple[str, float | None, str]:
+    """(text, delta, direction) of one comparison: points for a rate, cases (and %) for a count."""
+    if value is None or other is None:
+        return f"{title}: chưa có số liệu", None, "none"
+    delta = value - other
+    direction = "up" if delta > 0 else ("down" if delta < 0 else "same")
+    arrow = {"up": "▲", "down": "▼", "same": "="}[direction]
+    if rate:
+        text = f"{arrow} {gap_points(delta)} so với {title}"
+    else:
+        share = f" ({'+' if delta > 0 else '−' if delta < 0 else '±'}{abs(100 * delta / other):.1f}".replace(".", ",") + " %)" if other else ""
+        sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+        text = f"{arrow} {sign}{_n(abs(delta))}{share} so với {title}"
+    return text, delta, direction
+
+
+def _card(key: str, name: str, value: str, sub: str = "", deltas: list[tuple[str, str, float | None, str]] = ()) -> str:
+    parts = [f'<div class="card" data-kpi="{_e(key)}"']
+    parts += [f' data-delta-{_e(k)}="{"" if d is None else _e(repr(d))}"' for k, _, d, _ in deltas]
+    parts.append(f'><div class="k">{_e(name)}</div><div class="v">{_e(value)}</div>')
+    if sub:
+        parts.append(f'<div class="s">{_e(sub)}</div>')
+    for k, text, _, direction in deltas:
+        parts.append(f'<div class="d {direction}" data-compare="{_e(k)}">{_e(text)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def _rate_sub(row: dict | None, rate: str) -> str:
@@ -257,17 +314,29 @@ def _rate_sub(row: dict | None, rate: str) -> str:
     return f"{_n(row[f'{rate}_numerator'])} / {_n(row[f'{rate}_denominator'])} hồ sơ"
 
 
-def _kpis(total: dict | None) -> str:
+def _kpis(total: dict | None, comparisons: list[dict]) -> str:
     if total is None:
         return '<p class="note">Không có hồ sơ trong kỳ báo cáo.</p>'
+
+    def deltas(key: str, rate: bool) -> list[tuple[str, str, float | None, str]]:
+        out = []
+        for c in comparisons:
+            other = None if c["total"] is None else c["total"][key]
+            text, delta, direction = _delta_text(key, total[key], other, rate=rate, title=c["title"])
+            out.append((c["key"], text, delta, direction))
+        return out
+
     cards = [
-        _card("Hồ sơ nhận giải quyết", _n(total["received_total"]),
-              f"mới {_n(total['new_total'])}, kỳ trước chuyển qua {_n(total['carried_over'])}"),
-        _card("Đã giải quyết", _n(total["resolved_total"])),
-        _card("Đang giải quyết", _n(total["in_progress_total"]), f"quá hạn {_n(total['in_progress_overdue'])}"),
+        _card("received_total", "Hồ sơ nhận giải quyết", _n(total["received_total"]),
+              f"mới {_n(total['new_total'])}, kỳ trước chuyển qua {_n(total['carried_over'])}",
+              deltas("received_total", False)),
+        _card("resolved_total", "Đã giải quyết", _n(total["resolved_total"]),
+              f"quá hạn {_n(total['resolved_late'])}", deltas("resolved_total", False)),
+        _card("in_progress_total", "Đang giải quyết", _n(total["in_progress_total"]),
+              f"quá hạn {_n(total['in_progress_overdue'])}", deltas("in_progress_total", False)),
     ]
     for rate in TREND_RATES:
-        cards.append(_card(RATE_NAMES[rate], _pct(total[rate]), _rate_sub(total, rate)))
+        cards.append(_card(rate, RATE_NAMES[rate], _pct(total[rate]), _rate_sub(total, rate), deltas(rate, True)))
     return f'<div class="cards" id="kpis">{"".join(cards)}</div>'
 
 
@@ -283,36 +352,148 @@ def _level_table(levels: dict[str, dict]) -> str:
         )
         tag = "th" if lv == PROVINCE_TOTAL else "td"
         body.append(f'<tr><{tag} class="l">{_e(name)}</{tag}><td>{_e(_n(r["units"]))}</td>{cells}</tr>')
-    return (f'<table id="levels"><thead><tr><th class="l">Cấp</th><th>Số đơn vị</th>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+    return (f'<div class="scroll"><table id="levels"><thead><tr><th class="l">Cấp</th><th>Số đơn vị</th>{head}'
+            f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+_STATUS_WORDS = {
+    "small": "ít hồ sơ, không xếp hạng",
+    "no_data": "chưa có số liệu",
+    "not_applicable": "không áp dụng chỉ tiêu",
+    "abolished": "đánh giá đến ngày cuối hoạt động",
+}
+
+
+def _target_row(r: dict, sample: int) -> str:
+    """One unit against its target: place, name, a bar of the year-to-date rate with the
+    target marker, and the value, gap and verdict written out (no hovering needed)."""
+    status = r["status"]
+    place = str(r["place"]) if r["place"] is not None else "–"
+    colour = MET_COLOUR if r["met"] else (MISSED_COLOUR if r["met"] is False else OTHER_COLOUR)
+    bar = ""
+    if r["actual"] is not None:
+        bar += f'<span class="bar" style="width:{min(100.0, 100 * r["actual"]):.2f}%;background:{colour}"></span>'
+    if r["target"]:
+        bar += f'<span class="mark" style="left:{min(100.0, 100 * r["target"]):.2f}%"></span>'
+    flags = []
+    if status == "small":
+        flags.append(f'<span class="flag">{_e(_n(r["den"]))} hồ sơ &lt; {_e(sample)}: không xếp hạng</span>')
+    elif status in _STATUS_WORDS:
+        flags.append(f'<span class="flag">{_e(_STATUS_WORDS[status])}</span>')
+    note = f' <span class="merged">{_e(r["note"])}</span>' if r["note"] else ""
+    window = f"{vn_date(r['windowStart'])}–{vn_date(r['windowEnd'])}" if status == "abolished" else ""
+    parts = [f'<span class="num">{_e(_pct(r["actual"]))} <small>({_e(_n(r["num"]))}/{_e(_n(r["den"]))})</small></span>',
+             f'<span class="num">chỉ tiêu {_e(_pct(r["target"]) if r["target"] else "—")}</span>',
+             f'<b class="num gap">{_e(gap_points(r["gap"]))}</b>']
+    if r["periodRate"] is not None:
+        parts.append(f'<small class="num">trong kỳ {_e(_pct(r["periodRate"]))}</small>')
+    if window:
+        parts.append(f'<small class="num">số liệu {_e(window)}</small>')
+    detail = " · ".join(parts)  # a line may break between the parts, never inside a number
+    verdict_class = {"Đạt": "met", "Chưa đạt": "missed"}.get(r["verdict"], "other")
+    return (
+        f'<div class="trow {status}" data-unit="{_e(r["code"])}" data-status="{_e(status)}" '
+        f'data-place="{_e("" if r["place"] is None else r["place"])}" data-verdict="{_e(r["verdict"])}" '
+        f'data-gap="{_e("" if r["gap"] is None else repr(r["gap"]))}">'
+        f'<span class="place">{_e(place)}</span>'
+        f'<span class="name">{_e(r["name"])}{note} {"".join(flags)}</span>'
+        f'<span class="track">{bar}</span>'
+        f'<span class="val">{detail}</span>'
+        f'<span class="verdict {verdict_class}">{_e(r["verdict"])}</span></div>'
+    )
+
+
+def _targets_html(blocks: list[dict], verdicts: Verdicts, sample: int) -> str:
+    if not blocks:
+        return f'<p class="note">{_e(verdicts.note)}</p>'
+    parts = [f'<p class="basis">{_e(verdicts.note)}</p>']
+    for b in blocks:
+        parts.append(f'<div class="tblock" data-metric="{_e(b["metric"])}"><h3>{_e(b["name"])}</h3>')
+        levels = list(dict.fromkeys(r["level"] for r in b["rows"]))
+        for level in levels:
+            rows = [r for r in b["rows"] if r["level"] == level]
+            ranked = rows[0]["rankedUnits"]
+            how = (f"xếp hạng {ranked} đơn vị đang hoạt động có từ {sample} hồ sơ" if ranked else
+                   f"không xếp hạng: không có đơn vị đang hoạt động có từ {sample} hồ sơ")
+            parts.append(f'<div class="tlevel" data-level="{_e(level)}"><h4>{_e(level_name(level))} '
+                         f'<small>— {_e(how)}</small></h4>')
+            parts += [_target_row(r, sample) for r in rows]
+            parts.append("</div>")
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def _overdue_html(rows: list[dict], late: list[dict] | None) -> tuple[str, str]:
+    """The overdue-by-unit table and the late-case list section (empty without the mart)."""
+    if not rows:
+        return '<p class="note">Không có hồ sơ quá hạn trong kỳ.</p>', ""
+    by_unit: dict[str, list[dict]] = {}
+    for case in late or []:
+        by_unit.setdefault(case["unit_code"], []).append(case)
+    body = []
+    for i, r in enumerate(rows):
+        link = (f'<a href="#late-{i}">{_e(_n(r["in_progress_overdue"] + r["resolved_late"]))} hồ sơ</a>'
+                if r["unit_code"] in by_unit else "")
+        body.append(
+            f'<tr data-unit="{_e(r["unit_code"])}"><td class="l">{_e(unit_label(r))}</td>'
+            f'<td class="l lv">{_e(level_name(r["unit_level"]))}</td><td>{_e(_n(r["in_progress_overdue"]))}</td>'
+            f'<td>{_e(_n(r["in_progress_total"]))}</td><td>{_e(_n(r["resolved_late"]))}</td>'
+            f'<td>{_e(_n(r["resolved_total"]))}</td>' + (f"<td>{link}</td>" if late is not None else "") + "</tr>")
+    table = ('<div class="scroll"><table id="overdue-table"><thead><tr><th class="l">Đơn vị</th><th class="l lv">Cấp</th>'
+             '<th>Đang giải quyết quá hạn</th><th>Đang giải quyết</th><th>Đã giải quyết quá hạn</th>'
+             '<th>Đã giải quyết</th>' + ("<th>Danh sách</th>" if late is not None else "")
+             + f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    if late is None:
+        return table + '<p class="note">Danh sách từng hồ sơ trễ hạn chưa có trong kho dữ liệu.</p>', ""
+    kinds = {"resolved_late": "đã giải quyết quá hạn", "overdue": "đang giải quyết quá hạn"}
+    parts = []
+    for i, r in enumerate(rows):
+        cases = by_unit.get(r["unit_code"])
+        if not cases:
+            continue
+        shown, count = cases, r["in_progress_overdue"] + r["resolved_late"]
+        lines = "".join(
+            f'<tr><td class="l">{_e(c["case_id"])}</td><td class="l">{_e(c["procedure_name"] or c["procedure_code"])}</td>'
+            f'<td class="l">{_e(kinds.get(c["late_kind"], c["late_kind"]))}</td>'
+            f'<td>{_e(_day(c["received_at"]))}</td><td>{_e(_day(c["due_at"]))}</td>'
+            f'<td>{_e(_n(c["days_late"]))}</td></tr>' for c in shown)
+        more = f'<p class="note">… và {_e(_n(count - len(shown)))} hồ sơ khác.</p>' if count > len(shown) else ""
+        parts.append(
+            f'<h4 id="late-{i}">{_e(unit_label(r))}</h4><div class="scroll"><table class="late"><thead><tr>'
+            '<th class="l">Mã hồ sơ</th><th class="l">Thủ tục</th><th class="l">Tình trạng</th><th>Tiếp nhận</th>'
+            f'<th>Hẹn trả</th><th>Số ngày trễ</th></tr></thead><tbody>{lines}</tbody></table></div>{more}')
+    section = ('<section id="late-cases"><h2>Danh sách hồ sơ trễ hạn</h2>'
+               '<p class="note">Theo đơn vị, hồ sơ trễ nhiều ngày nhất trước (tối đa 10 hồ sơ mỗi đơn vị).</p>'
+               + "".join(parts) + "</section>")
+    return table, section
 
 
 def _quality_html(q: Quality, total: dict | None) -> str:
     share = f"{_pct(q.quarantined / q.read)} số bản ghi đọc" if q.read else ""
     cards = [
-        _card("Lô dữ liệu đã nạp", _n(q.batches), f"lô gần nhất {q.last_batch:%d/%m/%Y %H:%M}" if q.last_batch else ""),
-        _card("Bản ghi đã đọc", _n(q.read)),
-        _card("Bản ghi hợp lệ", _n(q.landed)),
-        _card("Bản ghi bị cách ly", _n(q.quarantined), share),
+        _card("batches", "Lô dữ liệu đã nạp", _n(q.batches), f"lô gần nhất {q.last_batch:%d/%m/%Y %H:%M}" if q.last_batch else ""),
+        _card("read", "Bản ghi đã đọc", _n(q.read)),
+        _card("landed", "Bản ghi hợp lệ", _n(q.landed)),
+        _card("quarantined", "Bản ghi bị cách ly", _n(q.quarantined), share),
     ]
     if q.failed_sources is not None:
-        cards.append(_card("Nguồn không nạp được", _n(q.failed_sources), "xem raw.batch_failures"))
+        cards.append(_card("failed", "Tệp/nguồn không nạp được", _n(q.failed_sources)))
     if total is not None:
-        cards.append(_card("Hồ sơ chưa tiếp nhận / từ chối tiếp nhận trong kỳ", _n(total["not_received"]),
-                           "trạng thái 1 và 3, không tính vào biểu"))
+        cards.append(_card("not_received", "Hồ sơ chưa tiếp nhận / từ chối tiếp nhận trong kỳ", _n(total["not_received"]),
+                           "không tính vào biểu"))
     parts = [f'<div class="cards" id="quality-cards">{"".join(cards)}</div>']
     if q.reasons is None:
         parts.append('<p class="note">Chi tiết lý do cách ly không có trong bản dữ liệu phân tích.</p>')
     elif q.reasons:
         rows = "".join(f'<tr><td class="l">{_e(r)}</td><td>{_e(_n(n))}</td></tr>' for r, n in q.reasons)
         parts.append(
-            '<h3>Lý do cách ly thường gặp nhất</h3><table id="quarantine-reasons"><thead><tr>'
-            '<th class="l">Quy tắc bị vi phạm (giá trị gốc được che)</th><th>Số lần</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>"
+            '<h3>Lý do cách ly thường gặp nhất</h3><div class="scroll"><table id="quarantine-reasons"><thead><tr>'
+            '<th class="l">Lỗi của bản ghi (giá trị gốc không hiển thị)</th><th>Số lần</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
         )
     else:
         parts.append('<p class="note">Không có bản ghi nào bị cách ly.</p>')
-    refreshed = f"; mart cập nhật lần cuối {q.last_refresh:%d/%m/%Y %H:%M}" if q.last_refresh else ""
+    refreshed = f"; số liệu tổng hợp cập nhật lần cuối {q.last_refresh:%d/%m/%Y %H:%M}" if q.last_refresh else ""
     parts.append(f'<p class="note">Số liệu chất lượng tính trên toàn bộ kho dữ liệu tại thời điểm lập báo cáo{_e(refreshed)}.</p>')
     return "".join(parts)
 
@@ -323,33 +504,36 @@ def render_dashboard(
     """The page and the data embedded in it; ``banner`` = the period's status line(s) at the top."""
     levels = _levels(con, period)
     total = levels.get(PROVINCE_TOTAL)
-    year = report_year(period)
-    province = province_name(con)
+    province = province_name(con, period.end) or province_name(con)
+    sample = min_sample()
+    units = _units(con, period)
+    verdicts = target_verdicts(con, period)
+    blocks = _target_blocks(verdicts, units, sample)
     data = {
         "period": {"grain": period.grain, "label": period.label, "title": period_title(period),
                    "start": period.start.isoformat(), "end": period.end.isoformat()},
-        "year": year,
+        "year": verdicts.year,
+        "minSample": sample,
         "rateNames": RATE_NAMES,
         "levelNames": {lv: level_name(lv) for lv in LEVEL_ORDER},
         "trendRates": list(TREND_RATES),
         "rankingDefault": RANKING_DEFAULT,
-        "targets": _targets(con, period, year),
-        "units": _units(con, period),
+        "targets": blocks,
+        "units": units,
+        "ranking": _ranking(units, sample),
         "trend": _trend(con, period),
     }
+    comparisons = _comparisons(con, period)
+    data["comparisons"] = [{"key": c["key"], "label": c["label"], "title": c["title"]} for c in comparisons]
+    overdue_table, late_section = _overdue_html(overdue_by_unit(con, period), late_cases(con, period))
     quality = _quality(con)
     title = f"Tình hình, kết quả giải quyết TTHC — {period_title(period)}"
     options = "".join(f'<option value="{_e(k)}">{_e(v)}</option>' for k, v in HEADLINE_RATES)
-    target_blocks = "".join(
-        f'<div><h3>{_e(b["name"])}</h3><div class="chart" id="target-{_e(b["metric"])}"></div></div>'
-        for b in data["targets"]
-    )
-    if not any(b["rows"] for b in data["targets"]):
-        target_blocks = f'<p class="note">Chưa có chỉ tiêu cho năm {year} trong mart.target_attainment.</p>'
     trend_blocks = "".join(
         f'<div><h3>{_e(s["title"])}</h3><div class="chart" id="trend-{_e(s["grain"].removeprefix("cal_"))}"></div></div>'
         for s in data["trend"]
     )
+    compare_words = " và ".join(f"{COMPARE_WORDS[c['key']]} ({c['title']})" for c in comparisons)
     page = f"""<!DOCTYPE html>
 <html lang="vi">
 <head>
@@ -365,24 +549,28 @@ def render_dashboard(
 <p>{_e(province or "")}{" — " if province else ""}Kỳ báo cáo {_e(period_range_text(period))} · Biểu II.06a/VPCP/KSTT</p>
 </header>
 <main>
-<section id="headline"><h2>Số liệu chính toàn tỉnh</h2>{_kpis(total)}
+<section id="headline"><h2>Số liệu chính toàn tỉnh</h2>{_kpis(total, comparisons)}
+<p class="note">Mũi tên: thay đổi so với {_e(compare_words)}; tỷ lệ tính bằng điểm phần trăm.</p>
 <h3>Tỷ lệ theo cấp</h3>{_level_table(levels)}
 <p class="note">Tỷ lệ của cấp và toàn tỉnh = tổng tử số / tổng mẫu số (không lấy bình quân); “—” khi mẫu số bằng 0.</p></section>
-<section id="targets"><h2>Đơn vị so với chỉ tiêu năm {year}</h2>
-<div class="legend"><span><i class="sw" style="background:#2e7d32"></i>đạt chỉ tiêu (tỷ lệ trong kỳ)</span><span><i class="sw" style="background:#c62828"></i>chưa đạt</span><span><i class="sw" style="background:#111;width:3px"></i>chỉ tiêu năm</span></div>
-<div class="grid2">{target_blocks}</div>
-<p class="note">Thanh = tỷ lệ của đơn vị trong kỳ; vạch đen = chỉ tiêu năm {year}; xếp theo tỷ lệ giảm dần. Di chuột để xem tử số/mẫu số và số lũy kế năm.</p></section>
-<section id="ranking-section"><h2>Xếp hạng đơn vị</h2>
+<section id="targets"><h2>Chỉ tiêu năm {_e(verdicts.year)}: kết quả lũy kế đến hết kỳ</h2>
+<div class="legend"><span><i class="sw" style="background:{MET_COLOUR}"></i>Đạt</span><span><i class="sw" style="background:{MISSED_COLOUR}"></i>Chưa đạt</span><span><i class="sw mk"></i>Chỉ tiêu năm</span></div>
+{_targets_html(blocks, verdicts, sample)}
+<p class="note">Xếp hạng trong từng cấp theo khoảng cách đến chỉ tiêu (điểm phần trăm), chỉ gồm đơn vị đang hoạt động có từ {_e(sample)} hồ sơ trở lên; đơn vị ít hồ sơ hơn được đánh dấu, không xếp hạng.</p></section>
+<section id="ranking-section"><h2>Xếp hạng đơn vị trong từng cấp</h2>
 <label>Tỷ lệ: <select id="ranking-metric">{options}</select></label>
 <div class="legend" id="ranking-legend"></div>
-<div class="chart" id="ranking"></div></section>
+<div id="ranking"></div>
+<p class="note">Tỷ lệ trong kỳ báo cáo; đơn vị có dưới {_e(sample)} hồ sơ ở mẫu số được đánh dấu, không xếp hạng.</p></section>
+<section id="overdue"><h2>Hồ sơ quá hạn theo đơn vị</h2>{overdue_table}</section>
+{late_section}
 <section id="trend"><h2>Xu hướng các tỷ lệ chính toàn tỉnh</h2>
 <div class="legend" id="trend-legend"></div>
 <div class="grid2">{trend_blocks}</div>
-<p class="note">Các kỳ đến hết kỳ báo cáo; kỳ báo cáo được tô nền vàng.</p></section>
+<p class="note">Các kỳ đến hết kỳ báo cáo; kỳ báo cáo được tô nền.</p></section>
 <section id="quality"><h2>Chất lượng dữ liệu</h2>{_quality_html(quality, total)}</section>
 </main>
-<footer>Lập lúc {datetime.now():%d/%m/%Y %H:%M} từ mart.unit_period_stats, mart.level_period_stats, mart.target_attainment. Chỉ gồm số liệu tổng hợp, không có dữ liệu cá nhân.</footer>
+<footer>Lập lúc {datetime.now():%d/%m/%Y %H:%M}. Chỉ gồm số liệu tổng hợp, không có dữ liệu cá nhân.</footer>
 <script type="application/json" id="dashboard-data">{_json_for_script(data)}</script>
 <script>{SCRIPT}</script>
 </body>
@@ -407,8 +595,10 @@ def write_dashboard(
     *,
     banner: str | None = None,
 ) -> DashboardResult:
-    """Write the dashboard of one period (any grain) to ``out_path``, atomically."""
+    """Write the dashboard of one period (any grain) to ``out_path``, atomically. Raises
+    data.NoReportData for a period without any case (nothing is written)."""
     period = resolve_period(period_grain, period_label)
+    ensure_reportable(con, period)
     page, data = render_dashboard(con, period, banner=banner)
     body = page.encode("utf-8")
     path = atomic_write(Path(out_path), lambda tmp: tmp.write_bytes(body))

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from pipeline import config, periods
 from pipeline.metrics import SUMMARY_RATES
-from pipeline.reports.data import table_exists
+from pipeline.reports.data import (
+    PROVINCE_TOTAL,
+    gap_points,
+    level_rows,
+    resolve_period,
+    table_exists,
+    target_verdicts,
+    verdict_word,
+)
 from pipeline.warehouse import connect
 
 HEADLINE = SUMMARY_RATES
@@ -22,19 +30,22 @@ def latest_closed_quarter(last_data_day: date) -> periods.Period:
     return periods.latest_closed("quarter", last_data_day + timedelta(days=1), config.cutoff_day())
 
 
-def print_summary(warehouse: Path, con=None) -> None:
-    """The closing summary of a warehouse (or of ``con``, e.g. its published analyst copy)."""
+def print_summary(warehouse: Path, period_label: str | None = None, con=None) -> None:
+    """The warehouse's counts, the headline rates of a quarter (``period_label``, else the latest
+    closed one) and its target verdicts: every unit below target when a period is given, the
+    eight furthest below otherwise. ``con``: read this connection instead (e.g. the published
+    analyst copy while a run holds the warehouse)."""
     if con is not None:
-        _print(con, warehouse)
+        _print(con, warehouse, period_label)
         return
     con = connect(warehouse, read_only=True)
     try:
-        _print(con, warehouse)
+        _print(con, warehouse, period_label)
     finally:
         con.close()
 
 
-def _print(con, warehouse: Path) -> None:
+def _print(con, warehouse: Path, period_label: str | None = None) -> None:
     cases = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
     # The working warehouse has raw.*; its published analyst copy only quality.batches.
     batches_table = "raw.batches" if table_exists(con, "raw.batches") else "quality.batches"
@@ -62,43 +73,20 @@ def _print(con, warehouse: Path) -> None:
     data_last = con.execute("SELECT max(updated_at)::DATE FROM core.cases").fetchone()[0]
     if last_day is None or data_last is None:
         return
-    quarter = latest_closed_quarter(data_last)
-    rows = con.execute(
-        f"""
-        SELECT unit_level, units, new_total, resolved_total, {", ".join(c for c, _ in HEADLINE)}
-        FROM mart.level_period_stats
-        WHERE period_grain = 'quarter' AND period_label = ?
-        ORDER BY unit_level = 'province_total', unit_level
-        """,
-        [quarter.label],
-    ).fetchall()
+    quarter = resolve_period(None, period_label) if period_label else latest_closed_quarter(data_last)
+    cols = "units, new_total, resolved_total, " + ", ".join(c for c, _ in HEADLINE)
+    by_level = level_rows(con, quarter, cols)
+    order = sorted(by_level, key=lambda lv: (lv == PROVINCE_TOTAL, lv))
     print()
-    print(f"Headline rates, latest closed quarter {quarter.label} ({quarter.start} – {quarter.end}):")
+    print(f"Headline rates, {'' if period_label else 'latest closed '}{quarter.grain} {quarter.label} "
+          f"({quarter.start} – {quarter.end}):")
     header = f"  {'level':<22}{'units':>6}{'new':>9}{'resolved':>10}" + "".join(f"{name:>21}" for _, name in HEADLINE)
     print(header)
-    for level, units, new, resolved, *rates in rows:
-        print(f"  {level:<22}{units:>6}{new:>9,}{resolved:>10,}" + "".join(f"{_pct(r):>21}" for r in rates))
-    if table_exists(con, "mart.target_attainment"):
-        year = con.execute("SELECT max(year) FROM mart.target_attainment WHERE actual IS NOT NULL").fetchone()[0]
-        if year is not None:
-            worst = con.execute(
-                """
-                SELECT unit_name, unit_level, metric, actual, target, gap, rank_in_level, units_in_level
-                FROM mart.target_attainment
-                WHERE year = ? AND actual IS NOT NULL AND NOT met
-                ORDER BY gap ASC, unit_name LIMIT 8
-                """,
-                [year],
-            ).fetchall()
-            print()
-            print(f"Units furthest below their {year} targets (yearly window):")
-            for name, level, metric, actual, target, gap, rank, of in worst:
-                print(
-                    f"  {name:<42} {metric:<26} actual {_pct(actual)} target {_pct(target)} "
-                    f"gap {100 * gap:+6.1f} pts  rank {rank}/{of} {level}"
-                )
-            if not worst:
-                print("  every unit with data met its targets")
+    for level in order:
+        r = by_level[level]
+        print(f"  {level:<22}{r['units']:>6}{r['new_total']:>9,}{r['resolved_total']:>10,}"
+              + "".join(f"{_pct(r[c]):>21}" for c, _ in HEADLINE))
+    _print_targets(con, quarter, every=period_label is not None)
     _print_cycle(con)
     _print_reports(warehouse, quarter)
     from pipeline.publish import analytics_path
@@ -106,6 +94,33 @@ def _print(con, warehouse: Path) -> None:
     print()
     print("Analysts: query the published copy (safe while the pipeline runs; DuckDB >= 1.0; Parquet beside it), e.g.")
     print(f"  .venv/bin/duckdb -readonly {analytics_path(warehouse).resolve()} \"SELECT * FROM mart.level_period_stats LIMIT 5\"")
+
+
+def _print_targets(con, period: periods.Period, *, every: bool) -> None:
+    """The period's target verdicts (data.target_verdicts: the same rows as the workbook's
+    Chỉ tiêu sheet and the dashboard): units below target, furthest first."""
+    verdicts = target_verdicts(con, period)
+    print()
+    print(f"Targets {verdicts.year} judged for {period.label}"
+          + (f": year to date up to {verdicts.as_of_end}" if verdicts.as_of_end else ": no verdict")
+          + (" (final)" if period.grain == "year" else ""))
+    if not verdicts.rows:
+        print(f"  {verdicts.note}")
+        return
+    for metric in dict.fromkeys(r["metric"] for r in verdicts.rows):
+        rows = [r for r in verdicts.rows if r["metric"] == metric]
+        words = [verdict_word(r) for r in rows]
+        print(f"  {metric}: {words.count('Đạt')} met (Đạt), {words.count('Chưa đạt')} below (Chưa đạt), "
+              f"{words.count('Chưa có số liệu')} without data, {words.count('Không áp dụng')} not applicable")
+    below = sorted((r for r in verdicts.rows if r["met"] is False), key=lambda r: (r["gap"], r["unit_code"]))
+    shown = below if every else below[:8]
+    print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}):")
+    for r in shown:
+        name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "")
+        print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct(r['actual'])} "
+              f"target {_pct(r['target'])} gap {gap_points(r['gap'])} {verdict_word(r)}")
+    if not below:
+        print("    every unit with data met its targets")
 
 
 def _print_cycle(con) -> None:

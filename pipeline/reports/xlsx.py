@@ -1,23 +1,28 @@
 """The official report workbook: "Tình hình, kết quả giải quyết TTHC" (Biểu II.06a/VPCP/KSTT).
 
-One ``.xlsx`` per reporting period (any grain, 15th-to-14th or calendar) with three sheets:
+One ``.xlsx`` per reporting period (any grain, 15th-to-14th or calendar), ready to print, sign
+and submit:
 
-- ``Biểu II.06a``: the official table. Units are rows, grouped by level (UBND tỉnh, sở/ban/
-  ngành, cấp huyện, cấp xã); each group's heading row carries the level's subtotal from
-  ``mart.level_period_stats`` and the last row is the province total (``province_total``).
-  Columns follow the form: received (total / in the period online / in the period in person
-  and postal / carried over), resolved (total / early / on time / late), in progress (total /
-  within / overdue), numbered (1)..(13) like the printed form, plus the unit code.
+- ``Biểu II.06a``: the form in its official layout, rows by field and level ("Lĩnh vực, công
+  việc giải quyết theo cấp": fields under cấp tỉnh / cấp huyện / cấp xã, each level's subtotal
+  from the level mart, then the province total) when the field mart exists; otherwise the
+  by-unit table, with a line saying so. Columns (1)..(13) like the printed form.
+- ``Phụ lục đơn vị`` (with the field layout): the same columns per unit, grouped by level.
 - ``Tỷ lệ``: the headline rates per unit and level, each with its numerator and denominator.
-- ``Chỉ tiêu``: ``mart.target_attainment`` for the year of the period.
+- ``Chỉ tiêu``: the yearly targets judged for this period (data.target_verdicts: year to date
+  up to the period's last day; the year's own report gives the final verdict).
 
-Every number is read from the marts and written as a number; nothing is recomputed here (the
-form's "in person + postal" column is summed by DuckDB in the query). A rate whose
-denominator is 0 is NULL in the mart and an empty cell here, never 0 %.
+Each printed sheet has the header block (form code, reporting unit, receiving office, period,
+generation date), the signature block, page numbers, landscape fit-to-width printing with the
+header rows repeated, and Vietnamese text only: the technical codes (unit, level, field codes)
+sit in a hidden last column for machine reading. Every text cell is written as text (a name
+starting with "=" never becomes a formula). Every number is read from the marts and written as
+a number; a rate whose denominator is 0 is an empty cell, never 0 %.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
@@ -30,7 +35,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline import config, periods
+from pipeline import periods
 from pipeline.reports.data import (
     HEADLINE_RATES,
     LEVEL_ORDER,
@@ -38,23 +43,30 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL_NAME,
     RATE_TITLES,
     ROMAN,
+    ReportHeader,
+    Verdicts,
     atomic_write,
+    ensure_reportable,
+    field_level_rows,
     level_name,
     period_range_text,
     period_title,
-    province_name,
     read_rates,
-    read_targets,
-    report_year,
+    report_header,
     resolve_period,
+    target_verdicts,
     unit_and_level_rows,
     unit_label,
+    units_outside_province,
+    verdict_word,
+    vn_date,
 )
 from pipeline.reports.stamp import prepend_banner
 
 FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
-SHEET_FORM, SHEET_RATES, SHEET_TARGETS = "Biểu II.06a", "Tỷ lệ", "Chỉ tiêu"
+ANNEX_TITLE = "PHỤ LỤC: TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC THEO TỪNG CƠ QUAN, ĐƠN VỊ"
+SHEET_FORM, SHEET_UNITS, SHEET_RATES, SHEET_TARGETS = "Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"
 
 # The form's number columns: (key, SQL over a mart row). Order = columns (3)..(13).
 FORM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -71,30 +83,45 @@ FORM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("in_progress_overdue", "in_progress_overdue"),
 )
 FORM_KEYS: tuple[str, ...] = tuple(k for k, _ in FORM_COLUMNS)
+FORM_WIDTH = 14  # 13 printed columns + the hidden code column
 
-# The form's header: (text, first row, first col, last row, last col), relative to the header's
-# top-left cell (row 0 = first header row, col 0 = STT). Three rows, like the printed form.
-FORM_HEADER: tuple[tuple[str, int, int, int, int], ...] = (
-    ("STT", 0, 0, 2, 0),
-    ("Đơn vị", 0, 1, 2, 1),
-    ("Số hồ sơ nhận giải quyết", 0, 2, 0, 5),
-    ("Kết quả giải quyết", 0, 6, 0, 12),
-    ("Mã đơn vị", 0, 13, 2, 13),
-    ("Tổng số", 1, 2, 2, 2),
-    ("Trong kỳ", 1, 3, 1, 4),
-    ("Từ kỳ trước chuyển qua", 1, 5, 2, 5),
-    ("Số hồ sơ đã giải quyết", 1, 6, 1, 9),
-    ("Số hồ sơ đang giải quyết", 1, 10, 1, 12),
-    ("Trực tuyến", 2, 3, 2, 3),
-    ("Trực tiếp và dịch vụ bưu chính công ích", 2, 4, 2, 4),
-    ("Tổng số", 2, 6, 2, 6),
-    ("Trước hạn", 2, 7, 2, 7),
-    ("Đúng hạn", 2, 8, 2, 8),
-    ("Quá hạn", 2, 9, 2, 9),
-    ("Tổng số", 2, 10, 2, 10),
-    ("Trong hạn", 2, 11, 2, 11),
-    ("Quá hạn", 2, 12, 2, 12),
+# The official layout's levels ("theo cấp"): each a group of the mart's unit levels, whose
+# roll-up rows add up to the group's subtotal.
+FORM_LEVELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("cap_tinh", "Cấp tỉnh", ("province", "province_department")),
+    ("cap_huyen", "Cấp huyện", ("district",)),
+    ("cap_xa", "Cấp xã", ("commune",)),
+    ("chua_danh_muc", "Đơn vị chưa có trong danh mục", ("unknown",)),
 )
+
+
+def form_header(first_label: str) -> tuple[tuple[str, int, int, int, int], ...]:
+    """The form's header: (text, first row, first col, last row, last col), relative to the
+    header's top-left cell (row 0 = first header row, col 0 = STT). Three rows, like the form."""
+    return (
+        ("STT", 0, 0, 2, 0),
+        (first_label, 0, 1, 2, 1),
+        ("Số hồ sơ nhận giải quyết", 0, 2, 0, 5),
+        ("Kết quả giải quyết", 0, 6, 0, 12),
+        ("Mã (dùng cho máy)", 0, 13, 2, 13),
+        ("Tổng số", 1, 2, 2, 2),
+        ("Trong kỳ", 1, 3, 1, 4),
+        ("Từ kỳ trước chuyển qua", 1, 5, 2, 5),
+        ("Số hồ sơ đã giải quyết", 1, 6, 1, 9),
+        ("Số hồ sơ đang giải quyết", 1, 10, 1, 12),
+        ("Trực tuyến", 2, 3, 2, 3),
+        ("Trực tiếp và dịch vụ bưu chính công ích", 2, 4, 2, 4),
+        ("Tổng số", 2, 6, 2, 6),
+        ("Trước hạn", 2, 7, 2, 7),
+        ("Đúng hạn", 2, 8, 2, 8),
+        ("Quá hạn", 2, 9, 2, 9),
+        ("Tổng số", 2, 10, 2, 10),
+        ("Trong hạn", 2, 11, 2, 11),
+        ("Quá hạn", 2, 12, 2, 12),
+    )
+
+
+FORM_HEADER = form_header("Đơn vị")
 
 _FONT = "Times New Roman"
 _THIN = Side(style="thin", color="000000")
@@ -104,25 +131,49 @@ _GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
 _TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
 _COUNT_FORMAT = "#,##0"
 _PERCENT_FORMAT = "0.00%"
-_GAP_FORMAT = "+0.00%;-0.00%;0.00%"
+_POINTS_FORMAT = "+0.00;-0.00;0.00"
 
 
 # ---------------------------------------------------------------------------------------
-# Reading and writing
+# Reading
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FormData:
     units: list[dict]  # unit_level, unit_code, unit_name, FORM_KEYS
     levels: dict[str, dict]  # unit_level -> units, FORM_KEYS
     total: dict | None  # province_total row
+    fields: list[dict] | None  # unit_level, field_code, field_name, FORM_KEYS; None = no field mart
+    outside: tuple[int, int] = (0, 0)  # (codes, cases) with no province: not in this province's form
+
+    def notes(self) -> tuple[str, ...]:
+        codes, cases = self.outside
+        if not codes:
+            return FORM_NOTES
+        count = f"{cases:,}".replace(",", ".")
+        return (*FORM_NOTES, f"Không tính vào biểu: {codes} mã đơn vị chưa có trong danh mục đơn vị của tỉnh, "
+                             f"với {count} hồ sơ tiếp nhận trong kỳ.")
 
 
 def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
     counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
     units, by_level = unit_and_level_rows(con, period, counts)
     total = by_level.pop(PROVINCE_TOTAL, None)
-    return FormData(units, by_level, total)
+    return FormData(units, by_level, total, field_level_rows(con, period, FORM_COLUMNS),
+                    units_outside_province(con, period))
 
+
+def form_level_subtotals(levels: dict[str, dict]) -> list[tuple[str, str, dict, tuple[str, ...]]]:
+    """(key, name, subtotal, mart levels) per official level that has rows: the sums of its
+    mart roll-up rows (unknown mart levels get a group of their own)."""
+    out = []
+    groups = list(FORM_LEVELS) + [(lv, level_name(lv), (lv,)) for lv in sorted(levels)
+                                  if not any(lv in g[2] for g in FORM_LEVELS)]
+    for key, name, members in groups:
+        rows = [levels[lv] for lv in members if lv in levels]
+        if rows:
+            subtotal = {k: sum(r[k] for r in rows) for k in (*FORM_KEYS, "units")}
+            out.append((key, name, subtotal, members))
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -135,6 +186,8 @@ class WorkbookResult:
     unit_rows: int
     level_rows: int
     target_rows: int
+    layout: str = "unit"  # "field" (official layout by field and level) or "unit"
+    sheets: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -145,25 +198,51 @@ def _font(bold: bool = False, size: int = 11, italic: bool = False) -> Font:
     return Font(name=_FONT, bold=bold, size=size, italic=italic)
 
 
-def _title_rows(ws: Worksheet, width: int, lines: list[tuple[str, bool, int]], left: str, right: str | None) -> int:
-    """The form's title block; returns the next free row."""
-    ws.cell(row=1, column=1, value=left).font = _font(bold=True)
-    if right:
-        cell = ws.cell(row=1, column=width, value=right)
-        cell.font = _font(bold=True)
-        cell.alignment = Alignment(horizontal="right")
-    row = 2
-    for text, bold, size in lines:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        cell = ws.cell(row=row, column=1, value=text)
-        cell.font = _font(bold=bold, size=size, italic=not bold)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        row += 1
-    return row
+def _put(ws: Worksheet, row: int, col: int, value: Any) -> Any:
+    """A cell's value; text is typed as text, so "=…" from a unit name is never a formula."""
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _merged_text(ws: Worksheet, row: int, first: int, last: int, text: str, *, bold: bool = False,
+                 italic: bool = False, size: int = 11, align: str = "center") -> None:
+    if last > first:
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    cell = _put(ws, row, first, text)
+    cell.font = _font(bold=bold, italic=italic, size=size)
+    cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+
+
+def _title_rows(ws: Worksheet, width: int, title: str, period: periods.Period, header: ReportHeader,
+                left: str, note: str | None = None) -> int:
+    """The header block of a printed sheet; returns the next free row. Row 1: form code;
+    2: title; 3: period; 4: reporting unit | receiving office; 5: generation date | unit."""
+    _put(ws, 1, 1, left).font = _font(bold=True)
+    _merged_text(ws, 2, 1, width, title, bold=True, size=13)
+    _merged_text(ws, 3, 1, width, f"Kỳ báo cáo: {period_title(period)} ({period_range_text(period)})", italic=True)
+    half = width // 2
+    _merged_text(ws, 4, 1, half, f"Đơn vị báo cáo: {header.reporting_unit}", align="left")
+    _merged_text(ws, 4, half + 1, width, f"Đơn vị nhận báo cáo: {header.recipient}", align="left")
+    _merged_text(ws, 5, 1, half, f"Ngày lập báo cáo: {vn_date(header.generated)}", italic=True, align="left")
+    _merged_text(ws, 5, half + 1, width, note or "", italic=True, align="right")
+    return 6
+
+
+def _signature_block(ws: Worksheet, row: int, width: int, header: ReportHeader) -> int:
+    """"<place>, ngày … tháng … năm …" and the two signatures; returns the last row used."""
+    left, right = (1, max(2, width // 3)), (width - max(2, width // 3) + 1, width)
+    _merged_text(ws, row, *right, f"{header.place}, ngày …… tháng …… năm ……", italic=True)
+    _merged_text(ws, row + 1, *left, "NGƯỜI LẬP BIỂU", bold=True)
+    _merged_text(ws, row + 1, *right, "THỦ TRƯỞNG ĐƠN VỊ", bold=True)
+    _merged_text(ws, row + 2, *left, "(Ký, ghi rõ họ tên)", italic=True)
+    _merged_text(ws, row + 2, *right, "(Ký tên, đóng dấu)", italic=True)
+    return row + 6
 
 
 def _header_cell(ws: Worksheet, row: int, col: int, text: str) -> None:
-    cell = ws.cell(row=row, column=col, value=text)
+    cell = _put(ws, row, col, text)
     cell.font = _font(bold=True)
     cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     cell.fill = _HEADER_FILL
@@ -204,16 +283,18 @@ def _row(
     fill: PatternFill | None = None,
 ) -> None:
     for col, value in enumerate(values, start=1):
-        cell = ws.cell(row=row, column=col, value=value)
+        cell = _put(ws, row, col, value)
         number_format = number_cols.get(col)
 
         def build(proto: Any, number_format: str | None = number_format, col: int = col) -> None:
             proto.font = _font(bold=bold)
             if number_format is not None:
                 proto.number_format = number_format
-                proto.alignment = Alignment(horizontal="right")
+                proto.alignment = Alignment(horizontal="right", vertical="center")
             elif col == 1:
-                proto.alignment = Alignment(horizontal="center")
+                proto.alignment = Alignment(horizontal="center", vertical="center")
+            else:
+                proto.alignment = Alignment(wrap_text=True, vertical="center")
             if fill is not None:
                 proto.fill = fill
 
@@ -221,18 +302,40 @@ def _row(
         cell._style = copy(_cached_style(ws, key, build))
 
 
+def _fit_height(ws: Worksheet, row: int, cells: list[tuple[str | None, float]], line: float = 15.0) -> None:
+    """Row height for wrapped text (Excel and LibreOffice do not grow rows written by
+    openpyxl): enough lines for the longest of ``cells`` ((text, column width))."""
+    lines = max((math.ceil(len(text) / max(1.0, width * 1.05)) for text, width in cells if text), default=1)
+    if lines > 1:
+        ws.row_dimensions[row].height = line * lines
+
+
 def _widths(ws: Worksheet, widths: list[float]) -> None:
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
-def _page_setup(ws: Worksheet, header_rows: str) -> None:
+def _hide_code_column(ws: Worksheet, col: int) -> None:
+    """Technical codes stay in the file for machines but are neither shown nor printed."""
+    ws.column_dimensions[get_column_letter(col)].hidden = True
+
+
+def _page_setup(ws: Worksheet, header_rows: str, last_row: int, last_col: int, header: ReportHeader) -> None:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = header_rows
+    ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.oddFooter.left.text = f"Lập ngày {vn_date(header.generated)}"
+    ws.oddFooter.center.text = "Trang &P/&N"
+    ws.oddFooter.right.text = FORM_CODE
+    for part in (ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right):
+        part.size, part.font = 9, _FONT
 
 
 def _grouped(units: list[dict], levels: dict[str, dict]) -> list[tuple[str, list[dict]]]:
@@ -241,81 +344,111 @@ def _grouped(units: list[dict], levels: dict[str, dict]) -> list[tuple[str, list
     return [(lv, [u for u in units if u["unit_level"] == lv]) for lv in order]
 
 
-def _write_form_sheet(ws: Worksheet, period: periods.Period, data: FormData, province: str | None) -> None:
-    width = 14
-    next_row = _title_rows(
-        ws,
-        width,
-        [
-            (FORM_TITLE, True, 13),
-            (f"Kỳ báo cáo: {period_title(period)} ({period_range_text(period)})", False, 11),
-        ],
-        left=f"{FORM_CODE}",
-        right=f"Đơn vị báo cáo: {province}" if province else None,
-    )
-    unit_row = next_row
-    cell = ws.cell(row=unit_row, column=width, value="Đơn vị tính: Số hồ sơ TTHC")
-    cell.font = _font(italic=True)
-    cell.alignment = Alignment(horizontal="right")
-    top = unit_row + 1
-    for text, r0, c0, r1, c1 in FORM_HEADER:
+def _numbered(index: int) -> str:
+    return ROMAN[index] if index < len(ROMAN) else str(index + 1)
+
+
+FORM_NOTES = (
+    "Ghi chú: (3) = (4) + (5) + (6) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13).",
+    "Cột (9) gồm cả hồ sơ rút hoặc dừng giải quyết. Kỳ báo cáo tính theo ngày, từ ngày 15 tháng "
+    "trước đến hết ngày 14 tháng cuối kỳ; số liệu tổng hợp từ hồ sơ trên Cổng Dịch vụ công.",
+)
+
+
+def _form_table_header(ws: Worksheet, top: int, first_label: str) -> int:
+    """The three header rows and the (1)..(13) numbers row; returns the first body row."""
+    for text, r0, c0, r1, c1 in form_header(first_label):
         if (r0, c0) != (r1, c1):
             ws.merge_cells(start_row=top + r0, start_column=c0 + 1, end_row=top + r1, end_column=c1 + 1)
         _header_cell(ws, top + r0, c0 + 1, text)
     numbers_row = top + 3
-    for col in range(1, width + 1):
-        _header_cell(ws, numbers_row, col, f"({col})" if col < width else "")
-    _box(ws, top, numbers_row, 1, width)
+    for col in range(1, FORM_WIDTH + 1):
+        _header_cell(ws, numbers_row, col, f"({col})" if col < FORM_WIDTH else "")
+    _box(ws, top, numbers_row, 1, FORM_WIDTH)
+    ws.row_dimensions[top + 2].height = 48
+    return numbers_row + 1
 
+
+def _finish_form_sheet(ws: Worksheet, top: int, first_data: int, row: int, header: ReportHeader,
+                       notes: tuple[str, ...]) -> None:
+    _box(ws, first_data, row - 1, 1, FORM_WIDTH)
+    for note in notes:
+        row += 1
+        _merged_text(ws, row, 1, FORM_WIDTH - 1, note, italic=True, size=10, align="left")
+    last = _signature_block(ws, row + 2, FORM_WIDTH - 1, header)
+    _widths(ws, [6, 46] + [11.5] * len(FORM_KEYS) + [17])
+    _hide_code_column(ws, FORM_WIDTH)
+    ws.freeze_panes = f"C{first_data}"
+    _page_setup(ws, f"{top}:{top + 3}", last, FORM_WIDTH - 1, header)
+
+
+def _write_unit_sheet(ws: Worksheet, period: periods.Period, data: FormData, header: ReportHeader,
+                      *, title: str, left: str, line: str | None = None) -> None:
+    """The form's columns per unit, grouped by level with each level's subtotal, and the total."""
+    top = _title_rows(ws, FORM_WIDTH - 1, title, period, header, left, "Đơn vị tính: Số hồ sơ TTHC")
+    if line:
+        _merged_text(ws, top, 1, FORM_WIDTH - 1, line, italic=True, size=10, align="left")
+    top += 1
+    first_data = row = _form_table_header(ws, top, "Đơn vị")
     counts = {col: _COUNT_FORMAT for col in range(3, 3 + len(FORM_KEYS))}
-    row = numbers_row + 1
-    first_data = row
     for index, (level, units) in enumerate(_grouped(data.units, data.levels)):
         subtotal = data.levels[level]
         label = f"{level_name(level)} ({subtotal['units']} đơn vị)"
-        _row(ws, row, [ROMAN[index] if index < len(ROMAN) else str(index + 1), label,
-                       *(subtotal[k] for k in FORM_KEYS), level],
+        _row(ws, row, [_numbered(index), label, *(subtotal[k] for k in FORM_KEYS), level],
              number_cols=counts, bold=True, fill=_GROUP_FILL)
         row += 1
         for number, unit in enumerate(units, start=1):
             _row(ws, row, [number, unit_label(unit), *(unit[k] for k in FORM_KEYS), unit["unit_code"]],
                  number_cols=counts)
+            _fit_height(ws, row, [(unit_label(unit), 46)])
             row += 1
+    row = _total_row(ws, row, data, counts)
+    _finish_form_sheet(ws, top, first_data, row, header, data.notes())
+
+
+def _total_row(ws: Worksheet, row: int, data: FormData, counts: dict[int, str]) -> int:
     if data.total is not None:
         _row(ws, row, ["", PROVINCE_TOTAL_NAME, *(data.total[k] for k in FORM_KEYS), PROVINCE_TOTAL],
              number_cols=counts, bold=True, fill=_TOTAL_FILL)
-        row += 1
     else:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        ws.cell(row=row, column=1, value="Không có hồ sơ trong kỳ báo cáo.").font = _font(italic=True)
+        _merged_text(ws, row, 1, FORM_WIDTH - 1, "Không có hồ sơ trong kỳ báo cáo.", italic=True)
+    return row + 1
+
+
+def _write_field_sheet(ws: Worksheet, period: periods.Period, data: FormData, header: ReportHeader) -> None:
+    """The official layout: per level (cấp tỉnh, cấp huyện, cấp xã) its subtotal, then its
+    fields (lĩnh vực); the hidden column holds ``<level key>`` or ``<level key>:<field code>``."""
+    top = _title_rows(ws, FORM_WIDTH - 1, FORM_TITLE, period, header, FORM_CODE, "Đơn vị tính: Số hồ sơ TTHC")
+    top += 1
+    first_data = row = _form_table_header(ws, top, "Lĩnh vực, công việc giải quyết theo cấp")
+    counts = {col: _COUNT_FORMAT for col in range(3, 3 + len(FORM_KEYS))}
+    fields = data.fields or []
+    for index, (key, name, subtotal, members) in enumerate(form_level_subtotals(data.levels)):
+        _row(ws, row, [_numbered(index), name, *(subtotal[k] for k in FORM_KEYS), key],
+             number_cols=counts, bold=True, fill=_GROUP_FILL)
         row += 1
-    _box(ws, first_data, row - 1, 1, width)
-    notes = [
-        "Ghi chú: (3) = (4) + (5) + (6) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13).",
-        "Cột (9) gồm cả hồ sơ rút/dừng giải quyết (trạng thái 7/8). Số liệu đọc trực tiếp từ "
-        "mart.unit_period_stats và mart.level_period_stats (METRICS.md §2).",
-    ]
-    for note in notes:
-        row += 1
-        ws.cell(row=row, column=2, value=note).font = _font(italic=True, size=10)
-    _widths(ws, [6, 46] + [11.5] * len(FORM_KEYS) + [17])
-    ws.row_dimensions[top + 2].height = 48
-    ws.freeze_panes = f"C{first_data}"
-    _page_setup(ws, f"{top}:{numbers_row}")
+        merged: dict[str, dict] = {}  # a field handled at two mart levels of one group: one row
+        for f in fields:
+            if f["unit_level"] in members:
+                target = merged.setdefault(f["field_code"], {"field_name": f["field_name"], **dict.fromkeys(FORM_KEYS, 0)})
+                for k in FORM_KEYS:
+                    target[k] += f[k]
+        for number, (code, f) in enumerate(merged.items(), start=1):
+            name_text = f["field_name"] if code != "unknown" else "Lĩnh vực chưa xác định"
+            _row(ws, row, [number, name_text, *(f[k] for k in FORM_KEYS), f"{key}:{code}"], number_cols=counts)
+            row += 1
+    row = _total_row(ws, row, data, counts)
+    notes = (*data.notes(), "Chi tiết theo từng cơ quan, đơn vị: xem Phụ lục đơn vị.")
+    _finish_form_sheet(ws, top, first_data, row, header, notes)
 
 
 def _write_rates_sheet(
-    ws: Worksheet, period: periods.Period, units: list[dict], levels: dict[str, dict]
+    ws: Worksheet, period: periods.Period, units: list[dict], levels: dict[str, dict], header: ReportHeader
 ) -> None:
     width = 2 + 3 * len(HEADLINE_RATES) + 1
-    next_row = _title_rows(
-        ws, width,
-        [("CÁC TỶ LỆ CHỦ YẾU VỀ GIẢI QUYẾT TTHC", True, 13),
-         (f"Kỳ báo cáo: {period_title(period)} ({period_range_text(period)})", False, 11)],
-        left=FORM_CODE + " — phụ lục tỷ lệ", right=None,
-    )
-    top = next_row + 1
-    for text, col in (("STT", 1), ("Đơn vị", 2), ("Mã đơn vị", width)):
+    top = _title_rows(ws, width - 1, "CÁC TỶ LỆ CHỦ YẾU VỀ GIẢI QUYẾT TTHC", period, header,
+                      FORM_CODE + " — phụ lục tỷ lệ") + 1
+    for text, col in (("STT", 1), ("Đơn vị", 2), ("Mã (dùng cho máy)", width)):
         ws.merge_cells(start_row=top, start_column=col, end_row=top + 1, end_column=col)
         _header_cell(ws, top, col, text)
     for i, (_, name) in enumerate(HEADLINE_RATES):
@@ -341,12 +474,13 @@ def _write_rates_sheet(
     total = levels.get(PROVINCE_TOTAL)
     rolled = {k: v for k, v in levels.items() if k != PROVINCE_TOTAL}
     for index, (level, members) in enumerate(_grouped(units, rolled)):
-        _row(ws, row, [ROMAN[index] if index < len(ROMAN) else str(index + 1),
-                       f"{level_name(level)} ({rolled[level]['units']} đơn vị)", *values(rolled[level]), level],
+        _row(ws, row, [_numbered(index), f"{level_name(level)} ({rolled[level]['units']} đơn vị)",
+                       *values(rolled[level]), level],
              number_cols=formats, bold=True, fill=_GROUP_FILL)
         row += 1
         for number, unit in enumerate(members, start=1):
             _row(ws, row, [number, unit_label(unit), *values(unit), unit["unit_code"]], number_cols=formats)
+            _fit_height(ws, row, [(unit_label(unit), 40)])
             row += 1
     if total is not None:
         _row(ws, row, ["", PROVINCE_TOTAL_NAME, *values(total), PROVINCE_TOTAL],
@@ -354,67 +488,71 @@ def _write_rates_sheet(
         row += 1
     if row > first_data:
         _box(ws, first_data, row - 1, 1, width)
-    for note in (
-        "Ghi chú: Tỷ lệ = Tử số / Mẫu số (METRICS.md §3); ô trống khi mẫu số bằng 0. "
-        "Tỷ lệ của cấp và toàn tỉnh tính từ tổng tử số / tổng mẫu số, không lấy bình quân.",
-    ):
-        row += 1
-        ws.cell(row=row, column=2, value=note).font = _font(italic=True, size=10)
-    _widths(ws, [6, 46] + [9.5, 9, 9] * len(HEADLINE_RATES) + [17])
+    row += 1
+    _merged_text(ws, row, 1, width - 1, (
+        "Ghi chú: Tỷ lệ = Tử số / Mẫu số; ô trống khi mẫu số bằng 0. Tỷ lệ của cấp và toàn tỉnh "
+        "tính từ tổng tử số / tổng mẫu số, không lấy bình quân."), italic=True, size=10, align="left")
+    last = _signature_block(ws, row + 2, width - 1, header)
+    _widths(ws, [6, 40] + [9.5, 8, 8] * len(HEADLINE_RATES) + [17])
+    _hide_code_column(ws, width)
     ws.row_dimensions[top].height = 45
     ws.freeze_panes = f"C{first_data}"
-    _page_setup(ws, f"{top}:{top + 1}")
+    _page_setup(ws, f"{top}:{top + 1}", last, width - 1, header)
 
 
 TARGET_HEADERS: tuple[str, ...] = (
-    "STT", "Đơn vị", "Cấp", "Chỉ tiêu", "Thực hiện", "Tử số", "Mẫu số", "Kế hoạch",
-    "Chênh lệch", "Đánh giá", "Xếp hạng trong cấp", "Số đơn vị xếp hạng", "Mã đơn vị",
+    "STT", "Đơn vị", "Cấp", "Chỉ tiêu", "Thực hiện (lũy kế)", "Tử số", "Mẫu số", "Kế hoạch",
+    "Chênh lệch (điểm %)", "Đánh giá", "Xếp hạng trong cấp", "Số đơn vị xếp hạng", "Mã đơn vị",
+    "Số liệu từ ngày … đến ngày …",
 )
+TARGET_CODE_COL = 13
+TARGET_WIDTHS = [6, 50, 24, 30, 11, 9, 9, 10, 11, 14, 10, 10, 17, 23]
 
 
-def _verdict(met: bool | None) -> str:
-    return "Chưa có số liệu" if met is None else ("Đạt" if met else "Chưa đạt")
-
-
-def _write_targets_sheet(ws: Worksheet, year: int, rows: list[dict]) -> None:
+def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdicts, header: ReportHeader) -> None:
+    """The targets judged for this period: year to date up to its last day (target_verdicts)."""
+    rows = verdicts.rows
     width = len(TARGET_HEADERS)
-    year_window = periods.parse_label(str(year), config.cutoff_day())
-    next_row = _title_rows(
-        ws, width,
-        [(f"KẾT QUẢ THỰC HIỆN CHỈ TIÊU NĂM {year}", True, 13),
-         (f"Kỳ năm {year}: {period_range_text(year_window)}; thực hiện lũy kế theo số liệu hiện có", False, 11)],
-        left="Chỉ tiêu theo kế hoạch của tỉnh (seeds/targets.csv)", right=None,
-    )
-    top = next_row + 1
+    top = _title_rows(ws, width, f"KẾT QUẢ THỰC HIỆN CHỈ TIÊU NĂM {verdicts.year}", period, header,
+                      "Chỉ tiêu theo kế hoạch của tỉnh")
+    _merged_text(ws, top, 1, width, verdicts.note, italic=True, size=10, align="left")
+    top += 2
     for col, text in enumerate(TARGET_HEADERS, start=1):
         _header_cell(ws, top, col, text)
     _box(ws, top, top, 1, width)
     formats = {5: _PERCENT_FORMAT, 6: _COUNT_FORMAT, 7: _COUNT_FORMAT, 8: _PERCENT_FORMAT,
-               9: _GAP_FORMAT, 11: "0", 12: "0"}
+               9: _POINTS_FORMAT, 11: "0", 12: "0"}
     row = top + 1
     for number, r in enumerate(rows, start=1):
+        name = unit_label(r) + (f" {r['abolished_note']}" if r["abolished_note"] else "")
+        gap = None if r["gap"] is None else 100 * r["gap"]  # points: the sheet shows −3.20
         _row(ws, row, [
-            number, unit_label(r), level_name(r["unit_level"]),
-            RATE_TITLES.get(r["metric"], r["metric"]),
-            r["actual"], r["numerator"], r["denominator"], r["target"], r["gap"],
-            _verdict(r["met"]), r["rank_in_level"], r["units_in_level"], r["unit_code"],
+            number, name, level_name(r["unit_level"]), RATE_TITLES.get(r["metric"], r["metric"]),
+            r["actual"], r["numerator"], r["denominator"], r["target"], gap,
+            verdict_word(r), r["rank_in_level"], r["units_in_level"] if r["rank_in_level"] else None,
+            r["unit_code"], f"{vn_date(r['window_start'])} – {vn_date(r['window_end'])}",
         ], number_cols=formats)
+        _fit_height(ws, row, [(name, TARGET_WIDTHS[1]), (level_name(r["unit_level"]), TARGET_WIDTHS[2]),
+                              (RATE_TITLES.get(r["metric"], r["metric"]), TARGET_WIDTHS[3])])
         row += 1
     if rows:
         _box(ws, top + 1, row - 1, 1, width)
     else:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        ws.cell(row=row, column=1, value=f"Chưa có số liệu chỉ tiêu cho năm {year}.").font = _font(italic=True)
+        _merged_text(ws, row, 1, width, f"Không có chỉ tiêu được đánh giá cho {period_title(period)}.", italic=True)
         row += 1
     row += 1
-    ws.cell(row=row, column=2, value=(
-        "Ghi chú: Thực hiện = tỷ lệ của đơn vị trong kỳ năm (mart.target_attainment); "
-        "Chênh lệch = Thực hiện − Kế hoạch; xếp hạng so với các đơn vị cùng cấp (1 = cao nhất)."
-    )).font = _font(italic=True, size=10)
-    _widths(ws, [6, 42, 24, 34, 11, 10, 10, 11, 11, 14, 11, 11, 17])
-    ws.row_dimensions[top].height = 32
+    _merged_text(ws, row, 1, width - 1, (
+        "Ghi chú: Thực hiện = tỷ lệ lũy kế của đơn vị từ đầu năm đến hết kỳ báo cáo (kết quả năm "
+        "là kết quả cuối cùng); Chênh lệch = Thực hiện − Kế hoạch, tính bằng điểm phần trăm; "
+        "xếp hạng so với các đơn vị cùng cấp (1 = cao nhất). Đơn vị đã hợp nhất, giải thể được "
+        "đánh giá trên số liệu đến ngày cuối cùng hoạt động."), italic=True, size=10, align="left")
+    ws.row_dimensions[row].height = 30
+    last = _signature_block(ws, row + 2, width, header)
+    _widths(ws, TARGET_WIDTHS)
+    _hide_code_column(ws, TARGET_CODE_COL)
+    ws.row_dimensions[top].height = 45
     ws.freeze_panes = f"C{top + 1}"
-    _page_setup(ws, f"{top}:{top}")
+    _page_setup(ws, f"{top}:{top}", last, width, header)
 
 
 def write_quarter_report(
@@ -427,22 +565,29 @@ def write_quarter_report(
     extra: Callable[[Workbook], None] | None = None,
 ) -> WorkbookResult:
     """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically.
+    Raises data.NoReportData for a period without any case (nothing is written).
 
     ``banner``: the period's status line (provisional / final / official issue, METRICS.md §6),
     put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
     period = resolve_period(period_grain, period_label)
+    ensure_reportable(con, period)
     data = read_form(con, period)
     rate_units, rate_levels = read_rates(con, period)
-    year = report_year(period)
-    targets = read_targets(con, year)
-    province = province_name(con)
+    verdicts = target_verdicts(con, period)
+    header = report_header(con, period)
 
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_FORM
-    _write_form_sheet(ws, period, data, province)
-    _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, rate_units, rate_levels)
-    _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), year, targets)
+    if data.fields is not None:
+        _write_field_sheet(ws, period, data, header)
+        _write_unit_sheet(wb.create_sheet(SHEET_UNITS), period, data, header,
+                          title=ANNEX_TITLE, left=f"{FORM_CODE} — Phụ lục")
+    else:
+        _write_unit_sheet(ws, period, data, header, title=FORM_TITLE, left=FORM_CODE,
+                          line="Biểu trình bày theo cơ quan, đơn vị (chưa có số liệu tổng hợp theo lĩnh vực).")
+    _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, rate_units, rate_levels, header)
+    _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), period, verdicts, header)
     if extra is not None:
         extra(wb)
     if banner:
@@ -451,4 +596,5 @@ def write_quarter_report(
     wb.properties.title = f"{FORM_TITLE} — {period_title(period)}"
     wb.properties.creator = "dvc-metrics"
     path = atomic_write(Path(out_path), lambda tmp: wb.save(tmp))
-    return WorkbookResult(path, period, len(data.units), len(data.levels) + (data.total is not None), len(targets))
+    return WorkbookResult(path, period, len(data.units), len(data.levels) + (data.total is not None),
+                          len(verdicts.rows), "field" if data.fields is not None else "unit", tuple(wb.sheetnames))
