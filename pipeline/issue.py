@@ -472,9 +472,17 @@ def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue:
     if _exists(con, "raw.batches"):
         _copy_into(scratch, con, "quality.batches",
                    "SELECT * FROM raw.batches WHERE finished_at <= ?", [record.issued_at])
-    scratch.execute("CREATE TABLE core.units (unit_code VARCHAR, unit_name VARCHAR, unit_level VARCHAR)")
-    if record.province_name:
-        scratch.execute("INSERT INTO core.units VALUES ('province', ?, 'province')", [record.province_name])
+    for spec in ISSUED_TABLES:  # the drill-down rows of the issue, when it has them
+        if spec.optional and _exists(con, spec.issued):
+            _copy_into(scratch, con, spec.source, f"SELECT * FROM {spec.issued} WHERE {this}", key)
+    # Names, levels and reorganisations: the reference lists as loaded (not numbers of the issue).
+    for table in ("core.units", "core.unit_crosswalk", "core.procedures"):
+        if _exists(con, table):
+            _copy_into(scratch, con, table, f"SELECT * FROM {table}", [])
+    if not _exists(scratch, "core.units"):
+        scratch.execute("CREATE TABLE core.units (unit_code VARCHAR, unit_name VARCHAR, unit_level VARCHAR)")
+        if record.province_name:
+            scratch.execute("INSERT INTO core.units VALUES ('province', ?, 'province')", [record.province_name])
     return scratch
 
 
