@@ -24,15 +24,14 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config, periods
-from pipeline.metrics import RATES
+from pipeline.metrics import FRACTION_RATES
 from pipeline.warehouse import read_sql
 
 # Open ends of the derived tables (so joins need no NULL handling).
 FIRST_DAY = date(1, 1, 1)
 LAST_DAY = date(9999, 12, 31)
 UNIT_LEVELS = ("province", "province_department", "district", "commune")
-# Rate columns a target may name: every rate of the unit mart, plus the §5 eligible-procedure
-# rate that the drill-down marts add.
+# Besides the unit mart's fraction rates, the §5 eligible-procedure rate the drill-down adds.
 EXTRA_TARGET_METRICS = ("full_process_online_eligible_rate",)
 
 
@@ -193,7 +192,8 @@ def read_crosswalk(path: Path, unit_codes: set[str]) -> list[CrosswalkRow]:
 
 
 def target_metrics() -> tuple[str, ...]:
-    return tuple(r.name for r in RATES) + tuple(m for m in EXTRA_TARGET_METRICS if m not in {r.name for r in RATES})
+    """Rate columns a target may name: the fraction rates (targets are fractions in [0, 1])."""
+    return FRACTION_RATES + tuple(m for m in EXTRA_TARGET_METRICS if m not in FRACTION_RATES)
 
 
 def read_targets(path: Path, units: list[UnitRow], cutoff_day: int) -> list[TargetRow]:
