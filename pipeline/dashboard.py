@@ -96,12 +96,18 @@ def _rate_cols(prefix: str = "") -> str:
     )
 
 
+# Roll-ups are per province (METRICS.md §4.3); until the dashboard is per province it shows the
+# province still in force (first by code), whose rows carry the merged-in units after a merger.
+_MAIN_PROVINCE = ("province_code IS NOT DISTINCT FROM (SELECT min(unit_code) FROM core.units "
+                  "WHERE unit_level = 'province' AND valid_to IS NULL)")
+
+
 def _levels(con, period: periods.Period) -> dict[str, dict]:
     rows = _dicts(con.execute(
         f"""
         SELECT unit_level, units, received_total, new_total, carried_over, resolved_total,
                in_progress_total, in_progress_overdue, not_received, {_rate_cols()}
-        FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?
+        FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ? AND {_MAIN_PROVINCE}
         ORDER BY {level_sort_sql()}
         """,
         [period.grain, period.label],
@@ -142,7 +148,7 @@ def _targets(con, period: periods.Period, year: int) -> list[dict]:
             FROM mart.target_attainment t
             LEFT JOIN mart.unit_period_stats s
               ON s.period_grain = ? AND s.period_label = ? AND s.unit_code = t.unit_code
-            WHERE t.year = ? AND t.metric = ?
+            WHERE t.year = ? AND t.as_of_period = CAST(t.year AS VARCHAR) AND t.metric = ?
             ORDER BY s.{metric} DESC NULLS LAST, t.unit_name, t.unit_code
             """,
             [period.grain, period.label, year, metric],
@@ -169,7 +175,7 @@ def _trend(con, period: periods.Period) -> list[dict]:
             f"""
             SELECT period_label, period_start, period_end, {", ".join(TREND_RATES)}
             FROM mart.level_period_stats
-            WHERE unit_level = ? AND period_grain = ? AND period_end <= ?
+            WHERE unit_level = ? AND period_grain = ? AND period_end <= ? AND {_MAIN_PROVINCE}
             ORDER BY period_start DESC LIMIT ?
             """,
             [PROVINCE_TOTAL, grain, period.end, limit],

@@ -272,7 +272,7 @@ def read_targets(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
         f"""
         SELECT metric, unit_level, unit_code, unit_name, actual, numerator, denominator, target,
                gap, met, rank_in_level, units_in_level
-        FROM mart.target_attainment WHERE year = ?
+        FROM mart.target_attainment WHERE year = ? AND as_of_period = CAST(year AS VARCHAR)
         ORDER BY CASE metric {metric_order} ELSE 99 END, metric, {level_sort_sql()},
                  rank_in_level NULLS LAST, unit_name, unit_code
         """,

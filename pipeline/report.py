@@ -86,7 +86,7 @@ def _print(con, warehouse: Path) -> None:
                 """
                 SELECT unit_name, unit_level, metric, actual, target, gap, rank_in_level, units_in_level
                 FROM mart.target_attainment
-                WHERE year = ? AND actual IS NOT NULL AND NOT met
+                WHERE year = ? AND as_of_period = CAST(year AS VARCHAR) AND actual IS NOT NULL AND NOT met
                 ORDER BY gap ASC, unit_name LIMIT 8
                 """,
                 [year],

@@ -77,7 +77,7 @@ def _expected(warehouse: Path) -> dict:
                 f"""SELECT t.unit_code, s.{metric} FROM mart.target_attainment t
                     LEFT JOIN mart.unit_period_stats s ON s.period_grain = ? AND s.period_label = ?
                      AND s.unit_code = t.unit_code
-                    WHERE t.year = 2025 AND t.metric = ?""", [grain, label, metric]).fetchall()
+                    WHERE t.year = 2025 AND t.as_of_period = '2025' AND t.metric = ?""", [grain, label, metric]).fetchall()
             # Bars in descending order of the period's rate: the ranking.
             with_data = sorted((r for r in rows if r[1] is not None), key=lambda r: -r[1])
             targets[metric] = {"rows": {r[0] for r in rows}, "bars": [r[0] for r in with_data],
@@ -93,6 +93,7 @@ def _expected(warehouse: Path) -> dict:
             trend[series] = con.execute(
                 f"""SELECT sum(n) FROM (SELECT {nonnull} AS n FROM mart.level_period_stats
                     WHERE unit_level = 'province_total' AND period_grain = ? AND period_end <= ?
+                    AND province_code = '000.00.00.H48'
                     ORDER BY period_start DESC LIMIT ?)""", [series, end, limit]).fetchone()[0]
     finally:
         con.close()

@@ -172,11 +172,11 @@ def test_targets_sheet_equals_target_attainment(demo_warehouse, tmp_path):
             (code, metric): [actual, num, den, target, gap, rank, of]
             for code, metric, actual, num, den, target, gap, rank, of in con.execute(
                 "SELECT unit_code, metric, actual, numerator, denominator, target, gap, rank_in_level, "
-                "units_in_level FROM mart.target_attainment WHERE year = 2025"
+                "units_in_level FROM mart.target_attainment WHERE year = 2025 AND as_of_period = '2025'"
             ).fetchall()
         }
         met = dict(((c, m), v) for c, m, v in con.execute(
-            "SELECT unit_code, metric, met FROM mart.target_attainment WHERE year = 2025").fetchall())
+            "SELECT unit_code, metric, met FROM mart.target_attainment WHERE year = 2025 AND as_of_period = '2025'").fetchall())
     finally:
         con.close()
     ws = load_workbook(path)["Chỉ tiêu"]
