@@ -289,12 +289,16 @@ def refresh_level_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[period
     return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False)
 
 
-def refresh_target_attainment(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+def refresh_target_attainment(
+    con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], *, history: bool = True
+) -> int:
     """Recompute mart.target_attainment for the years of the year windows among the given
-    windows: every as-of period of the year (year to date) and the year's verdict."""
+    windows: every as-of period of the year (year to date) and the year's verdict.
+    ``history=False`` reuses core.case_unit_history (refresh() has just rebuilt it)."""
     years = sorted({int(w.label) for w in windows if w.grain == "year"})
     load_reference(con)
-    build_case_unit_history(con)
+    if history:
+        build_case_unit_history(con)
     ensure_mart_tables(con)
     where = f"year IN ({', '.join(str(y) for y in years) or 'NULL'})"
     con.execute("BEGIN TRANSACTION")
@@ -335,7 +339,7 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     pending = pending_day_range(con)
     unit_rows = refresh_unit_stats(con, windows)
     level_rows = refresh_level_stats(con, windows)
-    target_rows = refresh_target_attainment(con, windows)
+    target_rows = refresh_target_attainment(con, windows, history=False)
     seconds = time.perf_counter() - started
     log_refresh(con, windows, unit_rows, seconds, pending)
     first = min((w.start for w in windows), default=None)
