@@ -42,16 +42,17 @@ def core_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     )
 
 
-@dg.asset_check(asset=core_cases, description="Unit codes missing from seeds/units.csv (kept and counted under their code with level 'unknown').")
+@dg.asset_check(asset=core_cases, description="Unit codes the reference list cannot place: unknown (missing from seeds/units.csv) or expired (no row in force on the case's reception day, no crosswalk); kept and counted under their code with level 'unknown'.")
 def unknown_unit_codes_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
-        unknown = checks.unknown_unit_codes(con)
+        problems = checks.unit_code_problems(con)
     return dg.AssetCheckResult(
-        passed=not unknown,
+        passed=not problems,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "unknown_codes": len(unknown),
-            "codes": dg.MetadataValue.json({code: n for code, n in unknown[:50]}),
+            "unknown_codes": sum(1 for _, kind, _ in problems if kind == "unknown"),
+            "expired_codes": sum(1 for _, kind, _ in problems if kind == "expired"),
+            "codes": dg.MetadataValue.json({code: {"problem": kind, "cases": n} for code, kind, n in problems[:50]}),
         },
     )
 
