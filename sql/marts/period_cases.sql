@@ -2,9 +2,11 @@
 --   period_handled_cases      every case of the handled population in every window it
 --                             overlaps (received by the window's end, not ended before its start);
 --   period_not_received_cases status 1/3 cases, in the window of their submission.
--- Both carry `unit_code`, the unit the case counts under in that window, with the unit's
--- name, level, parent and province on the window's last day E: the one shared attribution
--- step of the unit, level, target, procedure, field and late-case marts.
+-- Both carry `unit_code`, the unit the case counts under in that window: the one shared
+-- attribution step of the unit, level, target, procedure, field and late-case marts. The
+-- unit's name, level, parent and province on the window's last day are in TEMP TABLE
+-- period_units(period_end, unit_code, ...): join it after aggregating (a code with no row
+-- there has level 'unknown', no province, and the name the source sent: unit_name_source).
 -- Input: TEMP TABLE refresh_periods(period_grain, period_label, period_start DATE, period_end DATE),
 --        core.cases, core.case_unit_history (sql/marts/case_unit_history.sql),
 --        core.unit_resolution and core.unit_calendar (pipeline/reference.py).
@@ -28,7 +30,7 @@ SELECT period_grain, period_label, period_start, period_end,
 FROM refresh_periods;
 
 -- Steps 2 and 3 depend only on (E, code): resolved once per distinct last day, so the case
--- rows need two equality joins on tiny tables.
+-- rows need one equality join on a tiny table (and the marts join period_units per group).
 CREATE OR REPLACE TEMP TABLE period_unit_resolution AS
 SELECT e.period_end, r.unit_code AS recorded_code, r.resolved_code
 FROM (SELECT DISTINCT period_end FROM refresh_periods) e
@@ -69,25 +71,15 @@ LEFT JOIN core.case_unit_history h
 
 CREATE OR REPLACE TEMP VIEW period_attributed_cases AS
 SELECT c.*,
-       coalesce(r.resolved_code, c.recorded_unit_code) AS attributed_unit_code,
-       coalesce(u.unit_name, c.recorded_unit_name_source, coalesce(r.resolved_code, c.recorded_unit_code)) AS attributed_unit_name,
-       coalesce(u.unit_level, 'unknown') AS attributed_unit_level,
-       u.parent_code AS attributed_parent_code,
-       u.province_code AS attributed_province_code
+       coalesce(r.resolved_code, c.recorded_unit_code) AS attributed_unit_code
 FROM period_recorded_cases c
 LEFT JOIN period_unit_resolution r
-  ON r.period_end = c.period_end AND r.recorded_code = c.recorded_unit_code
-LEFT JOIN period_units u
-  ON u.period_end = c.period_end AND u.unit_code = coalesce(r.resolved_code, c.recorded_unit_code);
+  ON r.period_end = c.period_end AND r.recorded_code = c.recorded_unit_code;
 
 CREATE OR REPLACE TEMP VIEW period_handled_cases AS
 SELECT period_grain, period_label, period_start, period_end,
        attributed_unit_code AS unit_code,
        recorded_unit_name_source AS unit_name_source,
-       attributed_unit_name AS unit_name,
-       attributed_unit_level AS unit_level,
-       attributed_parent_code AS parent_code,
-       attributed_province_code AS province_code,
        case_id, procedure_code, procedure_name, field_code, field_name,
        received_at, due_at, ended_at, status_code,
        received_at < s AS is_carried_over,
@@ -109,10 +101,6 @@ CREATE OR REPLACE TEMP VIEW period_not_received_cases AS
 SELECT period_grain, period_label, period_start, period_end,
        attributed_unit_code AS unit_code,
        recorded_unit_name_source AS unit_name_source,
-       attributed_unit_name AS unit_name,
-       attributed_unit_level AS unit_level,
-       attributed_parent_code AS parent_code,
-       attributed_province_code AS province_code,
        case_id, procedure_code, procedure_name, field_code, field_name
 FROM period_attributed_cases
 WHERE population = 'not_received';
