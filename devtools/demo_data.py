@@ -212,7 +212,7 @@ def load_seed_procedures(seeds_dir: Path | None = None) -> pl.DataFrame:
 def synthetic_unit_codes(n: int) -> list[str]:
     """``n`` distinct unit codes for benchmarks: the seed units first, then made-up codes."""
     seeds = load_seed_units().filter(pl.col("unit_level") != "province")["unit_code"].to_list()
-    codes = seeds[:n]
+    codes = list(dict.fromkeys(seeds))[:n]  # a code may have several validity rows
     taken = set(codes)
     i = 0
     while len(codes) < n:
@@ -312,7 +312,14 @@ def _universe(unit_codes: list[str] | None, procedures: pl.DataFrame | None, see
     units = load_seed_units().filter(pl.col("unit_level") != "province")
     crosswalk_path = SEEDS_DIR / "unit_crosswalk.csv"
     crosswalk = _read_seed_csv(crosswalk_path) if crosswalk_path.exists() else None
-    seed_rows = {r["unit_code"]: r for r in units.iter_rows(named=True)}
+    # A code may have several rows with non-overlapping validity (e.g. a commune that moves to
+    # another province in a merger): the latest row describes it, the rows together its lifetime.
+    seed_rows = {r["unit_code"]: r for r in units.sort("valid_from", nulls_last=False).iter_rows(named=True)}
+    lifetime: dict[str, tuple[int, int]] = {}
+    for r in units.iter_rows(named=True):
+        lo, hi = _day_number(r["valid_from"], _FAR_PAST), _day_number(r["valid_to"], _FAR_FUTURE)
+        old = lifetime.get(r["unit_code"], (lo, hi))
+        lifetime[r["unit_code"]] = (min(old[0], lo), max(old[1], hi))
     predecessors: dict[str, list[str]] = {}
     primary_successor: dict[str, str] = {}
     if crosswalk is not None:
@@ -324,8 +331,8 @@ def _universe(unit_codes: list[str] | None, procedures: pl.DataFrame | None, see
 
     if unit_codes is None:
         codes = list(seed_rows)
-        valid_from = np.array([_day_number(seed_rows[c]["valid_from"], _FAR_PAST) for c in codes])
-        valid_to = np.array([_day_number(seed_rows[c]["valid_to"], _FAR_FUTURE) for c in codes])
+        valid_from = np.array([lifetime[c][0] for c in codes])
+        valid_to = np.array([lifetime[c][1] for c in codes])
     else:
         codes = list(dict.fromkeys(unit_codes))
         if not codes:

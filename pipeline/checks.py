@@ -42,15 +42,19 @@ def carry_over_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     return _run(con, read_sql("checks/carry_over.sql"))
 
 
-def unknown_unit_codes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
-    """Unit codes in core.cases missing from the reference list, with their case counts."""
+def unit_code_problems(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(unit_code, 'unknown' | 'expired', cases): codes in core.cases that the reference list
+    cannot place on the case's reception day (sql/checks/unit_codes.sql), most cases first."""
     return con.execute(
-        """
-        SELECT c.unit_code, count(*) AS cases FROM core.cases c
-        WHERE NOT EXISTS (SELECT 1 FROM core.units u WHERE u.unit_code = c.unit_code)
-        GROUP BY c.unit_code ORDER BY cases DESC, c.unit_code
-        """
+        f"SELECT unit_code, problem, cases FROM ({read_sql('checks/unit_codes.sql')}) "
+        "ORDER BY cases DESC, unit_code"
     ).fetchall()
+
+
+def unknown_unit_codes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Unit codes in core.cases that are unknown (missing from the reference list) or expired
+    (no row in force when the case was received), with their case counts."""
+    return [(code, cases) for code, _, cases in unit_code_problems(con)]
 
 
 def unknown_procedure_codes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:

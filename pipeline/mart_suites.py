@@ -139,7 +139,7 @@ def unit_suite() -> dict[str, Any]:
 
 
 def level_suite() -> dict[str, Any]:
-    keys = ["period_grain", "period_label", "unit_level"]
+    keys = ["period_grain", "period_label", "province_code", "unit_level"]
     derived: dict[str, str] = {}
     expectations = _keys("mart.level_period_stats", keys,
                          ["period_grain", "period_label", "period_start", "period_end", "unit_level"],
@@ -147,15 +147,16 @@ def level_suite() -> dict[str, Any]:
     expectations.append(_e("expect_column_values_to_be_between", "A roll-up row sums at least one unit.",
                            column="units", min_value=1))
     derived["province_total_rows"] = (
-        "count(*) FILTER (WHERE unit_level = 'province_total') OVER (PARTITION BY period_grain, period_label)"
+        "count(*) FILTER (WHERE unit_level = 'province_total') OVER (PARTITION BY period_grain, period_label, province_code)"
     )
-    expectations.append(_e("expect_column_values_to_be_between", "Exactly one province_total row per window.",
+    expectations.append(_e("expect_column_values_to_be_between", "Exactly one province_total row per window and province.",
                            column="province_total_rows", min_value=1, max_value=1))
     same_rows = ("u.period_grain = t.period_grain AND u.period_label = t.period_label "
+                 "AND u.province_code IS NOT DISTINCT FROM t.province_code "
                  "AND (t.unit_level = 'province_total' OR u.unit_level = t.unit_level)")
     derived["unit_mart_units"] = f"(SELECT count(*) FROM mart.unit_period_stats u WHERE {same_rows})"
     expectations.append(_e("expect_column_pair_values_to_be_equal",
-                           "units = number of mart.unit_period_stats rows of the window at this level "
+                           "units = number of mart.unit_period_stats rows of the window in this province at this level "
                            "(every level for province_total).", column_A="units", column_B="unit_mart_units"))
     for column in ROLLUP_SUMS:
         derived[f"unit_mart_{column}"] = (
@@ -167,8 +168,9 @@ def level_suite() -> dict[str, Any]:
     expectations += _rules(derived)
     return _suite(
         "mart_level_period_stats",
-        "mart.level_period_stats for the windows of a run: one row per level and window plus one "
-        "province_total that sums the levels, the §2 identities, rates in [0, 1] computed from the summed counts.",
+        "mart.level_period_stats for the windows of a run: one row per (window, province, level) plus one "
+        "province_total per province and window that sums its levels, the §2 identities, rates in [0, 1] "
+        "computed from the summed counts.",
         "mart.level_period_stats", keys, expectations, derived,
     )
 

@@ -18,6 +18,7 @@ import duckdb
 from pipeline import config, periods
 from pipeline.metrics import (
     COUNT_COLUMNS,
+    RATES,
     TABLE_DOCS,
     TARGET_COLUMNS,
     level_table_docs,
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 UNIT_TABLE = "mart.unit_period_stats"
 LEVEL_TABLE = "mart.level_period_stats"
 TARGET_TABLE = "mart.target_attainment"
+HISTORY_TABLE = "core.case_unit_history"
+# Periods of a year whose reports judge the yearly targets year to date (METRICS.md §4.4);
+# the year's own row is the verdict.
+TARGET_AS_OF_GRAINS: tuple[str, ...] = ("month", "quarter", "half", "year")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,19 @@ def _level_select() -> str:
     return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
 
 
+def build_case_unit_history(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build core.case_unit_history: the recorded unit per day, only for cases whose
+    versions disagree on MaDonVi (METRICS.md §4.2 step 1). Returns its row count."""
+    con.execute(read_sql("marts/case_unit_history.sql"))
+    return con.execute(f"SELECT count(*) FROM {HISTORY_TABLE}").fetchone()[0]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0])
+
+
 def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE refresh_periods "
@@ -63,8 +81,60 @@ def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[perio
     rows = periods.periods_table_rows(sorted(set(windows)))
     if rows:
         con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
-    # The (period, case) views over refresh_periods that every mart counts from.
+    _define_period_cases(con)
+
+
+def _define_period_cases(con: duckdb.DuckDBPyConnection) -> None:
+    """The (period, case) views over refresh_periods that every mart counts from."""
+    if not _has_table(con, "core", "case_unit_history"):
+        build_case_unit_history(con)
     con.execute(read_sql("marts/period_cases.sql"))
+
+
+def _rate_case(column: str) -> str:
+    """CASE over the target's metric name -> that rate's column of target_window_stats."""
+    suffix = "" if column == "actual" else f"_{column}"
+    whens = " ".join(f"WHEN '{r.name}' THEN s.{r.name}{suffix}" for r in RATES)
+    cast = "DOUBLE"
+    return f"CAST(CASE t.metric {whens} END AS {cast})"
+
+
+def _target_select() -> str:
+    return (read_sql("marts/target_attainment.sql")
+            .replace("$actual", _rate_case("actual"))
+            .replace("$numerator", _rate_case("numerator"))
+            .replace("$denominator", _rate_case("denominator")))
+
+
+def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) -> None:
+    """TEMP tables target_as_of, target_windows and target_window_stats for the given years:
+    the unit mart's counts over every target window, attributed as of each window's last day."""
+    cutoff = config.cutoff_day()
+    rows = []
+    for year in sorted(set(years)):
+        whole = periods.parse_label(str(year), cutoff)
+        for p in periods.periods_within(whole, TARGET_AS_OF_GRAINS, cutoff):
+            if whole.start <= p.end <= whole.end:
+                rows.append((year, p.grain, p.label, whole.start, p.end))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE target_as_of (year INTEGER, as_of_grain VARCHAR, "
+        "as_of_period VARCHAR, window_start DATE, as_of_end DATE)"
+    )
+    if rows:
+        con.executemany("INSERT INTO target_as_of VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute(read_sql("marts/target_windows.sql"))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE refresh_periods AS "
+        "SELECT DISTINCT 'target' AS period_grain, "
+        "CAST(year AS VARCHAR) || ':' || CAST(window_end AS VARCHAR) AS period_label, "
+        "window_start AS period_start, window_end AS period_end FROM target_windows"
+    )
+    _define_period_cases(con)
+    # Only the target units' rows are needed (the filter on the group key is pushed down).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE target_window_stats AS SELECT * FROM ({_unit_select()}) "
+        "WHERE unit_code IN (SELECT unit_code FROM core.targets)"
+    )
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
@@ -90,6 +160,7 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
     if not has_reference:
         load_reference(con)
     _set_refresh_periods(con, [])
+    _drop_outdated(con)
     created = {r[0] for r in con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'mart'"
     ).fetchall()}
@@ -100,9 +171,24 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {LEVEL_TABLE} AS {_level_select()} WITH NO DATA")
         _comment(con, LEVEL_TABLE, level_table_docs())
     if TARGET_TABLE not in created:
-        con.execute(f"CREATE TABLE {TARGET_TABLE} AS {read_sql('marts/target_attainment.sql')} WITH NO DATA")
+        _set_target_periods(con, [])
+        con.execute(f"CREATE TABLE {TARGET_TABLE} AS {_target_select()} WITH NO DATA")
         _comment(con, TARGET_TABLE, TARGET_COLUMNS)
+        _set_refresh_periods(con, [])
     con.execute(read_sql("ddl/marts.sql"))
+
+
+def _drop_outdated(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop mart tables of an older layout (marts are derived: the next refresh refills them)."""
+    expected = {UNIT_TABLE: "province_code", LEVEL_TABLE: "province_code", TARGET_TABLE: "as_of_period"}
+    for table, column in expected.items():
+        schema, name = table.split(".")
+        if _has_table(con, schema, name) and not con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? AND column_name = ?",
+            [schema, name, column],
+        ).fetchone()[0]:
+            log.warning("marts: %s has an older layout (no %s); dropping it to rebuild", table, column)
+            con.execute(f"DROP TABLE {table}")
 
 
 def data_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
@@ -159,9 +245,6 @@ def windows_for_days(first: date, last: date, cutoff_day: int | None = None) -> 
 
 
 _IN_REFRESH = "(period_grain, period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)"
-_YEARS_IN_REFRESH = (
-    "CAST(year AS VARCHAR) IN (SELECT period_label FROM refresh_periods WHERE period_grain = 'year')"
-)
 
 
 def _replace_windows(
@@ -178,6 +261,7 @@ def _replace_windows(
     windows = sorted(set(windows))
     if reference:
         load_reference(con)
+        build_case_unit_history(con)
     ensure_mart_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -201,11 +285,28 @@ def refresh_level_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[period
     return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False)
 
 
-def refresh_target_attainment(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
-    """Recompute mart.target_attainment for the year windows among the given windows."""
-    return _replace_windows(
-        con, windows, TARGET_TABLE, _YEARS_IN_REFRESH, read_sql("marts/target_attainment.sql"), reference=True
-    )
+def refresh_target_attainment(
+    con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], *, history: bool = True
+) -> int:
+    """Recompute mart.target_attainment for the years of the year windows among the given
+    windows: every as-of period of the year (year to date) and the year's verdict.
+    ``history=False`` reuses core.case_unit_history (refresh() has just rebuilt it)."""
+    years = sorted({int(w.label) for w in windows if w.grain == "year"})
+    load_reference(con)
+    if history:
+        build_case_unit_history(con)
+    ensure_mart_tables(con)
+    where = f"year IN ({', '.join(str(y) for y in years) or 'NULL'})"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _set_target_periods(con, years)
+        con.execute(f"DELETE FROM {TARGET_TABLE} WHERE {where}")
+        con.execute(f"INSERT INTO {TARGET_TABLE} BY NAME {_target_select()}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute(f"SELECT count(*) FROM {TARGET_TABLE} WHERE {where}").fetchone()[0]
 
 
 def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> tuple[int, int]:
@@ -214,7 +315,8 @@ def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Per
     if not years:
         return 0, 0
     return con.execute(
-        f"SELECT count(*) FILTER (NOT met), count(met) FROM {TARGET_TABLE} WHERE list_contains(?, year)",
+        f"SELECT count(*) FILTER (NOT met), count(met) FROM {TARGET_TABLE} "
+        "WHERE list_contains(?, year) AND as_of_period = CAST(year AS VARCHAR)",  # the year's verdicts
         [years],
     ).fetchone()
 
@@ -272,7 +374,7 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     begin_refresh(con, refresh_id, windows)
     unit_rows = refresh_unit_stats(con, windows)
     level_rows = refresh_level_stats(con, windows)
-    target_rows = refresh_target_attainment(con, windows)
+    target_rows = refresh_target_attainment(con, windows, history=False)
     seconds = time.perf_counter() - started
     note_unit_rows(con, refresh_id, unit_rows, seconds)
     complete_refresh(con, refresh_id)

@@ -16,13 +16,28 @@ KEY_COLUMNS: dict[str, str] = {
     "period_start": "First day of the window (local date, inclusive).",
     "period_end": "Last day of the window (local date, inclusive).",
 }
+# Which unit a case counts under (METRICS.md §4.2), in words an analyst can follow.
+ATTRIBUTION_RULE = (
+    "A case counts, in each window, under exactly one unit, judged on the window's last day E: "
+    "(1) the unit code (MaDonVi) the portal had recorded for the case by the end of day E (its newest "
+    "version updated on or before E; if every version is later, its oldest version); "
+    "(2) if the reorganisation crosswalk (seeds/unit_crosswalk.csv, primary rows) moved that unit's cases "
+    "to another unit on or before E, the unit they were moved to, following chains of moves to the end; "
+    "(3) that unit's name, level, parent and province as of E (seeds/units.csv). So each window shows the "
+    "units in force on its last day with all of the window's cases, also when the window spans a "
+    "reorganisation; a unit abolished before E has no row in that window; a case the portal moved to a "
+    "new unit code later still counts under its earlier unit in windows that ended before the move. "
+    "Everything else about a case (status, dates, channel) comes from its newest version."
+)
 UNIT_COLUMNS: dict[str, str] = {
-    "unit_code": "Unit code (MaDonVi). For windows starting on/after a reorganisation date, old codes are mapped to the new unit (seeds/unit_crosswalk.csv, primary target). Codes missing from seeds/units.csv are kept as sent.",
-    "unit_name": "Unit name from seeds/units.csv; for unknown codes the name the source system sent (DonViXuLy).",
-    "unit_level": "province_department, district, commune (seeds/units.csv), or unknown for codes missing from the reference list.",
+    "unit_code": "Unit the window's cases count under (METRICS.md §4.2). " + ATTRIBUTION_RULE + " Codes missing from seeds/units.csv (or with no row in force on E) are kept as sent.",
+    "unit_name": "Unit name from the row of seeds/units.csv in force on the window's last day; for codes with no such row the name the source system sent (DonViXuLy), else the code.",
+    "unit_level": "province, province_department, district, commune (the row of seeds/units.csv in force on the window's last day), or unknown for codes with no row in force that day (unknown or expired codes).",
+    "province_code": "Province of the unit on the window's last day: its ancestor of level province through parent_code (rows in force that day); a province is its own. NULL for unknown/expired codes.",
 }
 LEVEL_COLUMNS: dict[str, str] = {
-    "unit_level": "Roll-up level: province_department, district, commune, unknown, or 'province_total' for the whole province (every unit; distinct from a unit whose own level is province).",
+    "province_code": "Province the roll-up belongs to (of each unit on the window's last day, see mart.unit_period_stats.province_code). NULL groups the codes with no row in force (unknown/expired), which roll up on their own: provinces never mix.",
+    "unit_level": "Roll-up level: province, province_department, district, commune, unknown, or 'province_total' for the whole province (every unit of that province_code; distinct from a unit whose own level is province).",
     "units": "Number of units with a row in this window at this level.",
 }
 
@@ -152,24 +167,31 @@ def rate_column_docs() -> dict[str, str]:
 
 TABLE_DOCS: dict[str, str] = {
     "mart.unit_period_stats": "One row per (period_grain, period_label, unit_code) with any activity: the Biểu II.06a counts and the rates of METRICS.md, each rate with its numerator and denominator.",
-    "mart.level_period_stats": "Roll-up of mart.unit_period_stats per unit level and for the whole province (unit_level = 'province_total'): counts are summed, then rates are computed from the sums (never averaged).",
-    "mart.target_attainment": "Yearly (15th-to-14th) actual rates against seeds/targets.csv: actual, target, gap = actual − target, met, and rank among units of the same level (1 = highest actual).",
+    "mart.level_period_stats": "Roll-up of mart.unit_period_stats per (period_grain, period_label, province_code, unit_level), plus unit_level = 'province_total' per province: counts are summed, then rates are computed from the sums (never averaged).",
+    "mart.target_attainment": "Yearly (15th-to-14th) targets of seeds/targets.csv against actual rates, one row per (year, as_of_period, unit_code, metric): rows with as_of_period = the year's label are the verdict; the others judge the year to date up to that period's last day. actual, target, gap = actual − target, met, and rank among the units of the same province and level (1 = highest actual).",
 }
 
 TARGET_COLUMNS: dict[str, str] = {
     "year": "Target year = the label of the yearly 15th-to-14th window (2025 = 15 Dec 2024 – 14 Dec 2025).",
-    "unit_code": "Unit code of the target (seeds/targets.csv, matched to seeds/units.csv by NFC-normalised name).",
-    "unit_name": "Unit name.",
-    "unit_level": "Unit level; ranks compare units of the same level.",
-    "metric": "full_process_online_rate or online_payment_rate (see mart.unit_period_stats).",
-    "actual": "The unit's rate in the yearly window; NULL when the unit had no denominator (no row, or zero).",
-    "numerator": "Numerator of the actual rate.",
-    "denominator": "Denominator of the actual rate.",
-    "target": "Target rate (fraction) from the province's plan.",
-    "gap": "actual − target (negative = below target); NULL when actual is NULL.",
-    "met": "actual ≥ target; NULL when actual is NULL.",
-    "rank_in_level": "Rank by actual (1 = best) among units of the same level with an actual, ties share a rank.",
-    "units_in_level": "Number of ranked units of that level.",
+    "as_of_grain": "Grain of as_of_period: month, quarter, half or year.",
+    "as_of_period": "Reporting period whose report judges the target: year to date, from the year window's first day to this period's last day. The row with as_of_period = the year's label is the final verdict; the others are progress during the year, never a verdict.",
+    "unit_code": "Unit code of the target (seeds/targets.csv).",
+    "unit_name": "Unit name (seeds/units.csv row in force on window_end).",
+    "province_code": "Province of the unit on window_end (its own last day of the window); ranks compare units of the same province and level.",
+    "unit_level": "Unit level on window_end; ranks compare units of the same province and level.",
+    "metric": "Rate column of mart.unit_period_stats the target is set on (e.g. full_process_online_rate, online_payment_rate, on_time_rate).",
+    "window_start": "First day of the window the actual is computed on (the year window's first day).",
+    "window_end": "Last day of that window, E in the attribution rule: the as-of period's last day, or the unit's last valid_to when the unit was abolished before it (partial window).",
+    "partial_window": "TRUE when the unit was abolished inside the window (its last valid_to falls in it): the actual covers window_start..window_end only.",
+    "actual": "The unit's rate over window_start..window_end, cases attributed as of window_end (as in mart.unit_period_stats); NULL when the denominator is 0.",
+    "numerator": "Numerator of the actual rate (0 when the unit had no case in the window).",
+    "denominator": "Denominator of the actual rate (0 when the unit had no case in the window).",
+    "target": "Target rate (fraction) as given in the province's plan; empty or 0 means the target does not apply.",
+    "applicable": "FALSE when the target is empty or 0 (not applicable to the unit, e.g. units that collect no fees): actual shown, gap/met/rank empty.",
+    "gap": "actual − target (negative = below target); NULL when not applicable or actual is NULL.",
+    "met": "actual ≥ target; NULL when not applicable or actual is NULL.",
+    "rank_in_level": "Rank by actual (1 = highest) among the applicable targets with an actual of the same year, as_of_period, metric, province and level; ties share the better rank (SQL RANK).",
+    "units_in_level": "Number of ranked targets in that group.",
 }
 
 

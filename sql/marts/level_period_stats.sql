@@ -1,13 +1,15 @@
--- Roll-ups of the refreshed windows: per unit level, and the whole province.
+-- Roll-ups of the refreshed windows per province (of each unit on the window's last day) and
+-- unit level, plus 'province_total' per province (METRICS.md §4.3). Codes with no row in force
+-- roll up on their own, with an empty (NULL) province: provinces never mix.
 -- Counts are summed first; pipeline/metrics.py adds the rates from the sums.
-SELECT period_grain, period_label, period_start, period_end, unit_level,
+SELECT period_grain, period_label, period_start, period_end, province_code, unit_level,
        count(*) AS units, $count_sums
 FROM mart.unit_period_stats
 WHERE (period_grain, period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)
-GROUP BY period_grain, period_label, period_start, period_end, unit_level
+GROUP BY period_grain, period_label, period_start, period_end, province_code, unit_level
 UNION ALL
-SELECT period_grain, period_label, period_start, period_end, 'province_total' AS unit_level,
+SELECT period_grain, period_label, period_start, period_end, province_code, 'province_total' AS unit_level,
        count(*) AS units, $count_sums
 FROM mart.unit_period_stats
 WHERE (period_grain, period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)
-GROUP BY period_grain, period_label, period_start, period_end
+GROUP BY period_grain, period_label, period_start, period_end, province_code

@@ -1,6 +1,6 @@
 -- Per-unit, per-period counts of METRICS.md §2 (Biểu II.06a) and the rate numerators of §3.
--- Input: the TEMP VIEWs of period_cases.sql (which unit a case counts under in each window),
---        core.units.
+-- Input: the TEMP VIEWs of period_cases.sql (which unit a case counts under in each window) and
+--        its TEMP TABLE period_units (the units in force on each window's last day).
 -- Output: one row per (period_grain, period_label, unit_code) with any activity.
 WITH handled_counts AS (
     SELECT period_grain, period_label, period_start, period_end, unit_code,
@@ -51,8 +51,9 @@ SELECT
     coalesce(h.period_start, n.period_start) AS period_start,
     coalesce(h.period_end, n.period_end) AS period_end,
     coalesce(h.unit_code, n.unit_code) AS unit_code,
-    coalesce(u.unit_name, h.unit_name_source, n.unit_name_source) AS unit_name,
+    coalesce(u.unit_name, h.unit_name_source, n.unit_name_source, h.unit_code, n.unit_code) AS unit_name,
     coalesce(u.unit_level, 'unknown') AS unit_level,
+    u.province_code,
     coalesce(h.carried_over, 0) AS carried_over,
     coalesce(h.new_online, 0) AS new_online,
     coalesce(h.new_in_person, 0) AS new_in_person,
@@ -85,4 +86,5 @@ SELECT
 FROM handled_counts h
 FULL OUTER JOIN not_received_counts n
   ON n.period_grain = h.period_grain AND n.period_label = h.period_label AND n.unit_code = h.unit_code
-LEFT JOIN core.units u ON u.unit_code = coalesce(h.unit_code, n.unit_code)
+LEFT JOIN period_units u
+  ON u.period_end = coalesce(h.period_end, n.period_end) AND u.unit_code = coalesce(h.unit_code, n.unit_code)

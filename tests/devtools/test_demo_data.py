@@ -155,22 +155,26 @@ def test_dates_are_consistent(clean):
 
 
 def test_cases_go_to_units_valid_on_the_reception_day(clean):
-    units = {r["unit_code"]: r for r in dd.load_seed_units().iter_rows(named=True)}
+    # A code may have several rows with non-overlapping validity (METRICS.md §4.1).
+    units: dict[str, list[dict]] = {}
+    for r in dd.load_seed_units().iter_rows(named=True):
+        units.setdefault(r["unit_code"], []).append(r)
     checked = 0
     unknown = set()
     for code, received in clean.filter(pl.col("NgayTiepNhan") != "").select("MaDonVi", "NgayTiepNhan").head(6_000).iter_rows():
-        unit = units.get(code)
-        if unit is None:
+        rows = units.get(code)
+        if rows is None:
             unknown.add(code)
             continue
         day = parse_portal_datetime(received).date()
-        assert unit["unit_level"] != "province"
-        assert unit["valid_from"] is None or date.fromisoformat(unit["valid_from"]) <= day, (code, day)
-        assert unit["valid_to"] is None or day <= date.fromisoformat(unit["valid_to"]), (code, day)
+        assert all(unit["unit_level"] != "province" for unit in rows)
+        assert any((unit["valid_from"] is None or date.fromisoformat(unit["valid_from"]) <= day)
+                   and (unit["valid_to"] is None or day <= date.fromisoformat(unit["valid_to"]))
+                   for unit in rows), (code, day)
         checked += 1
     assert checked > 5_000
     assert unknown and not (unknown & set(units))
-    levels = {units[c]["unit_level"] for c in clean["MaDonVi"].unique() if c in units}
+    levels = {u["unit_level"] for c in clean["MaDonVi"].unique() if c in units for u in units[c]}
     assert levels == {"province_department", "district", "commune"}
 
 
@@ -292,17 +296,18 @@ def test_seed_files_are_nfc():
 def test_units_are_consistent():
     units = _read_csv(SEEDS / "units.csv")
     assert units.columns == ["unit_code", "unit_name", "unit_level", "parent_code", "valid_from", "valid_to"]
-    assert units["unit_code"].is_unique().all()
+    # several rows per code with non-overlapping validity are allowed (METRICS.md §4.1)
+    assert units.select("unit_code", "valid_from").is_unique().all()
     assert set(units["unit_level"]) == {"province", "province_department", "district", "commune"}
     codes = set(units["unit_code"])
-    assert all(re.fullmatch(r"000\.\d{2}\.\d{2}\.H48", c) for c in codes)
+    assert all(re.fullmatch(r"000\.\d{2}\.\d{2}\.H(48|44)", c) for c in codes)  # Quảng Bình merges in
     assert set(units["parent_code"].drop_nulls()) <= codes
     for col in ("valid_from", "valid_to"):
         for value in units[col].drop_nulls():
             date.fromisoformat(value)
     by_level = units.group_by("unit_level").len().to_dict(as_series=False)
     counts = dict(zip(by_level["unit_level"], by_level["len"], strict=True))
-    assert counts["district"] == 9 and counts["province_department"] == 18
+    assert counts["district"] == 9 + 2 and counts["province_department"] == 18 + 1  # + Quảng Bình's
     # districts and old communes end on 30/6/2025; new communes start on 1/7/2025
     assert set(units.filter(pl.col("unit_level") == "district")["valid_to"]) == {"2025-06-30"}
     communes = units.filter(pl.col("unit_level") == "commune")
@@ -325,7 +330,8 @@ def test_crosswalk_is_consistent():
         assert date.fromisoformat(valid_to[old]) < day  # the old unit has ended
         assert valid_from[new] is None or date.fromisoformat(valid_from[new]) <= day
     # every district and every old commune is mapped; some old codes split over several new ones
-    ended = set(units.filter(pl.col("valid_to").is_not_null())["unit_code"])
+    last_rows = units.sort("valid_from", nulls_last=False).group_by("unit_code").last()
+    ended = set(last_rows.filter(pl.col("valid_to").is_not_null())["unit_code"])
     assert ended == set(xw["old_unit_code"])
     assert (xw.group_by("old_unit_code").len()["len"] > 1).any()
 
@@ -355,7 +361,9 @@ def test_targets_match_units_and_reference():
 
 def test_procedures_seed():
     procs = _read_csv(SEEDS / "procedures.csv")
-    assert procs.columns == ["procedure_code", "procedure_name", "field_code", "field_name", "service_level"]
+    assert procs.columns == ["procedure_code", "procedure_name", "field_code", "field_name", "service_level",
+                             "full_process_eligible", "fee_bearing"]  # METRICS.md §4.1
+    assert set(procs["full_process_eligible"]) == set(procs["fee_bearing"]) == {"0", "1"}
     assert procs["procedure_code"].is_unique().all()
     assert all(re.fullmatch(r"[12]\.\d{6}", c) for c in procs["procedure_code"])
     assert set(procs["service_level"]) == {"2", "3", "4"}

@@ -145,7 +145,7 @@ def test_level_rollup_sums_counts_then_divides(loaded):
 def test_target_attainment(loaded):
     rows = {(r[0], r[1]): r[2:] for r in loaded.execute(
         "SELECT unit_code, metric, actual, target, gap, met, rank_in_level FROM mart.target_attainment "
-        "WHERE year = 2025").fetchall()}
+        "WHERE year = 2025 AND as_of_period = '2025'").fetchall()}
     year = row(loaded, "year", "2025", "U1")
     actual, target, gap, met, rank = rows[("U1", "full_process_online_rate")]
     assert actual == pytest.approx(year["full_process_online_rate"]) and target == 0.6
