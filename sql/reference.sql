@@ -51,7 +51,8 @@ SELECT trim(procedure_code) AS procedure_code,
        trim(nfc_normalize(procedure_name)) AS procedure_name,
        trim(field_code) AS field_code,
        trim(nfc_normalize(field_name)) AS field_name,
-       trim(service_level) AS service_level
+       trim(service_level) AS service_level,
+       coalesce(lower(trim(full_process_eligible)) IN ('1', 'true', 'yes'), false) AS full_process_eligible
 FROM read_csv('$seeds/procedures.csv', header = true, all_varchar = true);
 COMMENT ON TABLE core.procedures IS 'Procedure reference list (seeds/procedures.csv).';
 COMMENT ON COLUMN core.procedures.procedure_code IS 'MaTTHC.';
@@ -59,3 +60,4 @@ COMMENT ON COLUMN core.procedures.procedure_name IS 'TenTTHC.';
 COMMENT ON COLUMN core.procedures.field_code IS 'MaLinhVuc.';
 COMMENT ON COLUMN core.procedures.field_name IS 'TenLinhVuc.';
 COMMENT ON COLUMN core.procedures.service_level IS 'Service level of the procedure: 4 full-process online, 3 partly online, 2 information.';
+COMMENT ON COLUMN core.procedures.full_process_eligible IS 'TRUE when the law allows the procedure fully online (full_process_eligible = 1): its cases are the denominator of full_process_online_eligible_rate.';

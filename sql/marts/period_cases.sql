@@ -37,7 +37,12 @@ SELECT p.period_grain, p.period_label, p.period_start, p.period_end,
        CAST(c.due_at AS DATE) AS due_date,
        c.channel, c.service_level, c.fee_total_vnd, c.online_payment_code,
        c.digitised_components_code, c.has_electronic_result, c.satisfaction_code,
-       epoch(c.ended_at - c.received_at) / 86400.0 AS days_to_end
+       epoch(c.ended_at - c.received_at) / 86400.0 AS days_to_end,
+       -- drill-down (METRICS.md §5): a procedure missing from the catalogue is not eligible;
+       -- supplement requests = entries of DanhSachHoSoBoSung in the newest version
+       coalesce(c.procedure_code IN (SELECT procedure_code FROM core.procedures WHERE full_process_eligible), false)
+           AS is_eligible_procedure,
+       coalesce(json_array_length(c.supplement_requests), 0) AS supplement_requests
 FROM core.cases c
 JOIN refresh_windows p
   ON c.received_at < p.e_excl
