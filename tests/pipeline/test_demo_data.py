@@ -355,7 +355,9 @@ def test_targets_match_units_and_reference():
 
 def test_procedures_seed():
     procs = _read_csv(SEEDS / "procedures.csv")
-    assert procs.columns == ["procedure_code", "procedure_name", "field_code", "field_name", "service_level"]
+    assert procs.columns == ["procedure_code", "procedure_name", "field_code", "field_name", "service_level",
+                             "full_process_eligible"]
+    assert set(procs["full_process_eligible"]) == {"0", "1"}
     assert procs["procedure_code"].is_unique().all()
     assert all(re.fullmatch(r"[12]\.\d{6}", c) for c in procs["procedure_code"])
     assert set(procs["service_level"]) == {"2", "3", "4"}
