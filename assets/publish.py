@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.marts import level_period_stats, target_attainment
+from assets.marts import drilldown_stats, late_cases, level_period_stats, target_attainment
 from assets.partitions import reporting_quarters
 from assets.resources import WarehouseResource
 from pipeline.publish import analytics_path, publish
@@ -12,7 +12,7 @@ from pipeline.publish import analytics_path, publish
     key=["publish", "analytics_database"],
     group_name="publish",
     kinds={"duckdb"},
-    deps=[level_period_stats, target_attainment],
+    deps=[level_period_stats, target_attainment, drilldown_stats, late_cases],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Read-only copy of the analyst-facing tables (marts, reference, core.cases without free text) at <warehouse>.analytics.duckdb, swapped in atomically: analysts query it any time, even while the pipeline writes.",

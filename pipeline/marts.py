@@ -156,6 +156,7 @@ def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[perio
         con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
     # The (period, case) views over refresh_periods that every mart counts from.
     con.execute(read_sql("marts/period_cases.sql"))
+    con.execute(read_sql("marts/procedure_catalogue.sql"))
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:

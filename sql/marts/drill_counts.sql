@@ -5,19 +5,6 @@
 -- The handled_counts placeholder: the count expressions of unit_period_counts.sql's handled_counts, verbatim
 -- (pipeline/marts.py copies them, so per-procedure and per-unit counts cannot drift).
 -- The coalesced_counts placeholder: coalesce(h.<count>, 0) AS <count> for every handled count.
-CREATE OR REPLACE TEMP VIEW procedure_catalogue AS
-SELECT procedure_code,
-       min(procedure_name) AS procedure_name,
-       min(nullif(field_code, '')) AS field_code
-FROM core.procedures
-GROUP BY procedure_code;  -- one row per code, even if the catalogue repeats a code
-
-CREATE OR REPLACE TEMP VIEW field_catalogue AS
-SELECT field_code, min(field_name) AS field_name
-FROM core.procedures
-WHERE nullif(field_code, '') IS NOT NULL
-GROUP BY field_code;
-
 CREATE OR REPLACE TEMP TABLE drill_counts AS
 WITH handled AS (
     SELECT h.*,
