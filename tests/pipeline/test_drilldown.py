@@ -149,3 +149,21 @@ def test_drill_refresh_is_idempotent(drilled):
     before = {t: drilled.execute(f"SELECT * FROM mart.{t} ORDER BY ALL").fetchall() for t in tables}
     marts.refresh_all(drilled)
     assert {t: drilled.execute(f"SELECT * FROM mart.{t} ORDER BY ALL").fetchall() for t in tables} == before
+
+
+def test_readme_drilldown_queries_run(drilled):
+    from pipeline import config
+
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Drill-down**", 1)[1].split("\n## ", 1)[0]
+    queries = [block.split("```", 1)[0] for block in section.split("```sql\n")[1:]]
+    assert len(queries) == 2
+
+    def run(sql: str) -> list[tuple]:
+        return drilled.execute(sql.replace("2025-Q2", "2025-Q1").replace("000.00.01.H48", "U1")).fetchall()
+
+    worst = run(queries[0])
+    # Q1, U1: 5 new cases, all online toàn trình but D05 (P1, in person): P1 costs the unit 1/5.
+    assert [(r[0], r[-1]) for r in worst] == [("P1", 0.2), ("P2", 0.0), ("P3", 0.0), ("PX", 0.0)]
+    overdue = run(queries[1])
+    assert [(r[0], r[5]) for r in overdue] == [("D02", 9)]
