@@ -106,6 +106,56 @@ def target_attainment(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     )
 
 
+PROCEDURE_KEY = dg.AssetKey(["mart", "procedure_period_stats"])
+FIELD_KEY = dg.AssetKey(["mart", "field_period_stats"])
+PROCEDURE_PROVINCE_KEY = dg.AssetKey(["mart", "procedure_province_stats"])
+
+
+@dg.multi_asset(
+    name="mart_drilldown",
+    specs=[
+        dg.AssetSpec(key, deps=[unit_period_stats], group_name="marts", kinds={"duckdb", "sql"},
+                     description=TABLE_DOCS[table])
+        for key, table in (
+            (PROCEDURE_KEY, marts.PROCEDURE_TABLE),
+            (FIELD_KEY, marts.FIELD_TABLE),
+            (PROCEDURE_PROVINCE_KEY, marts.PROCEDURE_PROVINCE_TABLE),
+        )
+    ],
+    partitions_def=reporting_quarters,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def drilldown_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """One pass over the windows' cases fills all three tables (pipeline.marts.refresh_drilldown)."""
+    started = time.perf_counter()
+    keys, labels, windows = _windows(context)
+    with warehouse.connect() as con:
+        rows = marts.refresh_drilldown(con, windows)
+    seconds = round(time.perf_counter() - started, 2)
+    for key, table in ((PROCEDURE_KEY, marts.PROCEDURE_TABLE), (FIELD_KEY, marts.FIELD_TABLE),
+                       (PROCEDURE_PROVINCE_KEY, marts.PROCEDURE_PROVINCE_TABLE)):
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata=_window_metadata(labels, windows) | {"rows": rows[table], "duration_s": seconds},
+        )
+
+
+@dg.asset(
+    key=["mart", "late_cases"],
+    group_name="marts",
+    kinds={"duckdb", "sql"},
+    deps=[unit_period_stats],
+    partitions_def=reporting_quarters,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=TABLE_DOCS[marts.LATE_TABLE],
+)
+def late_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    keys, labels, windows = _windows(context)
+    with warehouse.connect() as con:
+        rows = marts.refresh_late_cases(con, windows)
+    return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows})
+
+
 def _check_result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.passed,
@@ -135,3 +185,33 @@ def unit_stats_identities(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 def unit_stats_carry_over(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         return _check_result(checks.carry_over_violations(con))
+
+
+@dg.asset_check(
+    asset=PROCEDURE_KEY,
+    blocking=True,
+    description="METRICS.md §5: per unit and window, the procedure rows add up exactly to the unit's row in mart.unit_period_stats (every count column).",
+)
+def procedure_stats_add_up(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        return _check_result(checks.procedure_add_up_violations(con))
+
+
+@dg.asset_check(
+    asset=FIELD_KEY,
+    blocking=True,
+    description="METRICS.md §5: per unit and window, the field rows add up exactly to the unit's row in mart.unit_period_stats (every count column).",
+)
+def field_stats_add_up(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        return _check_result(checks.field_add_up_violations(con))
+
+
+@dg.asset_check(
+    asset=late_cases,
+    blocking=True,
+    description="METRICS.md §5: per unit and window, mart.late_cases holds exactly resolved_late + in_progress_overdue rows (by kind), each case once.",
+)
+def late_cases_count(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        return _check_result(checks.late_case_count_violations(con))

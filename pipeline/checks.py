@@ -42,6 +42,38 @@ def carry_over_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     return _run(con, read_sql("checks/carry_over.sql"))
 
 
+def _drill_add_up_sql(table: str) -> str:
+    from pipeline.metrics import COUNT_COLUMNS
+
+    def differs(c: str) -> str:
+        unit, part = f"coalesce(u.{c}, 0)", f"coalesce(p.{c}, 0)"
+        if c.startswith("days_"):  # fractional day sums: summation order moves the last bits
+            return f"abs({unit} - {part}) > 1e-6 * greatest(1, abs({unit}))"
+        return f"{unit} <> {part}"
+
+    return (
+        read_sql("checks/drill_add_up.sql")
+        .replace("$part_sums", ", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS))
+        .replace("$mismatches", "[" + ", ".join(f"CASE WHEN {differs(c)} THEN '{c}' END" for c in COUNT_COLUMNS) + "]")
+        .replace("$table", table)
+    )
+
+
+def procedure_add_up_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Per unit and window, mart.procedure_period_stats adds up to mart.unit_period_stats."""
+    return _run(con, _drill_add_up_sql("mart.procedure_period_stats"))
+
+
+def field_add_up_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Per unit and window, mart.field_period_stats adds up to mart.unit_period_stats."""
+    return _run(con, _drill_add_up_sql("mart.field_period_stats"))
+
+
+def late_case_count_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Per unit and window, mart.late_cases rows = resolved_late + in_progress_overdue."""
+    return _run(con, read_sql("checks/late_cases_count.sql"))
+
+
 def unit_code_problems(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(unit_code, 'unknown' | 'expired', cases): codes in core.cases that the reference list
     cannot place on the case's reception day (sql/checks/unit_codes.sql), most cases first."""

@@ -1,4 +1,5 @@
-"""Mart refresh: per-unit and per-level period stats and target attainment.
+"""Mart refresh: per-unit and per-level period stats, target attainment, and the drill-down
+(per procedure, per field, per procedure and province, late cases).
 
 A refresh recomputes whole windows (every grain) from core.cases and replaces their rows in
 one transaction, so reruns are idempotent and readers never see half a window.
@@ -7,6 +8,7 @@ one transaction, so reruns are idempotent and readers never see half a window.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -18,10 +20,14 @@ import duckdb
 from pipeline import config, periods
 from pipeline.metrics import (
     COUNT_COLUMNS,
+    LATE_CASE_COLUMNS,
     RATES,
     TABLE_DOCS,
     TARGET_COLUMNS,
+    field_table_docs,
     level_table_docs,
+    procedure_province_table_docs,
+    procedure_table_docs,
     rate_select,
     unit_table_docs,
 )
@@ -37,6 +43,11 @@ HISTORY_TABLE = "core.case_unit_history"
 # Periods of a year whose reports judge the yearly targets year to date (METRICS.md §4.4);
 # the year's own row is the verdict.
 TARGET_AS_OF_GRAINS: tuple[str, ...] = ("month", "quarter", "half", "year")
+PROCEDURE_TABLE = "mart.procedure_period_stats"
+FIELD_TABLE = "mart.field_period_stats"
+PROCEDURE_PROVINCE_TABLE = "mart.procedure_province_stats"
+LATE_TABLE = "mart.late_cases"
+DRILL_TABLES = (PROCEDURE_TABLE, FIELD_TABLE, PROCEDURE_PROVINCE_TABLE)
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,10 @@ class RefreshResult:
     level_rows: int
     target_rows: int
     seconds: float
+    procedure_rows: int = 0
+    field_rows: int = 0
+    procedure_province_rows: int = 0
+    late_rows: int = 0
 
 
 def _unit_select() -> str:
@@ -73,6 +88,83 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     ).fetchone()[0])
 
 
+# One count expression per line in unit_period_counts.sql's handled_counts CTE.
+_COUNT_LINE = re.compile(r"^\s*(?P<expr>(?:count|coalesce|sum)\(.*\))\s+AS\s+(?P<name>\w+),?\s*$")
+_FILTERED_COUNT = re.compile(r"^count\(\*\) FILTER \((?P<cond>.*)\)$")
+
+
+def handled_count_expressions() -> dict[str, str]:
+    """The per-case count expressions of mart.unit_period_stats (the handled_counts CTE of
+    unit_period_counts.sql), by column name, in COUNT_COLUMNS order.
+
+    The drill-down marts aggregate with these very expressions, so a change to how the unit
+    table counts changes every drill-down table with it (the add-up checks then still hold).
+    """
+    handled = read_sql("marts/unit_period_counts.sql").split("FROM period_handled_cases", 1)[0]
+    found: dict[str, str] = {}
+    for line in handled.splitlines():
+        match = _COUNT_LINE.match(line)
+        if match and match["name"] in COUNT_COLUMNS:
+            found[match["name"]] = match["expr"]
+    expected = [c for c in COUNT_COLUMNS if c != "not_received"]
+    if sorted(found) != sorted(expected):
+        raise RuntimeError(
+            "unit_period_counts.sql: handled_counts must define each count of pipeline.metrics.COUNT_COLUMNS "
+            f"on one line; missing {sorted(set(expected) - set(found))}, unexpected {sorted(set(found) - set(expected))}"
+        )
+    return {c: found[c] for c in expected}
+
+
+def count_condition(column: str) -> str:
+    """The FILTER condition of a plain ``count(*) FILTER (...)`` column of the unit table."""
+    match = _FILTERED_COUNT.match(handled_count_expressions()[column])
+    if match is None:
+        raise RuntimeError(f"unit_period_counts.sql: {column} is not a count(*) FILTER (...) expression")
+    return match["cond"]
+
+
+def _count_sums(alias: str) -> str:
+    # Counts stay BIGINT (sum() would widen them to HUGEINT); the day sums are DOUBLE.
+    return ",\n       ".join(
+        f"sum({alias}.{c}) AS {c}" if c.startswith("days_") else f"CAST(sum({alias}.{c}) AS BIGINT) AS {c}"
+        for c in COUNT_COLUMNS
+    )
+
+
+def _drill_counts_sql() -> str:
+    exprs = handled_count_expressions()
+    return (
+        read_sql("marts/drill_counts.sql")
+        .replace("$handled_counts", ",\n        ".join(f"{e} AS {c}" for c, e in exprs.items()))
+        .replace("$coalesced_counts", ",\n    ".join(f"coalesce(h.{c}, 0) AS {c}" for c in exprs))
+    )
+
+
+def _rated(sql_file: str) -> str:
+    inner = read_sql(sql_file).replace("$count_sums", _count_sums("d"))
+    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
+
+
+def _procedure_select() -> str:
+    return _rated("marts/procedure_period_stats.sql")
+
+
+def _field_select() -> str:
+    return _rated("marts/field_period_stats.sql")
+
+
+def _procedure_province_select() -> str:
+    return _rated("marts/procedure_province_stats.sql")
+
+
+def _late_select() -> str:
+    return (
+        read_sql("marts/late_cases.sql")
+        .replace("$resolved_late", count_condition("resolved_late"))
+        .replace("$overdue", count_condition("in_progress_overdue"))
+    )
+
+
 def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE refresh_periods "
@@ -89,6 +181,7 @@ def _define_period_cases(con: duckdb.DuckDBPyConnection) -> None:
     if not _has_table(con, "core", "case_unit_history"):
         build_case_unit_history(con)
     con.execute(read_sql("marts/period_cases.sql"))
+    con.execute(read_sql("marts/procedure_catalogue.sql"))
 
 
 def _rate_case(column: str) -> str:
@@ -175,6 +268,19 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {TARGET_TABLE} AS {_target_select()} WITH NO DATA")
         _comment(con, TARGET_TABLE, TARGET_COLUMNS)
         _set_refresh_periods(con, [])
+    if not set(DRILL_TABLES) <= created:
+        con.execute(_drill_counts_sql())  # empty: no refresh periods
+        for table, select, docs in (
+            (PROCEDURE_TABLE, _procedure_select(), procedure_table_docs()),
+            (FIELD_TABLE, _field_select(), field_table_docs()),
+            (PROCEDURE_PROVINCE_TABLE, _procedure_province_select(), procedure_province_table_docs()),
+        ):
+            if table not in created:
+                con.execute(f"CREATE TABLE {table} AS {select} WITH NO DATA")
+                _comment(con, table, docs)
+    if LATE_TABLE not in created:
+        con.execute(f"CREATE TABLE {LATE_TABLE} AS {_late_select()} WITH NO DATA")
+        _comment(con, LATE_TABLE, LATE_CASE_COLUMNS)
     con.execute(read_sql("ddl/marts.sql"))
 
 
@@ -321,6 +427,42 @@ def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Per
     ).fetchone()
 
 
+def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> dict[str, int]:
+    """Recompute mart.procedure_period_stats, mart.field_period_stats and
+    mart.procedure_province_stats for the given windows, in one transaction.
+
+    One pass over the (period, case) views aggregates at (unit, procedure, field) grain
+    (drill_counts.sql); the procedure and field tables are roll-ups of it, and the province
+    table a roll-up of the procedure table. mart.unit_period_stats must already hold these
+    windows (the province of each unit comes from it). Returns the rows now there per table.
+    """
+    windows = sorted(set(windows))
+    load_reference(con)
+    ensure_mart_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _set_refresh_periods(con, windows)
+        con.execute(_drill_counts_sql())
+        for table, select in (
+            (PROCEDURE_TABLE, _procedure_select()),
+            (FIELD_TABLE, _field_select()),
+            (PROCEDURE_PROVINCE_TABLE, _procedure_province_select()),
+        ):
+            con.execute(f"DELETE FROM {table} WHERE {_IN_REFRESH}")
+            con.execute(f"INSERT INTO {table} BY NAME {select}")
+        con.execute("DROP TABLE drill_counts")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0] for t in DRILL_TABLES}
+
+
+def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.late_cases for the given windows."""
+    return _replace_windows(con, windows, LATE_TABLE, _IN_REFRESH, _late_select(), reference=True)
+
+
 def begin_refresh(
     con: duckdb.DuckDBPyConnection,
     refresh_id: str,
@@ -375,15 +517,23 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     unit_rows = refresh_unit_stats(con, windows)
     level_rows = refresh_level_stats(con, windows)
     target_rows = refresh_target_attainment(con, windows, history=False)
+    drill = refresh_drilldown(con, windows)
+    late_rows = refresh_late_cases(con, windows)
     seconds = time.perf_counter() - started
     note_unit_rows(con, refresh_id, unit_rows, seconds)
     complete_refresh(con, refresh_id)
     first = min((w.start for w in windows), default=None)
     last = max((w.end for w in windows), default=None)
-    result = RefreshResult(len(windows), first, last, unit_rows, level_rows, target_rows, seconds)
+    result = RefreshResult(
+        len(windows), first, last, unit_rows, level_rows, target_rows, seconds,
+        procedure_rows=drill[PROCEDURE_TABLE], field_rows=drill[FIELD_TABLE],
+        procedure_province_rows=drill[PROCEDURE_PROVINCE_TABLE], late_rows=late_rows,
+    )
     log.info(
-        "marts: %d windows (%s..%s) -> %d unit rows, %d level rows, %d target rows in %.1fs",
-        result.windows, first, last, unit_rows, level_rows, target_rows, seconds,
+        "marts: %d windows (%s..%s) -> %d unit rows, %d level rows, %d target rows, %d procedure rows, "
+        "%d field rows, %d procedure-province rows, %d late-case rows in %.1fs",
+        result.windows, first, last, unit_rows, level_rows, target_rows, result.procedure_rows,
+        result.field_rows, result.procedure_province_rows, late_rows, seconds,
     )
     return result
 

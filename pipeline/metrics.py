@@ -72,6 +72,8 @@ COUNT_COLUMNS: dict[str, str] = {
     "days_online_sum": "Sum of days from received to end over status 9/10 cases resolved in the window, channel online (fractional days from the timestamps).",
     "resolved_result_in_person": "Status 9/10 resolved in the window, channel in person (1 or empty).",
     "days_in_person_sum": "Sum of days from received to end over status 9/10 cases resolved in the window, channel in person.",
+    "new_eligible": "Received in the window whose procedure (MaTTHC) is full_process_eligible = 1 in seeds/procedures.csv (a procedure missing from the catalogue is not eligible).",
+    "new_online_full_process_eligible": "Received in the window online (channel 2) with MucDo = toàn trình and a procedure that is full_process_eligible in the catalogue.",
 }
 
 
@@ -112,6 +114,8 @@ RATES: tuple[Rate, ...] = (
     Rate("time_reduction_rate", "avg_days_online", "avg_days_in_person",
          "Processing-time reduction = 1 − avg_days_online / avg_days_in_person (plans ask 20 % in 2025, 30 % in 2026). Numerator/denominator are the two averages.",
          kind="reduction"),
+    Rate("full_process_online_eligible_rate", "new_online_full_process_eligible", "new_eligible",
+         "full-process online rate over eligible procedures (Hà Tĩnh: > 95 % of the cases of procedures eligible for full-process online service) — new online with MucDo = toàn trình whose procedure is eligible / new whose procedure is full_process_eligible (a procedure missing from the catalogue is not eligible)."),
 )
 
 
@@ -169,6 +173,10 @@ TABLE_DOCS: dict[str, str] = {
     "mart.unit_period_stats": "One row per (period_grain, period_label, unit_code) with any activity: the Biểu II.06a counts and the rates of METRICS.md, each rate with its numerator and denominator.",
     "mart.level_period_stats": "Roll-up of mart.unit_period_stats per (period_grain, period_label, province_code, unit_level), plus unit_level = 'province_total' per province: counts are summed, then rates are computed from the sums (never averaged).",
     "mart.target_attainment": "Yearly (15th-to-14th) targets of seeds/targets.csv against actual rates, one row per (year, as_of_period, unit_code, metric): rows with as_of_period = the year's label are the verdict; the others judge the year to date up to that period's last day. actual, target, gap = actual − target, met, and rank among the units of the same province and level (1 = highest actual).",
+    "mart.procedure_period_stats": "One row per (period_grain, period_label, unit_code, procedure_code) with any activity (METRICS.md §5): the counts, rates, numerators and denominators of mart.unit_period_stats, same names, per procedure (MaTTHC). A unit's rows add up exactly to its row in mart.unit_period_stats.",
+    "mart.field_period_stats": "One row per (period_grain, period_label, unit_code, field_code) with any activity (METRICS.md §5): the counts and rates of mart.unit_period_stats per field (MaLinhVuc, else the procedure catalogue's field, else 'unknown'). A unit's rows add up exactly to its row in mart.unit_period_stats.",
+    "mart.procedure_province_stats": "Province roll-up of mart.procedure_period_stats per (period_grain, period_label, province_code, procedure_code): counts are summed, then rates are computed from the sums (never averaged).",
+    "mart.late_cases": "One row per (window, case) that is resolved late in the window (resolved_late) or in progress overdue at its end (in_progress_overdue), under the unit it counts under (METRICS.md §5). No personal data, no free text. Per unit and window its rows count exactly resolved_late + in_progress_overdue of mart.unit_period_stats.",
 }
 
 TARGET_COLUMNS: dict[str, str] = {
@@ -195,12 +203,58 @@ TARGET_COLUMNS: dict[str, str] = {
 }
 
 
+PROCEDURE_COLUMNS: dict[str, str] = {
+    "procedure_code": "Procedure code (MaTTHC) as sent; codes missing from seeds/procedures.csv are kept.",
+    "procedure_name": "Procedure name from seeds/procedures.csv, else the name the source sent (TenTTHC).",
+}
+FIELD_COLUMNS: dict[str, str] = {
+    "field_code": "Field of activity: MaLinhVuc as sent, else the procedure catalogue's field_code, else 'unknown'.",
+    "field_name": "Field name from seeds/procedures.csv, else the name the source sent with that code (TenLinhVuc); NULL for 'unknown'.",
+}
+PROCEDURE_FIELD_COLUMN: dict[str, str] = {
+    "field_code": "Field of most of the row's cases (MaLinhVuc, else the catalogue's field, else 'unknown'; ties: the smallest code). The field table counts each case under its own field.",
+}
+PROVINCE_COLUMNS: dict[str, str] = {
+    "province_code": "Province (METRICS.md §4.3) of the units, as in mart.unit_period_stats.province_code; NULL for codes with no row in force.",
+    "units": "Number of units with a row for this procedure in this window and province.",
+}
+LATE_CASE_COLUMNS: dict[str, str] = {
+    "period_grain": KEY_COLUMNS["period_grain"],
+    "period_label": KEY_COLUMNS["period_label"],
+    "unit_code": "Unit the case counts under in this window (as in mart.unit_period_stats).",
+    "case_id": "Case id (MaHoSo).",
+    "procedure_code": "Procedure code (MaTTHC).",
+    "field_code": FIELD_COLUMNS["field_code"],
+    "late_kind": "'resolved_late': status 9/10 resolved in the window with its end date after its due date; 'overdue': in progress at the window's end and not within deadline (METRICS.md §2).",
+    "received_at": "Received (NgayTiepNhan), local time.",
+    "due_at": "Due (NgayHenTra) of the newest version, local time.",
+    "ended_at": "End of the case (METRICS.md §2) as known now: for an overdue case it may lie after the window's end, or be NULL.",
+    "days_late": "Calendar days late: end date − due date (resolved_late); window's last day − due date (overdue).",
+    "first_due_at": "The earliest non-empty NgayHenTra instant among the case's valid versions.",
+    "due_changes": "Number of distinct NgayHenTra instants among the case's valid versions − 1, at least 0 (the same instant written in another date format is no change).",
+    "supplement_requests": "Entries of DanhSachHoSoBoSung (supplement requests) in the newest version.",
+}
+
+
 def unit_table_docs() -> dict[str, str]:
     return KEY_COLUMNS | UNIT_COLUMNS | COUNT_COLUMNS | rate_column_docs()
 
 
 def level_table_docs() -> dict[str, str]:
     return KEY_COLUMNS | LEVEL_COLUMNS | COUNT_COLUMNS | rate_column_docs()
+
+
+def procedure_table_docs() -> dict[str, str]:
+    return KEY_COLUMNS | {"unit_code": UNIT_COLUMNS["unit_code"]} | PROCEDURE_COLUMNS | PROCEDURE_FIELD_COLUMN \
+        | COUNT_COLUMNS | rate_column_docs()
+
+
+def field_table_docs() -> dict[str, str]:
+    return KEY_COLUMNS | {"unit_code": UNIT_COLUMNS["unit_code"]} | FIELD_COLUMNS | COUNT_COLUMNS | rate_column_docs()
+
+
+def procedure_province_table_docs() -> dict[str, str]:
+    return KEY_COLUMNS | PROVINCE_COLUMNS | PROCEDURE_COLUMNS | COUNT_COLUMNS | rate_column_docs()
 
 
 FRACTION_RATES: tuple[str, ...] = tuple(r.name for r in RATES if r.kind == "ratio")

@@ -41,6 +41,10 @@ PUBLISHED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("mart.unit_period_stats", "mart.unit_period_stats", ()),
     ("mart.level_period_stats", "mart.level_period_stats", ()),
     ("mart.target_attainment", "mart.target_attainment", ()),
+    ("mart.procedure_period_stats", "mart.procedure_period_stats", ()),
+    ("mart.field_period_stats", "mart.field_period_stats", ()),
+    ("mart.procedure_province_stats", "mart.procedure_province_stats", ()),
+    ("mart.late_cases", "mart.late_cases", ()),
     ("mart.refresh_log", "mart.refresh_log", ()),
     # The official reporting cycle (METRICS.md §6): status, restatements and every issue.
     ("mart.period_status", "mart.period_status", ()),

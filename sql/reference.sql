@@ -61,7 +61,7 @@ COMMENT ON COLUMN core.procedures.procedure_name IS 'TenTTHC.';
 COMMENT ON COLUMN core.procedures.field_code IS 'MaLinhVuc.';
 COMMENT ON COLUMN core.procedures.field_name IS 'TenLinhVuc.';
 COMMENT ON COLUMN core.procedures.service_level IS 'Service level of the procedure: 4 full-process online, 3 partly online, 2 information.';
-COMMENT ON COLUMN core.procedures.full_process_eligible IS 'The law allows the procedure fully online (seeds/procedures.csv full_process_eligible = 1).';
+COMMENT ON COLUMN core.procedures.full_process_eligible IS 'TRUE when the law allows the procedure fully online (seeds/procedures.csv full_process_eligible = 1): its cases are the denominator of full_process_online_eligible_rate.';
 COMMENT ON COLUMN core.procedures.fee_bearing IS 'The procedure carries a fee or charge (seeds/procedures.csv fee_bearing = 1).';
 
 -- Derived from units.csv / unit_crosswalk.csv by pipeline/reference.py (filled after this file).

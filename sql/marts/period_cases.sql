@@ -93,7 +93,12 @@ SELECT period_grain, period_label, period_start, period_end,
        CAST(due_at AS DATE) AS due_date,
        channel, service_level, fee_total_vnd, online_payment_code,
        digitised_components_code, has_electronic_result, satisfaction_code,
-       epoch(ended_at - received_at) / 86400.0 AS days_to_end
+       epoch(ended_at - received_at) / 86400.0 AS days_to_end,
+       -- drill-down (METRICS.md §5): a procedure missing from the catalogue is not eligible;
+       -- supplement requests = entries of DanhSachHoSoBoSung in the newest version
+       coalesce(procedure_code IN (SELECT procedure_code FROM core.procedures WHERE full_process_eligible), false)
+           AS is_eligible_procedure,
+       coalesce(json_array_length(supplement_requests), 0) AS supplement_requests
 FROM period_attributed_cases
 WHERE population = 'handled';
 

@@ -34,7 +34,10 @@ WITH handled_counts AS (
         count(*) FILTER (is_resolved AND is_result AND channel = 'online') AS resolved_result_online,
         coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'online'), 0) AS days_online_sum,
         count(*) FILTER (is_resolved AND is_result AND channel = 'in_person') AS resolved_result_in_person,
-        coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person'), 0) AS days_in_person_sum
+        coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person'), 0) AS days_in_person_sum,
+        -- full-process online rate over eligible procedures (METRICS.md §5)
+        count(*) FILTER (is_new AND is_eligible_procedure) AS new_eligible,
+        count(*) FILTER (is_new AND channel = 'online' AND service_level = '4' AND is_eligible_procedure) AS new_online_full_process_eligible
     FROM period_handled_cases
     GROUP BY period_grain, period_label, period_start, period_end, unit_code
 ),
@@ -82,7 +85,10 @@ SELECT
     coalesce(h.resolved_result_online, 0) AS resolved_result_online,
     coalesce(h.days_online_sum, 0) AS days_online_sum,
     coalesce(h.resolved_result_in_person, 0) AS resolved_result_in_person,
-    coalesce(h.days_in_person_sum, 0) AS days_in_person_sum
+    coalesce(h.days_in_person_sum, 0) AS days_in_person_sum,
+    coalesce(h.new_eligible, 0) AS new_eligible,
+    coalesce(h.new_online_full_process_eligible, 0) AS new_online_full_process_eligible,
+    CAST(NULL AS VARCHAR) AS province_code,  -- placeholder until attribution lands
 FROM handled_counts h
 FULL OUTER JOIN not_received_counts n
   ON n.period_grain = h.period_grain AND n.period_label = h.period_label AND n.unit_code = h.unit_code

@@ -184,5 +184,10 @@ def test_identities_hold_on_generated_province_data(con, tmp_path):
     carry = checks.carry_over_violations(con)
     assert identities.passed, identities.sample
     assert carry.passed, carry.sample
+    for check in (checks.procedure_add_up_violations, checks.field_add_up_violations,
+                  checks.late_case_count_violations):
+        outcome = check(con)
+        assert outcome.passed, (check.__name__, outcome.sample)
+    assert result.procedure_rows > result.unit_rows and result.late_rows > 0
     grains = {g for (g,) in con.execute("SELECT DISTINCT period_grain FROM mart.unit_period_stats").fetchall()}
     assert grains == set(periods.GRAINS)

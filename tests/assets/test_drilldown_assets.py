@@ -1,0 +1,72 @@
+"""Drill-down mart assets: materialised with the other marts, blocking add-up checks, published."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+from app.runner import materialize
+from pipeline.publish import analytics_path
+
+DRILL_KEYS = {"mart/procedure_period_stats", "mart/field_period_stats", "mart/procedure_province_stats",
+              "mart/late_cases"}
+Q1 = {"dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q1"}
+
+
+@pytest.fixture
+def landed(tmp_path, fixtures, monkeypatch):
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(fixtures / "drill_cases.jsonl", inbox)
+    warehouse = tmp_path / "w.duckdb"
+    instance = dg.DagsterInstance.ephemeral()
+    materialize([["raw", "export_files"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
+    return warehouse, instance
+
+
+def _materialized(instance) -> set[str]:
+    return {
+        r.event_log_entry.dagster_event.asset_key.to_user_string()
+        for r in instance.get_event_records(dg.EventRecordsFilter(dg.DagsterEventType.ASSET_MATERIALIZATION))
+    }
+
+
+def test_drilldown_assets_checks_and_publication(landed):
+    warehouse, instance = landed
+    result = materialize(("marts", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
+    assert _materialized(instance) >= DRILL_KEYS
+    evaluations = {
+        e.event_specific_data.check_name: e.event_specific_data.passed
+        for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert {k: evaluations.get(k) for k in ("procedure_stats_add_up", "field_stats_add_up", "late_cases_count")} == {
+        "procedure_stats_add_up": True, "field_stats_add_up": True, "late_cases_count": True}
+    con = duckdb.connect(str(analytics_path(warehouse)), read_only=True)
+    try:
+        late = con.execute("SELECT case_id, late_kind FROM mart.late_cases "
+                           "WHERE period_grain = 'quarter' AND period_label = '2025-Q1' ORDER BY case_id").fetchall()
+        assert late == [("D01", "resolved_late"), ("D02", "overdue")]
+        documented = con.execute(
+            "SELECT count(*), count(*) FILTER (coalesce(comment, '') <> '') FROM duckdb_columns() "
+            "WHERE schema_name = 'mart' AND table_name = 'procedure_period_stats'").fetchone()
+        assert documented[0] > 0 and documented[0] == documented[1]
+    finally:
+        con.close()
+
+
+def test_failed_add_up_check_blocks_publication(landed, monkeypatch):
+    from app.errors import CommandError
+    from pipeline import checks
+
+    warehouse, instance = landed
+    monkeypatch.setattr(checks, "procedure_add_up_violations",
+                        lambda con: checks.CheckOutcome(False, 1, [("month", "2025-03", "U1")]))
+    with pytest.raises(CommandError, match="procedure_stats_add_up"):
+        materialize(("marts", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
+    done = _materialized(instance)
+    assert "mart/procedure_period_stats" in done
+    assert "publish/analytics_database" not in done
