@@ -22,7 +22,7 @@ from pipeline.reports.data import resolve_period
 
 @dg.asset(
     key=["mart", "period_status"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb"},
     deps=[level_period_stats],
     partitions_def=reporting_quarters,
@@ -44,7 +44,7 @@ def period_status(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 @dg.asset(
     key=["mart", "restatements"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb"},
     deps=[unit_period_stats, level_period_stats, target_attainment],
     partitions_def=reporting_quarters,
@@ -79,7 +79,7 @@ class IssueConfig(dg.Config):
 
 @dg.asset(
     key=["issued", "period"],
-    group_name="issue",
+    group_name="issued",
     kinds={"duckdb", "excel", "html"},
     # Label partitions vs quarter-start partitions: an issue reads whatever the marts hold.
     deps=[dg.AssetDep(a, partition_mapping=dg.AllPartitionMapping())

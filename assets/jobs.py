@@ -25,7 +25,7 @@ core_refresh_job = dg.define_asset_job(
 )
 
 # What a mart refresh writes: the marts, the analyst copy and the official report files.
-MARTS_JOB_GROUPS: tuple[str, ...] = ("marts", "publish", "reports")
+MARTS_JOB_GROUPS: tuple[str, ...] = ("mart", "publish", "report")
 
 marts_job = dg.define_asset_job(
     "marts_job",

@@ -42,7 +42,7 @@ def _window_metadata(labels, windows) -> dict:
 
 @dg.asset(
     key=["mart", "unit_period_stats"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb", "sql"},
     deps=[core_cases],
     partitions_def=reporting_quarters,
@@ -72,7 +72,7 @@ def unit_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
 @dg.asset(
     key=["mart", "level_period_stats"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb", "sql"},
     deps=[unit_period_stats],
     partitions_def=reporting_quarters,
@@ -88,7 +88,7 @@ def level_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 
 @dg.asset(
     key=["mart", "target_attainment"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb", "sql"},
     deps=[unit_period_stats],
     partitions_def=reporting_quarters,
@@ -114,7 +114,7 @@ PROCEDURE_PROVINCE_KEY = dg.AssetKey(["mart", "procedure_province_stats"])
 @dg.multi_asset(
     name="mart_drilldown",
     specs=[
-        dg.AssetSpec(key, deps=[unit_period_stats], group_name="marts", kinds={"duckdb", "sql"},
+        dg.AssetSpec(key, deps=[unit_period_stats], group_name="mart", kinds={"duckdb", "sql"},
                      description=TABLE_DOCS[table])
         for key, table in (
             (PROCEDURE_KEY, marts.PROCEDURE_TABLE),
@@ -142,7 +142,7 @@ def drilldown_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 @dg.asset(
     key=["mart", "late_cases"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb", "sql"},
     deps=[unit_period_stats],
     partitions_def=reporting_quarters,

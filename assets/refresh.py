@@ -17,7 +17,7 @@ from pipeline import marts
 
 @dg.asset(
     key=["mart", "refresh_log"],
-    group_name="marts",
+    group_name="mart",
     kinds={"duckdb"},
     deps=[analytics_database, quarter_xlsx, dashboard_html],
     partitions_def=reporting_quarters,

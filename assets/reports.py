@@ -40,7 +40,7 @@ def _metadata(folder: Path, files: dict[str, Path], rows: int) -> dict:
 
 @dg.asset(
     key=["report", "quarter_xlsx"],
-    group_name="reports",
+    group_name="report",
     kinds={"excel"},
     deps=[unit_period_stats, level_period_stats, target_attainment, period_status, restatements],
     partitions_def=reporting_quarters,
@@ -55,7 +55,7 @@ def quarter_xlsx(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 @dg.asset(
     key=["report", "dashboard_html"],
-    group_name="reports",
+    group_name="report",
     kinds={"html"},
     deps=[unit_period_stats, level_period_stats, target_attainment, period_status, restatements],
     partitions_def=reporting_quarters,

@@ -84,7 +84,7 @@ def landed(tmp_path, fixtures, monkeypatch):
 def test_backfill_over_many_quarters_is_one_run(landed):
     warehouse, instance = landed
     result = materialize(
-        ("marts", "publish"),
+        ("mart", "publish"),
         warehouse=warehouse,
         tags={"dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q2"},
         instance=instance,
@@ -107,7 +107,7 @@ def test_blocking_identity_check_stops_rollups(landed, monkeypatch):
                         lambda con: checks.CheckOutcome(False, 1, [("month", "2025-03", "U1")]))
     with pytest.raises(CommandError, match="unit_stats_identities"):
         materialize(
-            ("marts", "publish"),
+            ("mart", "publish"),
             warehouse=warehouse,
             tags={"dagster/asset_partition_range_start": "2025-Q1",
                   "dagster/asset_partition_range_end": "2025-Q1"},
@@ -175,7 +175,7 @@ def test_after_ingest_sensor_requests_only_the_touched_quarters(landed):
     assert isinstance(request, dg.RunRequest)
     assert request.tags["dagster/asset_partition_range_start"] == "2025-Q1"
     assert request.tags["dagster/asset_partition_range_end"] == "2025-Q2"
-    materialize(("marts", "publish"), warehouse=warehouse, tags={
+    materialize(("mart", "publish"), warehouse=warehouse, tags={
         "dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q2"},
         instance=instance)
     assert isinstance(marts_run_request(str(warehouse)), dg.SkipReason)

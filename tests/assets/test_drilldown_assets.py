@@ -37,7 +37,7 @@ def _materialized(instance) -> set[str]:
 
 def test_drilldown_assets_checks_and_publication(landed):
     warehouse, instance = landed
-    result = materialize(("marts", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
+    result = materialize(("mart", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
     assert _materialized(instance) >= DRILL_KEYS
     evaluations = {
         e.event_specific_data.check_name: e.event_specific_data.passed
@@ -66,7 +66,7 @@ def test_failed_add_up_check_blocks_publication(landed, monkeypatch):
     monkeypatch.setattr(checks, "procedure_add_up_violations",
                         lambda con: checks.CheckOutcome(False, 1, [("month", "2025-03", "U1")]))
     with pytest.raises(CommandError, match="procedure_stats_add_up"):
-        materialize(("marts", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
+        materialize(("mart", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
     done = _materialized(instance)
     assert "mart/procedure_period_stats" in done
     assert "publish/analytics_database" not in done

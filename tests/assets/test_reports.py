@@ -14,7 +14,7 @@ def test_report_assets_are_defined_and_in_the_marts_job():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.assets_defs_by_key}
     assert {"report/quarter_xlsx", "report/dashboard_html"} <= keys
-    assert "reports" in MART_GROUPS
+    assert "report" in MART_GROUPS
     job = repo.get_job("marts_job")
     assert {"report__quarter_xlsx", "report__dashboard_html"} <= set(job.graph.node_dict)
     for key in (["report", "quarter_xlsx"], ["report", "dashboard_html"]):
@@ -41,7 +41,7 @@ def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatc
     instance = dg.DagsterInstance.ephemeral()
 
     result = materialize(
-        ("reports",),
+        ("report",),
         warehouse=warehouse,
         tags={"dagster/asset_partition_range_start": "2025-Q1",
               "dagster/asset_partition_range_end": "2025-Q2"},
@@ -53,7 +53,7 @@ def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatc
     assert meta["quarters"].value == "2025-Q1, 2025-Q2" and meta["rows"].value > 0
     assert meta["files"].value["2025-Q1"] == str(out / "bieu_II06a_2025-Q1.xlsx")
     assert meta["size_bytes"].value > 0
-    assert load_workbook(out / "bieu_II06a_2025-Q1.xlsx").sheetnames == ["Biểu II.06a", "Tỷ lệ", "Chỉ tiêu"]
+    assert load_workbook(out / "bieu_II06a_2025-Q1.xlsx").sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"]
 
     single = materialize(
         [["report", "dashboard_html"]],
