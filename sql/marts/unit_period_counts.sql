@@ -88,7 +88,6 @@ SELECT
     coalesce(h.days_in_person_sum, 0) AS days_in_person_sum,
     coalesce(h.new_eligible, 0) AS new_eligible,
     coalesce(h.new_online_full_process_eligible, 0) AS new_online_full_process_eligible,
-    CAST(NULL AS VARCHAR) AS province_code,  -- placeholder until attribution lands
 FROM handled_counts h
 FULL OUTER JOIN not_received_counts n
   ON n.period_grain = h.period_grain AND n.period_label = h.period_label AND n.unit_code = h.unit_code

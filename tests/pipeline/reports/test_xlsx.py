@@ -92,10 +92,11 @@ def test_form_numbers_equal_the_marts(warehouses, tmp_path, source, grain, label
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"bieu_{label}.xlsx"]  # no temp file left
 
     wb = load_workbook(result.path)
-    assert wb.sheetnames == ["Biểu II.06a", "Tỷ lệ", "Chỉ tiêu"]
-    ws = wb["Biểu II.06a"]
-    assert ws["A1"].value == "Biểu số II.06a/VPCP/KSTT"
-    assert ws["A2"].value == "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
+    # With the field mart the form is by field and the by-unit table is the annex (tested below).
+    assert wb.sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"]
+    ws = wb["Phụ lục đơn vị"]
+    assert ws["A1"].value == "Biểu số II.06a/VPCP/KSTT — Phụ lục"
+    assert ws["A2"].value == "PHỤ LỤC: TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC THEO TỪNG CƠ QUAN, ĐƠN VỊ"
     assert f"từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}" in ws["A3"].value
     h = _header_row(ws)
     header = {(r - h, c): ws.cell(row=r, column=c).value for r in range(h, h + 3) for c in range(1, 15)}
