@@ -81,8 +81,10 @@ def unit_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def level_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     keys, labels, windows = _windows(context)
+    started = time.perf_counter()
     with warehouse.connect() as con:
         rows = marts.refresh_level_stats(con, windows)
+    context.log.info(f"mart.level_period_stats: {rows:,} rows in {time.perf_counter() - started:.1f}s")
     return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows})
 
 
@@ -97,9 +99,12 @@ def level_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 )
 def target_attainment(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     keys, labels, windows = _windows(context)
+    started = time.perf_counter()
+    context.log.info("mart.target_attainment: judging the targets year to date for every period of the years")
     with warehouse.connect() as con:
         rows = marts.refresh_target_attainment(con, windows)
         below = marts.targets_missed(con, windows)
+    context.log.info(f"mart.target_attainment: {rows:,} rows in {time.perf_counter() - started:.1f}s")
     return dg.MaterializeResult(
         metadata=_window_metadata(labels, windows)
         | {"rows": rows, "targets_missed": below[0], "targets_with_actual": below[1]}
@@ -127,10 +132,15 @@ PROCEDURE_PROVINCE_KEY = dg.AssetKey(["mart", "procedure_province_stats"])
 )
 def drilldown_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """One pass over the windows' cases fills all three tables (pipeline.marts.refresh_drilldown)."""
-    started = time.perf_counter()
     keys, labels, windows = _windows(context)
+    started = time.perf_counter()
+    context.log.info("drill-down marts: procedures and fields of every unit and window (the largest tables)")
     with warehouse.connect() as con:
         rows = marts.refresh_drilldown(con, windows)
+    context.log.info(
+        "drill-down marts: " + ", ".join(f"{table} {n:,} rows" for table, n in rows.items())
+        + f" in {time.perf_counter() - started:.1f}s"
+    )
     seconds = round(time.perf_counter() - started, 2)
     for key, table in ((PROCEDURE_KEY, marts.PROCEDURE_TABLE), (FIELD_KEY, marts.FIELD_TABLE),
                        (PROCEDURE_PROVINCE_KEY, marts.PROCEDURE_PROVINCE_TABLE)):
@@ -151,8 +161,10 @@ def drilldown_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 )
 def late_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     keys, labels, windows = _windows(context)
+    started = time.perf_counter()
     with warehouse.connect() as con:
         rows = marts.refresh_late_cases(con, windows)
+    context.log.info(f"mart.late_cases: {rows:,} rows in {time.perf_counter() - started:.1f}s")
     return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows})
 
 
