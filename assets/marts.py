@@ -179,51 +179,39 @@ def _check_result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset=unit_period_stats,
-    blocking=True,
-    description="METRICS.md §2 identities per unit and window: received = resolved + in progress; resolved = early + on time + late; in progress = within + overdue; new = online + in person + postal; received = carried over + new.",
+def blocking_sql_check(asset, name: str, check: str, description: str) -> dg.AssetChecksDefinition:
+    """A blocking ERROR check running ``pipeline.checks.<check>`` (SQL in sql/checks/) on ``asset``;
+    the function is looked up when the check runs."""
+
+    @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            return _check_result(getattr(checks, check)(con))
+
+    return _check
+
+
+unit_stats_identities = blocking_sql_check(
+    unit_period_stats, "unit_stats_identities", "identity_violations",
+    "METRICS.md §2 identities per unit and window: received = resolved + in progress; resolved = early + on time "
+    "+ late; in progress = within + overdue; new = online + in person + postal; received = carried over + new.",
 )
-def unit_stats_identities(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        return _check_result(checks.identity_violations(con))
-
-
-@dg.asset_check(
-    asset=unit_period_stats,
-    blocking=True,
-    description="Carried over of a window = in progress of the window before it (per unit; province-wide across a reorganisation).",
+unit_stats_carry_over = blocking_sql_check(
+    unit_period_stats, "unit_stats_carry_over", "carry_over_violations",
+    "Carried over of a window = in progress of the window before it (per unit; province-wide across a reorganisation).",
 )
-def unit_stats_carry_over(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        return _check_result(checks.carry_over_violations(con))
-
-
-@dg.asset_check(
-    asset=PROCEDURE_KEY,
-    blocking=True,
-    description="METRICS.md §5: per unit and window, the procedure rows add up exactly to the unit's row in mart.unit_period_stats (every count column).",
+procedure_stats_add_up = blocking_sql_check(
+    PROCEDURE_KEY, "procedure_stats_add_up", "procedure_add_up_violations",
+    "METRICS.md §5: per unit and window, the procedure rows add up exactly to the unit's row in "
+    "mart.unit_period_stats (every count column).",
 )
-def procedure_stats_add_up(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        return _check_result(checks.procedure_add_up_violations(con))
-
-
-@dg.asset_check(
-    asset=FIELD_KEY,
-    blocking=True,
-    description="METRICS.md §5: per unit and window, the field rows add up exactly to the unit's row in mart.unit_period_stats (every count column).",
+field_stats_add_up = blocking_sql_check(
+    FIELD_KEY, "field_stats_add_up", "field_add_up_violations",
+    "METRICS.md §5: per unit and window, the field rows add up exactly to the unit's row in "
+    "mart.unit_period_stats (every count column).",
 )
-def field_stats_add_up(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        return _check_result(checks.field_add_up_violations(con))
-
-
-@dg.asset_check(
-    asset=late_cases,
-    blocking=True,
-    description="METRICS.md §5: per unit and window, mart.late_cases holds exactly resolved_late + in_progress_overdue rows (by kind), each case once.",
+late_cases_count = blocking_sql_check(
+    late_cases, "late_cases_count", "late_case_count_violations",
+    "METRICS.md §5: per unit and window, mart.late_cases holds exactly resolved_late + in_progress_overdue "
+    "rows (by kind), each case once.",
 )
-def late_cases_count(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
-        return _check_result(checks.late_case_count_violations(con))
