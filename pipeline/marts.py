@@ -165,19 +165,75 @@ def _late_select() -> str:
     )
 
 
-def _set_refresh_periods(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> None:
+# Which cases a refresh step's (window, case) rows are built from (case_facts.sql).
+ALL_CASES = "TRUE"
+NO_CASES = "FALSE"
+# mart.late_cases: only a case whose due date passed before it ended (or that is still open)
+# can be resolved late or overdue at some window's end (the late_cases.sql conditions).
+LATE_CANDIDATES = "c.due_at IS NOT NULL AND (c.ended_at IS NULL OR CAST(c.ended_at AS DATE) > CAST(c.due_at AS DATE))"
+# mart.target_attainment: only cases that can count under a unit with a target (recorded under
+# it, under a code the crosswalk leads to it, or moved between units: core.case_unit_history).
+TARGET_CANDIDATES = (
+    "(c.unit_code IN (SELECT unit_code FROM core.targets) "
+    "OR c.unit_code IN (SELECT unit_code FROM core.unit_resolution "
+    "WHERE resolved_code IN (SELECT unit_code FROM core.targets)) "
+    "OR c.case_id IN (SELECT case_id FROM core.case_unit_history))"
+)
+# Windows are aggregated in batches of at most this many days per grain (a quarter): the
+# (window, case) rows of one batch, and the groups they make, stay within DuckDB's memory limit
+# as the data grows, instead of spilling the rows of every window at once to disk.
+BATCH_DAYS = 92
+
+
+def window_batches(windows: Iterable[periods.Period], max_days: int | None = None) -> list[list[periods.Period]]:
+    """The windows in batches: per grain, consecutive windows spanning at most ``max_days``
+    (default BATCH_DAYS) days together; a longer window is a batch of its own."""
+    max_days = max_days or BATCH_DAYS
+    batches: list[list[periods.Period]] = []
+    for window in sorted(set(windows), key=lambda w: (w.grain, w.start, w.end, w.label)):
+        current = batches[-1] if batches else None
+        if (current and current[0].grain == window.grain
+                and (window.end - current[0].start).days < max_days):
+            current.append(window)
+        else:
+            batches.append([window])
+    return batches
+
+
+def _set_refresh_periods(
+    con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], *, cases: str | None = ALL_CASES
+) -> None:
+    """TEMP TABLE refresh_periods = ``windows`` and the (period, case) views over it.
+
+    ``cases``: the condition choosing the cases to count (builds mart_case_facts anew), or
+    None to keep the facts this step already built (the later batches of one refresh)."""
+    windows = sorted(set(windows))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE refresh_periods "
         "(period_grain VARCHAR, period_label VARCHAR, period_start DATE, period_end DATE)"
     )
-    rows = periods.periods_table_rows(sorted(set(windows)))
+    rows = periods.periods_table_rows(windows)
     if rows:
         con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
+    if cases is not None or not _has_temp_table(con, "mart_case_facts"):
+        _build_case_facts(con, cases if cases is not None and windows else NO_CASES)
     _define_period_cases(con)
 
 
+def _build_case_facts(con: duckdb.DuckDBPyConnection, cases: str) -> None:
+    if not _has_table(con, "core", "case_unit_history"):
+        build_case_unit_history(con)
+    con.execute(read_sql("marts/case_facts.sql").replace("$case_filter", cases))
+
+
+def _has_temp_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]
+    ).fetchone()[0])
+
+
 def _define_period_cases(con: duckdb.DuckDBPyConnection) -> None:
-    """The (period, case) views over refresh_periods that every mart counts from."""
+    """The (period, case) views over refresh_periods and mart_case_facts that every mart counts from."""
     if not _has_table(con, "core", "case_unit_history"):
         build_case_unit_history(con)
     con.execute(read_sql("marts/period_cases.sql"))
@@ -216,18 +272,19 @@ def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) ->
     if rows:
         con.executemany("INSERT INTO target_as_of VALUES (?, ?, ?, ?, ?)", rows)
     con.execute(read_sql("marts/target_windows.sql"))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE refresh_periods AS "
-        "SELECT DISTINCT 'target' AS period_grain, "
-        "CAST(year AS VARCHAR) || ':' || CAST(window_end AS VARCHAR) AS period_label, "
-        "window_start AS period_start, window_end AS period_end FROM target_windows"
-    )
-    _define_period_cases(con)
+    target_windows = [
+        periods.Period("target", f"{year}:{end}", start, end)
+        for year, start, end in con.execute(
+            "SELECT DISTINCT year, window_start, window_end FROM target_windows ORDER BY ALL"
+        ).fetchall()
+    ]
+    _set_refresh_periods(con, target_windows, cases=TARGET_CANDIDATES if target_windows else NO_CASES)
     # Only the target units' rows are needed (the filter on the group key is pushed down).
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE target_window_stats AS SELECT * FROM ({_unit_select()}) "
-        "WHERE unit_code IN (SELECT unit_code FROM core.targets)"
-    )
+    select = f"SELECT * FROM ({_unit_select()}) WHERE unit_code IN (SELECT unit_code FROM core.targets)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE target_window_stats AS {select} LIMIT 0")
+    for batch in window_batches(target_windows):
+        _set_refresh_periods(con, batch, cases=None)
+        con.execute(f"INSERT INTO target_window_stats {select}")
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
@@ -270,6 +327,7 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
         _set_refresh_periods(con, [])
     if not set(DRILL_TABLES) <= created:
         con.execute(_drill_counts_sql())  # empty: no refresh periods
+        con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {_procedure_select()}")
         for table, select, docs in (
             (PROCEDURE_TABLE, _procedure_select(), procedure_table_docs()),
             (FIELD_TABLE, _field_select(), field_table_docs()),
@@ -361,9 +419,11 @@ def _replace_windows(
     select: str,
     *,
     reference: bool,
+    cases: str = ALL_CASES,
 ) -> int:
     """Replace the rows of ``table`` matching ``where`` (the refreshed windows) by ``select``,
-    in one transaction; returns the rows now there."""
+    in one transaction, batch by batch of windows; returns the rows now there. ``cases``: the
+    cases ``select`` counts (NO_CASES: it reads another mart table, in one statement)."""
     windows = sorted(set(windows))
     if reference:
         load_reference(con)
@@ -371,9 +431,16 @@ def _replace_windows(
     ensure_mart_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        _set_refresh_periods(con, windows)
+        _set_refresh_periods(con, windows, cases=NO_CASES)
         con.execute(f"DELETE FROM {table} WHERE {where}")
-        con.execute(f"INSERT INTO {table} BY NAME {select}")
+        if cases == NO_CASES:  # a roll-up of another mart table, no (window, case) rows
+            con.execute(f"INSERT INTO {table} BY NAME {select}")
+        else:
+            _build_case_facts(con, cases)
+            for batch in window_batches(windows):
+                _set_refresh_periods(con, batch, cases=None)
+                con.execute(f"INSERT INTO {table} BY NAME {select}")
+            _set_refresh_periods(con, windows, cases=None)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -388,7 +455,7 @@ def refresh_unit_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods
 
 def refresh_level_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
     """Recompute mart.level_period_stats from mart.unit_period_stats for the given windows."""
-    return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False)
+    return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False, cases=NO_CASES)
 
 
 def refresh_target_attainment(
@@ -433,24 +500,30 @@ def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.
 
     One pass over the (period, case) views aggregates at (unit, procedure, field) grain
     (drill_counts.sql); the procedure and field tables are roll-ups of it, and the province
-    table a roll-up of the procedure table. mart.unit_period_stats must already hold these
-    windows (the province of each unit comes from it). Returns the rows now there per table.
+    table a roll-up of the procedure rows (the province of each unit on the window's last day:
+    period_units, as in mart.unit_period_stats). Windows are aggregated batch by batch
+    (window_batches). Returns the rows now there per table.
     """
     windows = sorted(set(windows))
     load_reference(con)
     ensure_mart_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        _set_refresh_periods(con, windows)
-        con.execute(_drill_counts_sql())
-        for table, select in (
-            (PROCEDURE_TABLE, _procedure_select()),
-            (FIELD_TABLE, _field_select()),
-            (PROCEDURE_PROVINCE_TABLE, _procedure_province_select()),
-        ):
+        _set_refresh_periods(con, windows, cases=NO_CASES)
+        for table in DRILL_TABLES:
             con.execute(f"DELETE FROM {table} WHERE {_IN_REFRESH}")
-            con.execute(f"INSERT INTO {table} BY NAME {select}")
-        con.execute("DROP TABLE drill_counts")
+        _build_case_facts(con, ALL_CASES)
+        for batch in window_batches(windows):
+            _set_refresh_periods(con, batch, cases=None)
+            con.execute(_drill_counts_sql())
+            # The batch's procedure rows once, then the table and its province roll-up from them.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {_procedure_select()}")
+            con.execute(f"INSERT INTO {PROCEDURE_TABLE} BY NAME SELECT * FROM batch_procedure_stats")
+            con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {_field_select()}")
+            con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {_procedure_province_select()}")
+        for temp in ("drill_counts", "batch_procedure_stats"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        _set_refresh_periods(con, windows, cases=None)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -460,7 +533,9 @@ def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.
 
 def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
     """Recompute mart.late_cases for the given windows."""
-    return _replace_windows(con, windows, LATE_TABLE, _IN_REFRESH, _late_select(), reference=True)
+    return _replace_windows(
+        con, windows, LATE_TABLE, _IN_REFRESH, _late_select(), reference=True, cases=LATE_CANDIDATES
+    )
 
 
 def begin_refresh(

@@ -8,7 +8,7 @@
 -- period_units(period_end, unit_code, ...): join it after aggregating (a code with no row
 -- there has level 'unknown', no province, and the name the source sent: unit_name_source).
 -- Input: TEMP TABLE refresh_periods(period_grain, period_label, period_start DATE, period_end DATE),
---        core.cases, core.case_unit_history (sql/marts/case_unit_history.sql),
+--        TEMP TABLE mart_case_facts (case_facts.sql: core.cases, narrowed), core.case_unit_history (sql/marts/case_unit_history.sql),
 --        core.unit_resolution and core.unit_calendar (pipeline/reference.py).
 --
 -- Attribution (METRICS.md §4.2), for a window whose last day is E:
@@ -18,7 +18,7 @@
 --      already followed to their end, per span of days);
 --   3. name, level, parent, province of the row in force on E (core.unit_calendar); a code with
 --      no row in force on E gets level 'unknown', no province and the name the source sent.
--- Everything else about a case comes from its newest version (core.cases).
+-- Everything else about a case comes from its newest version (core.cases, via mart_case_facts).
 --
 -- Instants: a period covers [period_start 00:00, period_end + 1 day 00:00) in local time, so
 -- "by e" is "< period_end + 1 day" and 14th 23:59:59 / 15th 00:00:00 land on the right side.
@@ -48,7 +48,7 @@ CREATE OR REPLACE TEMP VIEW period_recorded_cases AS
 WITH windowed AS (
     SELECT 'handled' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
            p.s, p.e_excl, c.*
-    FROM core.cases c
+    FROM mart_case_facts c
     JOIN refresh_windows p
       ON c.received_at < p.e_excl
      AND (c.ended_at IS NULL OR c.ended_at >= p.s)
@@ -56,7 +56,7 @@ WITH windowed AS (
     UNION ALL
     SELECT 'not_received' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
            p.s, p.e_excl, c.*
-    FROM core.cases c
+    FROM mart_case_facts c
     JOIN refresh_windows p
       ON coalesce(c.submitted_at, c.received_at) >= p.s
      AND coalesce(c.submitted_at, c.received_at) < p.e_excl
@@ -94,11 +94,7 @@ SELECT period_grain, period_label, period_start, period_end,
        channel, service_level, fee_total_vnd, online_payment_code,
        digitised_components_code, has_electronic_result, satisfaction_code,
        epoch(ended_at - received_at) / 86400.0 AS days_to_end,
-       -- drill-down (METRICS.md §5): a procedure missing from the catalogue is not eligible;
-       -- supplement requests = entries of DanhSachHoSoBoSung in the newest version
-       coalesce(procedure_code IN (SELECT procedure_code FROM core.procedures WHERE full_process_eligible), false)
-           AS is_eligible_procedure,
-       coalesce(json_array_length(supplement_requests), 0) AS supplement_requests
+       is_eligible_procedure, supplement_requests
 FROM period_attributed_cases
 WHERE population = 'handled';
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import pytest
@@ -191,3 +192,53 @@ def test_identities_hold_on_generated_province_data(con, tmp_path):
     assert result.procedure_rows > result.unit_rows and result.late_rows > 0
     grains = {g for (g,) in con.execute("SELECT DISTINCT period_grain FROM mart.unit_period_stats").fetchall()}
     assert grains == set(periods.GRAINS)
+
+
+def test_window_batches_group_consecutive_windows_of_a_grain():
+    windows = periods.periods_overlapping(datetime(2025, 1, 1).date(), datetime(2025, 12, 31).date(), cutoff_day=15)
+    batches = marts.window_batches(windows)
+    assert sorted(w for batch in batches for w in batch) == sorted(set(windows))
+    for batch in batches:
+        assert len({w.grain for w in batch}) == 1
+        assert len(batch) == 1 or (batch[-1].end - batch[0].start).days < marts.BATCH_DAYS
+    months = [b for b in batches if b[0].grain == "month"]
+    assert [len(b) for b in months[:2]] == [3, 3]  # three 15th-to-14th months span under 92 days
+    assert all(len(b) == 1 for b in batches if b[0].grain in ("half", "year"))
+
+
+MART_TABLES = (marts.UNIT_TABLE, marts.LEVEL_TABLE, marts.TARGET_TABLE, marts.PROCEDURE_TABLE,
+               marts.FIELD_TABLE, marts.PROCEDURE_PROVINCE_TABLE, marts.LATE_TABLE)
+
+
+def test_batching_the_windows_does_not_change_any_row(con, tmp_path, monkeypatch):
+    """Windows are aggregated batch by batch (memory); one window per batch gives the same rows."""
+    from datetime import date
+
+    from devtools import demo_data
+
+    path = demo_data.write_jsonl(
+        demo_data.generate_cases(3000, seed=5, start=date(2024, 11, 1), end=date(2025, 9, 14)),
+        tmp_path / "generated.jsonl",
+    )
+    land_file(con, path)
+    merge_pending_batches(con)
+    marts.refresh_all(con)
+    batched = {t: _rounded(con, t) for t in MART_TABLES}
+    monkeypatch.setattr(marts, "BATCH_DAYS", 1)
+    marts.refresh_all(con)
+    for table in MART_TABLES:
+        rows = _rounded(con, table)
+        assert len(rows) == len(batched[table]), table
+        for got, want in zip(rows, batched[table], strict=True):
+            assert len(got) == len(want) and all(
+                math.isclose(g, w, rel_tol=1e-9) if isinstance(w, float) else g == w
+                for g, w in zip(got, want, strict=True)), (table, got, want)
+    assert all(batched[t] for t in (marts.UNIT_TABLE, marts.PROCEDURE_TABLE, marts.LATE_TABLE))
+
+
+
+def _rounded(con, table):
+    """Rows in order, floats to 6 places for the order (day sums add up in a thread-dependent
+    order, so their last bits differ); the comparison itself allows a relative 1e-9."""
+    rows = con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+    return sorted(rows, key=lambda r: tuple(round(v, 6) if isinstance(v, float) else (v is None, v) for v in r))

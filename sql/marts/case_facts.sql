@@ -1,0 +1,19 @@
+-- The case columns the marts count with, one narrow row per case (TEMP TABLE mart_case_facts),
+-- derived once per refresh step rather than in every (window, case) row: the window joins of
+-- period_cases.sql then carry 20 columns, not the ~45 of core.cases, and the per-case
+-- expressions (catalogue eligibility, the supplement list's length) run once per case.
+-- The case_filter placeholder: a condition on core.cases c that keeps the cases a step can
+-- count (TRUE for the unit and drill-down marts; late candidates for mart.late_cases; the
+-- cases that can count under a target unit for mart.target_attainment). pipeline/marts.py.
+CREATE OR REPLACE TEMP TABLE mart_case_facts AS
+SELECT c.case_id, c.unit_code, c.unit_name_source, c.procedure_code, c.procedure_name,
+       c.field_code, c.field_name, c.status_code, c.submitted_at, c.received_at, c.due_at, c.ended_at,
+       c.channel, c.service_level, c.fee_total_vnd, c.online_payment_code,
+       c.digitised_components_code, c.has_electronic_result, c.satisfaction_code,
+       -- drill-down (METRICS.md §5): a procedure missing from the catalogue is not eligible;
+       -- supplement requests = entries of DanhSachHoSoBoSung in the newest version
+       coalesce(c.procedure_code IN (SELECT procedure_code FROM core.procedures WHERE full_process_eligible), false)
+           AS is_eligible_procedure,
+       coalesce(json_array_length(c.supplement_requests), 0) AS supplement_requests
+FROM core.cases c
+WHERE $case_filter;
