@@ -179,9 +179,10 @@ TARGET_CANDIDATES = (
     "WHERE resolved_code IN (SELECT unit_code FROM core.targets)) "
     "OR c.case_id IN (SELECT case_id FROM core.case_unit_history))"
 )
-# Windows are aggregated in batches of at most this many days per grain (a quarter): the
-# (window, case) rows of one batch, and the groups they make, stay within DuckDB's memory limit
-# as the data grows, instead of spilling the rows of every window at once to disk.
+# The drill-down aggregates its windows in batches of at most this many days per grain (a
+# quarter): its groups (unit x procedure x field per window) are nearly as many as its
+# (window, case) rows, and one batch's stay within DuckDB's memory limit as the data grows,
+# instead of spilling every window's to disk. The unit-grain tables need no batches.
 BATCH_DAYS = 92
 
 
@@ -280,11 +281,10 @@ def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) ->
     ]
     _set_refresh_periods(con, target_windows, cases=TARGET_CANDIDATES if target_windows else NO_CASES)
     # Only the target units' rows are needed (the filter on the group key is pushed down).
-    select = f"SELECT * FROM ({_unit_select()}) WHERE unit_code IN (SELECT unit_code FROM core.targets)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE target_window_stats AS {select} LIMIT 0")
-    for batch in window_batches(target_windows):
-        _set_refresh_periods(con, batch, cases=None)
-        con.execute(f"INSERT INTO target_window_stats {select}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE target_window_stats AS SELECT * FROM ({_unit_select()}) "
+        "WHERE unit_code IN (SELECT unit_code FROM core.targets)"
+    )
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
@@ -422,8 +422,9 @@ def _replace_windows(
     cases: str = ALL_CASES,
 ) -> int:
     """Replace the rows of ``table`` matching ``where`` (the refreshed windows) by ``select``,
-    in one transaction, batch by batch of windows; returns the rows now there. ``cases``: the
-    cases ``select`` counts (NO_CASES: it reads another mart table, in one statement)."""
+    in one transaction; returns the rows now there. ``cases``: the cases ``select`` counts
+    (NO_CASES: it reads another mart table). One statement for every window: these tables have
+    few rows per window (units) or none to group (late cases), unlike the drill-down's."""
     windows = sorted(set(windows))
     if reference:
         load_reference(con)
@@ -431,16 +432,9 @@ def _replace_windows(
     ensure_mart_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        _set_refresh_periods(con, windows, cases=NO_CASES)
+        _set_refresh_periods(con, windows, cases=cases)
         con.execute(f"DELETE FROM {table} WHERE {where}")
-        if cases == NO_CASES:  # a roll-up of another mart table, no (window, case) rows
-            con.execute(f"INSERT INTO {table} BY NAME {select}")
-        else:
-            _build_case_facts(con, cases)
-            for batch in window_batches(windows):
-                _set_refresh_periods(con, batch, cases=None)
-                con.execute(f"INSERT INTO {table} BY NAME {select}")
-            _set_refresh_periods(con, windows, cases=None)
+        con.execute(f"INSERT INTO {table} BY NAME {select}")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
