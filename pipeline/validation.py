@@ -122,7 +122,8 @@ def stage_from_lines_sql(lines_table: str) -> str:
     WITH typed AS (
         SELECT source_row, raw_line, try(json_type(raw_line)) AS json_kind  -- NULL: not JSON
         FROM {lines_table}
-        WHERE trim(raw_line) <> ''
+        -- trim() walks the whole line (~1 KB): a line starting with '{{' is not blank anyway
+        WHERE starts_with(raw_line, '{{') OR trim(raw_line) <> ''
     ), checked AS (
         SELECT source_row, raw_line,
             CASE
