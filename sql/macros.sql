@@ -23,19 +23,33 @@ CREATE OR REPLACE MACRO portal_iso_from_parts(p) AS (
           END
         + CASE WHEN p.zone = '' THEN INTERVAL 0 HOUR ELSE INTERVAL 7 HOUR END
 );
-CREATE OR REPLACE MACRO portal_iso_ts(s) AS (portal_iso_from_parts(portal_iso_parts(s)));
+-- The ISO regexp runs once per value: its parts reach the arithmetic through a lambda
+-- parameter (referencing the macro's struct directly re-ran the regexp for every part).
+CREATE OR REPLACE MACRO portal_iso_ts(s) AS (
+    list_transform([portal_iso_parts(s)], lambda p: portal_iso_from_parts(p))[1]
+);
 
+-- The main form is tried first on the value as sent (no trim: ~94 % of values); only the
+-- rest is trimmed once and dispatched on its shape. Same results as trying every form on
+-- every value: a value of 14 digits is never blank.
+CREATE OR REPLACE MACRO portal_ts_other(s) AS (
+    CASE
+        WHEN s = '' THEN NULL
+        WHEN regexp_full_match(s, '[0-9]{14}') THEN try_strptime(s, '%Y%m%d%H%M%S')
+        WHEN regexp_full_match(s, '[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}')
+            THEN try_strptime(s, '%d/%m/%Y %H:%M:%S')
+        WHEN regexp_full_match(s, '[0-9]{2}/[0-9]{2}/[0-9]{4}') THEN try_strptime(s, '%d/%m/%Y')
+        WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}.*') THEN portal_iso_ts(s)
+        ELSE NULL
+    END
+);
 CREATE OR REPLACE MACRO portal_ts(raw) AS (
     CASE
-        WHEN raw IS NULL OR trim(raw) = '' THEN NULL
-        -- fast path for the main form; the regexp keeps "2025031423595" (13 digits) out
+        -- fast path for the main form; the regexp keeps "2025031423595 " (strptime allows
+        -- surrounding blanks) out
         WHEN length(raw) = 14 AND regexp_full_match(raw, '[0-9]{14}') THEN try_strptime(raw, '%Y%m%d%H%M%S')
-        WHEN regexp_full_match(trim(raw), '[0-9]{14}') THEN try_strptime(trim(raw), '%Y%m%d%H%M%S')
-        WHEN regexp_full_match(trim(raw), '[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}')
-            THEN try_strptime(trim(raw), '%d/%m/%Y %H:%M:%S')
-        WHEN regexp_full_match(trim(raw), '[0-9]{2}/[0-9]{2}/[0-9]{4}') THEN try_strptime(trim(raw), '%d/%m/%Y')
-        WHEN regexp_full_match(trim(raw), '[0-9]{4}-[0-9]{2}-[0-9]{2}.*') THEN portal_iso_ts(trim(raw))
-        ELSE NULL
+        WHEN raw IS NULL THEN NULL
+        ELSE portal_ts_other(trim(raw))
     END
 );
 
