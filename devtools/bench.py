@@ -158,9 +158,13 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
         t = time.perf_counter()
         quarters = marts.pending_quarters(con)
         windows = periods.windows_of_quarters(quarters, config.cutoff_day())
-        marts.refresh(con, windows)
+        refreshed = marts.refresh(con, windows)
         add("aggregates", time.perf_counter() - t)
+        for step, seconds in refreshed.step_seconds.items():
+            stages[f"aggregates.{step}"] = seconds
         stages["windows_refreshed"] = len(windows)
+        stages |= {"unit_rows": refreshed.unit_rows, "procedure_rows": refreshed.procedure_rows,
+                   "field_rows": refreshed.field_rows, "late_case_rows": refreshed.late_rows}
         # The same report files the Dagster run writes (one workbook + dashboard per quarter).
         t = time.perf_counter()
         folder = config.reports_dir(warehouse)
@@ -202,7 +206,7 @@ def _measure(mode: str, warehouse: Path, inbox: Path, extra: list[str] | None = 
     return json.loads(lines[-1][len("BENCH "):])
 
 
-def _generate(n: int, seed: int, work: Path) -> tuple[Path, Path]:
+def _generate(n: int, seed: int, work: Path, *, jsonl: bool = True) -> tuple[Path, Path | None]:
     from devtools import demo_data
 
     units = demo_data.synthetic_unit_codes(BENCH_UNITS)
@@ -212,6 +216,8 @@ def _generate(n: int, seed: int, work: Path) -> tuple[Path, Path]:
         d.mkdir(parents=True)
     kwargs = dict(seed=seed, start=BENCH_START, end=BENCH_END, unit_codes=units, invalid_share=0.001)
     csv_path = demo_data.write_csv(demo_data.iter_case_chunks(n, **kwargs), csv_dir / "cases.csv", headers="contract")
+    if not jsonl:
+        return csv_path, None
     demo_data.write_jsonl(demo_data.iter_case_chunks(n, **kwargs), jsonl_dir / "cases.jsonl")
     return csv_path, jsonl_dir / "cases.jsonl"
 
@@ -251,84 +257,137 @@ def _night_file(csv_path: Path, out_dir: Path, share: float = 0.01) -> tuple[Pat
     return target, rows
 
 
+MEASUREMENTS = ("cold_csv", "direct_csv", "cold_jsonl", "direct_jsonl", "night")
+
+
 def run_bench(args: argparse.Namespace) -> int:
     n, work, out = args.versions, Path(args.workdir).resolve(), Path(args.out)
+    wanted = _wanted(getattr(args, "measure", None))
+    jsonl = bool({"cold_jsonl", "direct_jsonl"} & wanted)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"bench: generating {n:,} versions (seed {args.seed}) as CSV and JSONL in {work}", flush=True)
+    print(f"bench: generating {n:,} versions (seed {args.seed}) as CSV{' and JSONL' if jsonl else ''} in {work}",
+          flush=True)
     t = time.perf_counter()
-    csv_path, jsonl_path = _generate(n, args.seed, work)
+    csv_path, jsonl_path = _generate(n, args.seed, work, jsonl=jsonl)
     gen_s = time.perf_counter() - t
-    sizes = {"csv_mb": csv_path.stat().st_size / 2**20, "jsonl_mb": jsonl_path.stat().st_size / 2**20}
+    sizes = {"csv_mb": csv_path.stat().st_size / 2**20,
+             "jsonl_mb": jsonl_path.stat().st_size / 2**20 if jsonl_path else None}
 
-    print("bench: 1/6 baseline (DuckDB read_csv)", flush=True)
-    baseline = _measure("baseline", fresh(work, "baseline.duckdb"), csv_path.parent, [str(csv_path)])
-    print("bench: 2/6 cold CSV through Dagster", flush=True)
-    cold_csv = _measure("dagster", fresh(work, "cold_csv.duckdb"), csv_path.parent)
-    print("bench: 3/6 cold CSV called directly (stage breakdown)", flush=True)
-    direct_csv = _measure("direct", fresh(work, "direct_csv.duckdb"), csv_path.parent)
-    print("bench: 4/6 cold JSONL through Dagster", flush=True)
-    cold_jsonl = _measure("dagster", fresh(work, "cold_jsonl.duckdb"), jsonl_path.parent)
-    print("bench: 5/6 cold JSONL called directly (stage breakdown)", flush=True)
-    direct_jsonl = _measure("direct", fresh(work, "direct_jsonl.duckdb"), jsonl_path.parent)
-    print("bench: 6/6 incremental night (1 % changed) on the cold CSV warehouse", flush=True)
-    night_path, night_rows = _night_file(csv_path, work / "night")
-    incremental = _measure("dagster", work / "cold_csv.duckdb", night_path.parent)
-
-    base_s = baseline["load_s"]
-    result = {
-        "versions": n,
-        "generate_s": gen_s,
-        **sizes,
-        "baseline_csv_s": base_s,
-        "baseline_rows_loaded": baseline["rows_loaded"],
-        "baseline_peak_rss_mb": baseline["peak_rss_mb"],
-        "cold_csv_s": cold_csv["wall_s"],
-        "cold_csv_peak_rss_mb": cold_csv["peak_rss_mb"],
-        "cold_csv_ratio": cold_csv["wall_s"] / base_s,
-        "cold_csv_records_per_s": n / cold_csv["wall_s"],
-        "cold_csv_direct_s": direct_csv["wall_s"],
-        "cold_csv_stages_s": direct_csv["stages"],
-        "cold_csv_dagster_steps_s": cold_csv["steps_s"],
-        "dagster_overhead_csv_s": cold_csv["wall_s"] - cold_csv["steps_s"],
-        "dagster_overhead_jsonl_s": cold_jsonl["wall_s"] - cold_jsonl["steps_s"],
-        "dagster_overhead_method": OVERHEAD_METHOD,
-        "cold_jsonl_s": cold_jsonl["wall_s"],
-        "cold_jsonl_peak_rss_mb": cold_jsonl["peak_rss_mb"],
-        "cold_jsonl_ratio": cold_jsonl["wall_s"] / base_s,
-        "cold_jsonl_records_per_s": n / cold_jsonl["wall_s"],
-        "cold_jsonl_direct_s": direct_jsonl["wall_s"],
-        "cold_jsonl_stages_s": direct_jsonl["stages"],
-        "incremental_rows": night_rows,
-        "incremental_s": incremental["wall_s"],
-        "incremental_peak_rss_mb": incremental["peak_rss_mb"],
-        "incremental_share_of_cold": incremental["wall_s"] / cold_csv["wall_s"],
+    steps = ["baseline", *[m for m in MEASUREMENTS if m in wanted]]
+    titles = {
+        "baseline": "baseline (DuckDB read_csv)",
+        "cold_csv": "cold CSV through Dagster",
+        "direct_csv": "cold CSV called directly (stage breakdown)",
+        "cold_jsonl": "cold JSONL through Dagster",
+        "direct_jsonl": "cold JSONL called directly (stage breakdown)",
+        "night": "incremental night (1 % changed) on the cold CSV warehouse",
     }
+    measured: dict[str, dict[str, Any]] = {}
+    night_rows = 0
+    for i, step in enumerate(steps, 1):
+        print(f"bench: {i}/{len(steps)} {titles[step]}", flush=True)
+        if step == "baseline":
+            measured[step] = _measure("baseline", fresh(work, "baseline.duckdb"), csv_path.parent, [str(csv_path)])
+        elif step == "night":
+            night_path, night_rows = _night_file(csv_path, work / "night")
+            measured[step] = _measure("dagster", work / "cold_csv.duckdb", night_path.parent)
+        else:
+            mode, fmt = ("dagster" if step.startswith("cold") else "direct"), step.split("_")[1]
+            inbox = (csv_path if fmt == "csv" else jsonl_path).parent
+            measured[step] = _measure(mode, fresh(work, f"{step}.duckdb"), inbox)
     out.parent.mkdir(parents=True, exist_ok=True)
+    result = _result(n, gen_s, sizes, measured, night_rows)
     out.write_text(json.dumps(result, indent=2))
     _print_table(result)
     print(f"\nwrote {out}")
     return 0
 
 
+def _wanted(measure: str | None) -> set[str]:
+    """The measurements asked for (--measure a,b; default every one); the night needs the cold
+    CSV warehouse."""
+    wanted = set(MEASUREMENTS) if not measure else {m.strip() for m in measure.split(",") if m.strip()}
+    unknown = wanted - set(MEASUREMENTS)
+    if unknown:
+        raise SystemExit(f"bench: unknown measurement(s) {sorted(unknown)}; choose from {', '.join(MEASUREMENTS)}")
+    if "night" in wanted and "cold_csv" not in wanted:
+        raise SystemExit("bench: the night runs on the cold CSV warehouse: add cold_csv to --measure")
+    return wanted
+
+
+def _result(n: int, gen_s: float, sizes: dict[str, Any], m: dict[str, dict[str, Any]], night_rows: int) -> dict[str, Any]:
+    """The JSON result; a measurement not run has None in its fields."""
+    base_s = m["baseline"]["load_s"]
+
+    def get(step: str, key: str) -> Any:
+        return m[step][key] if step in m else None
+
+    def ratio(step: str) -> float | None:
+        return m[step]["wall_s"] / base_s if step in m else None
+
+    def overhead(step: str) -> float | None:
+        return m[step]["wall_s"] - m[step]["steps_s"] if step in m else None
+
+    return {
+        "versions": n,
+        "generate_s": gen_s,
+        **sizes,
+        "baseline_csv_s": base_s,
+        "baseline_rows_loaded": m["baseline"]["rows_loaded"],
+        "baseline_peak_rss_mb": m["baseline"]["peak_rss_mb"],
+        "cold_csv_s": get("cold_csv", "wall_s"),
+        "cold_csv_peak_rss_mb": get("cold_csv", "peak_rss_mb"),
+        "cold_csv_ratio": ratio("cold_csv"),
+        "cold_csv_records_per_s": n / m["cold_csv"]["wall_s"] if "cold_csv" in m else None,
+        "cold_csv_direct_s": get("direct_csv", "wall_s"),
+        "cold_csv_direct_peak_rss_mb": get("direct_csv", "peak_rss_mb"),
+        "cold_csv_stages_s": get("direct_csv", "stages"),
+        "cold_csv_dagster_steps_s": get("cold_csv", "steps_s"),
+        "dagster_overhead_csv_s": overhead("cold_csv"),
+        "dagster_overhead_jsonl_s": overhead("cold_jsonl"),
+        "dagster_overhead_method": OVERHEAD_METHOD,
+        "cold_jsonl_s": get("cold_jsonl", "wall_s"),
+        "cold_jsonl_peak_rss_mb": get("cold_jsonl", "peak_rss_mb"),
+        "cold_jsonl_ratio": ratio("cold_jsonl"),
+        "cold_jsonl_records_per_s": n / m["cold_jsonl"]["wall_s"] if "cold_jsonl" in m else None,
+        "cold_jsonl_direct_s": get("direct_jsonl", "wall_s"),
+        "cold_jsonl_stages_s": get("direct_jsonl", "stages"),
+        "incremental_rows": night_rows if "night" in m else None,
+        "incremental_s": get("night", "wall_s"),
+        "incremental_peak_rss_mb": get("night", "peak_rss_mb"),
+        "incremental_share_of_cold": m["night"]["wall_s"] / m["cold_csv"]["wall_s"] if "night" in m else None,
+    }
+
+
 def _print_table(r: dict[str, Any]) -> None:
     n = r["versions"]
     rows = [
-        ("baseline: DuckDB read_csv", r["baseline_csv_s"], r["baseline_peak_rss_mb"], 1.0),
-        ("cold CSV (Dagster)", r["cold_csv_s"], r["cold_csv_peak_rss_mb"], r["cold_csv_ratio"]),
-        ("cold JSONL (Dagster)", r["cold_jsonl_s"], r["cold_jsonl_peak_rss_mb"], r["cold_jsonl_ratio"]),
-        ("incremental night (1 %)", r["incremental_s"], r["incremental_peak_rss_mb"], r["incremental_s"] / r["baseline_csv_s"]),
+        ("baseline: DuckDB read_csv", r["baseline_csv_s"], r["baseline_peak_rss_mb"], 1.0, n),
+        ("cold CSV (Dagster)", r["cold_csv_s"], r["cold_csv_peak_rss_mb"], r["cold_csv_ratio"], n),
+        ("cold CSV (direct)", r["cold_csv_direct_s"], r["cold_csv_direct_peak_rss_mb"],
+         r["cold_csv_direct_s"] / r["baseline_csv_s"] if r["cold_csv_direct_s"] else None, n),
+        ("cold JSONL (Dagster)", r["cold_jsonl_s"], r["cold_jsonl_peak_rss_mb"], r["cold_jsonl_ratio"], n),
+        ("incremental night (1 %)", r["incremental_s"], r["incremental_peak_rss_mb"],
+         r["incremental_s"] / r["baseline_csv_s"] if r["incremental_s"] else None, r["incremental_rows"]),
     ]
     print(f"\n{n:,} versions")
     print(f"{'measurement':<28}{'wall s':>9}{'records/s':>13}{'peak RSS MB':>13}{'x baseline':>12}")
-    for name, seconds, rss, ratio in rows:
-        count = r["incremental_rows"] if name.startswith("incremental") else n
+    for name, seconds, rss, ratio, count in rows:
+        if seconds is None:
+            continue  # not measured this time (--measure)
         print(f"{name:<28}{seconds:>9.2f}{count / seconds:>13,.0f}{rss:>13,.0f}{ratio:>12.2f}")
     for label, key in (("CSV", "cold_csv_stages_s"), ("JSONL", "cold_jsonl_stages_s")):
-        stages = ", ".join(f"{k} {v:.2f}" for k, v in r[key].items() if k != "windows_refreshed")
-        print(f"stages {label} (direct): {stages}")
-    print(f"Dagster overhead ({r['dagster_overhead_method']}): CSV {r['dagster_overhead_csv_s']:.2f} s, "
-          f"JSONL {r['dagster_overhead_jsonl_s']:.2f} s; "
-          f"incremental = {100 * r['incremental_share_of_cold']:.1f} % of cold CSV")
+        if r[key]:
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in r[key].items() if isinstance(v, float))
+            print(f"stages {label} (direct): {stages}")
+            counts = ", ".join(f"{k} {v:,}" for k, v in r[key].items() if isinstance(v, int))
+            print(f"  rows: {counts}")
+    overheads = [f"{fmt} {r[f'dagster_overhead_{fmt.lower()}_s']:.2f} s" for fmt in ("CSV", "JSONL")
+                 if r[f"dagster_overhead_{fmt.lower()}_s"] is not None]
+    if overheads:
+        print(f"Dagster overhead ({r['dagster_overhead_method']}): {', '.join(overheads)}")
+    if r["incremental_share_of_cold"] is not None:
+        print(f"incremental = {100 * r['incremental_share_of_cold']:.1f} % of cold CSV")
 
 
 if __name__ == "__main__":
@@ -340,4 +399,6 @@ if __name__ == "__main__":
         parser.add_argument("--out", type=Path, default=Path("bench-out/bench.json"))
         parser.add_argument("--workdir", type=Path, default=Path("bench-out"))
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--measure", default=None,
+                            help=f"comma-separated subset of {','.join(MEASUREMENTS)} (default: all)")
         sys.exit(run_bench(parser.parse_args()))

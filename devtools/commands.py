@@ -43,6 +43,9 @@ def register(sub: Any) -> None:
     bench.add_argument("--out", type=Path, default=Path("bench-out/bench.json"))
     bench.add_argument("--workdir", type=Path, default=Path("bench-out"))
     bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument("--measure", default=None,
+                       help="comma-separated subset of cold_csv,direct_csv,cold_jsonl,direct_jsonl,night "
+                            "(default: all; the baseline always runs)")
     bench.set_defaults(func=cmd_bench)
 
 

@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -63,6 +63,7 @@ class RefreshResult:
     field_rows: int = 0
     procedure_province_rows: int = 0
     late_rows: int = 0
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _unit_select() -> str:
@@ -583,11 +584,21 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     ensure_mart_tables(con)
     refresh_id = f"direct-{uuid.uuid4()}"
     begin_refresh(con, refresh_id, windows)
-    unit_rows = refresh_unit_stats(con, windows)
-    level_rows = refresh_level_stats(con, windows)
-    target_rows = refresh_target_attainment(con, windows, history=False)
-    drill = refresh_drilldown(con, windows)
-    late_rows = refresh_late_cases(con, windows)
+    steps: dict[str, float] = {}
+    tick = time.perf_counter()
+
+    def timed(step: str, value):
+        nonlocal tick
+        now = time.perf_counter()
+        steps[step] = now - tick
+        tick = now
+        return value
+
+    unit_rows = timed("unit", refresh_unit_stats(con, windows))
+    level_rows = timed("level", refresh_level_stats(con, windows))
+    target_rows = timed("target", refresh_target_attainment(con, windows, history=False))
+    drill = timed("drilldown", refresh_drilldown(con, windows))
+    late_rows = timed("late_cases", refresh_late_cases(con, windows))
     seconds = time.perf_counter() - started
     note_unit_rows(con, refresh_id, unit_rows, seconds)
     complete_refresh(con, refresh_id)
@@ -596,7 +607,7 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     result = RefreshResult(
         len(windows), first, last, unit_rows, level_rows, target_rows, seconds,
         procedure_rows=drill[PROCEDURE_TABLE], field_rows=drill[FIELD_TABLE],
-        procedure_province_rows=drill[PROCEDURE_PROVINCE_TABLE], late_rows=late_rows,
+        procedure_province_rows=drill[PROCEDURE_PROVINCE_TABLE], late_rows=late_rows, step_seconds=steps,
     )
     log.info(
         "marts: %d windows (%s..%s) -> %d unit rows, %d level rows, %d target rows, %d procedure rows, "
