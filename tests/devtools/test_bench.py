@@ -3,7 +3,7 @@
 import json
 from argparse import Namespace
 
-from devtools.bench import run_bench
+from devtools.bench import OVERHEAD_METHOD, fresh, run_bench
 
 REQUIRED = {"versions", "baseline_csv_s", "cold_csv_s", "cold_jsonl_s", "incremental_s", "cold_csv_peak_rss_mb",
             "cold_csv_stages_s", "cold_jsonl_stages_s", "dagster_overhead_csv_s"}
@@ -17,4 +17,23 @@ def test_bench_smoke(tmp_path, capsys):
     assert result["versions"] == 2000 and result["incremental_rows"] > 0
     stages = result["cold_csv_stages_s"]
     assert {"read", "validate", "land", "core", "aggregates", "checks"} <= set(stages)
-    assert "x baseline" in capsys.readouterr().out
+    # Measured inside the Dagster run (its wall minus its own steps), so never negative.
+    assert result["dagster_overhead_method"] == OVERHEAD_METHOD
+    assert 0 <= result["dagster_overhead_csv_s"] < result["cold_csv_s"]
+    assert 0 < result["cold_csv_dagster_steps_s"] < result["cold_csv_s"]
+    out = capsys.readouterr().out
+    assert "x baseline" in out and OVERHEAD_METHOD in out
+
+
+def test_fresh_removes_the_database_its_wal_and_spill_folder_and_nothing_else(tmp_path):
+    for name in ("x.duckdb", "x.duckdb.wal", "x.analytics.duckdb", "xy.duckdb", "x.csv"):
+        (tmp_path / name).write_text("stale")
+    spill = tmp_path / "x.duckdb.tmp"
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_text("spilled")
+    parquet_set = tmp_path / ".x.analytics_parquet.123"
+    parquet_set.mkdir()
+    (tmp_path / "x.analytics_parquet").symlink_to(parquet_set.name)
+    assert fresh(tmp_path, "x.duckdb") == tmp_path / "x.duckdb"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "xy.duckdb"]
+    assert fresh(tmp_path / "missing", "x.duckdb") == tmp_path / "missing" / "x.duckdb"
