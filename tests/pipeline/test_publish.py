@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import logging
 import shutil
@@ -269,8 +270,18 @@ def _compat_env(packages: dict[str, str]) -> Path:
     stamp = venv / ".installed"
     if stamp.exists():
         return venv
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    # Test workers (pytest -n) may want the same environment at once: one creates it.
+    with (venv.parent / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return venv
+        return _create_compat_env(venv, packages)
+
+
+def _create_compat_env(venv: Path, packages: dict[str, str]) -> Path:
+    stamp = venv / ".installed"
+    shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     proc = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
