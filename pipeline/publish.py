@@ -19,11 +19,21 @@ set just replaced is kept until the next publish (a reader may still be in it).
 Only analyst-facing data is copied: the marts, the reference tables, core.cases without free
 text and unknown fields (which may carry personal data), and batch-level quality summaries.
 Published files are readable by their owner and group only (0640 files, 0750 folders).
+
+A nightly publish costs what changed, not the whole copy. The previous analyst database is
+copied (sequential I/O) to the temporary name and brought up to date in place: each published
+table is compared with the warehouse segment by segment (a mart window, a case of core.cases,
+else the whole table) by row count and the sum of the rows' hashes, and only the segments that
+differ are deleted and re-inserted. A Parquet file records the fingerprint of its content in its
+key-value metadata; an unchanged table's file is hard-linked from the previous set instead of
+rewritten. Whenever there is no previous copy, its storage version differs, or anything fails
+on the way, the publish falls back to writing everything afresh.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 import shutil
@@ -95,108 +105,373 @@ def _lit(text: str) -> str:
 
 
 def publish(
-    con: duckdb.DuckDBPyConnection, warehouse: Path | str, storage_version: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Path | str,
+    storage_version: str | None = None,
+    *,
+    reuse: bool = True,
 ) -> Path:
-    """Write the analyst database and the Parquet set next to the warehouse; swap both in."""
+    """Write the analyst database and the Parquet set next to the warehouse; swap both in.
+
+    ``reuse`` (default): start from the previous published copy and change only what differs
+    (see the module doc); False writes everything afresh. The result is the same either way."""
     version = storage_version or config.analytics_storage_version()
     target = analytics_path(warehouse)
     folder = parquet_path(warehouse)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     new_set = folder.with_name(f".{folder.name}.{time.time_ns()}")
-    tmp.unlink(missing_ok=True)
+    previous_set = folder.resolve() if folder.is_symlink() and folder.is_dir() else None
+    _drop_temporary(tmp)
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()
-        con.execute(f"ATTACH {_lit(str(tmp))} AS publish_target (STORAGE_VERSION {_lit(version)})")
         # Published tables carry no order: let DuckDB write them in parallel (~20 % faster on
         # core.cases). Landing needs file order, so the setting is restored afterwards.
         con.execute("SET preserve_insertion_order = false")
         try:
-            tables = _copy_tables(con)
+            sync = _attach_previous(con, target, tmp, version) if reuse else None
+            if sync is not None:
+                try:
+                    tables, stats, fingerprints = _sync_tables(con)
+                except duckdb.Error as exc:  # a damaged or unexpected previous copy: start afresh
+                    log.warning("publish: updating the previous copy failed (%s); writing it afresh", exc)
+                    con.execute("DETACH publish_target")
+                    _drop_temporary(tmp)
+                    sync = None
+            if sync is None:
+                con.execute(f"ATTACH {_lit(str(tmp))} AS publish_target (STORAGE_VERSION {_lit(version)})")
+                tables, stats, fingerprints = _copy_tables(con), None, {}
             timings["database"] = time.perf_counter() - started
             started = time.perf_counter()
-            _write_parquet_set(con, tables, new_set)
+            written = _write_parquet_set(con, tables, new_set, previous_set if reuse else None, fingerprints)
             timings["parquet"] = time.perf_counter() - started
         finally:
             con.execute("RESET preserve_insertion_order")
-            con.execute("DETACH publish_target")
+            if _attached(con, "publish_target"):
+                con.execute("DETACH publish_target")
         os.chmod(tmp, FILE_MODE)
     except BaseException:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(f"{tmp.name}.wal").unlink(missing_ok=True)
+        _drop_temporary(tmp)
         shutil.rmtree(new_set, ignore_errors=True)
         raise
     os.replace(tmp, target)
     _swap_link(folder, new_set)
+    how = (
+        "afresh" if stats is None else
+        f"updated: {stats['tables_changed']} of {len(tables)} tables changed, "
+        f"{stats['rows_deleted']:,} rows replaced by {stats['rows_inserted']:,}"
+    )
     log.info(
-        "published the analyst database %s (storage %s, %.1fs) and the Parquet set %s (%.1fs)",
-        target, version, timings["database"], folder, timings["parquet"],
+        "published the analyst database %s (storage %s, %s, %.1fs) and the Parquet set %s "
+        "(%d of %d files written, the rest linked from the previous set, %.1fs)",
+        target, version, how, timings["database"], folder, written, len(tables), timings["parquet"],
     )
     return target
 
 
-def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Create the analyst tables with their COMMENTs in publish_target; return their names."""
-    existing = {
+def _drop_temporary(tmp: Path) -> None:
+    tmp.unlink(missing_ok=True)
+    tmp.with_name(f"{tmp.name}.wal").unlink(missing_ok=True)
+
+
+def _attached(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [name]).fetchone()[0])
+
+
+def _storage_tag(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    tags = con.execute("SELECT tags FROM duckdb_databases() WHERE database_name = ?", [name]).fetchone()[0]
+    return (tags or {}).get("storage_version")
+
+
+_STORAGE_TAGS: dict[str, str | None] = {}
+
+
+def _expected_storage_tag(con: duckdb.DuckDBPyConnection, version: str, folder: Path) -> str | None:
+    """How DuckDB labels a file written with STORAGE_VERSION ``version`` (probed once)."""
+    if version not in _STORAGE_TAGS:
+        probe = folder / f".publish-probe-{os.getpid()}.duckdb"
+        _drop_temporary(probe)
+        try:
+            con.execute(f"ATTACH {_lit(str(probe))} AS publish_probe (STORAGE_VERSION {_lit(version)})")
+            try:
+                _STORAGE_TAGS[version] = _storage_tag(con, "publish_probe")
+            finally:
+                con.execute("DETACH publish_probe")
+        finally:
+            _drop_temporary(probe)
+    return _STORAGE_TAGS[version]
+
+
+def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path, tmp: Path, version: str) -> bool | None:
+    """Copy the previous analyst database to ``tmp`` and attach it as publish_target; None (and
+    nothing attached, no temporary left) when there is none or it is not fit to start from."""
+    if not target.is_file() or target.with_name(f"{target.name}.wal").exists():
+        return None
+    try:
+        shutil.copyfile(target, tmp)  # the published file is never written in place: a stable copy
+        con.execute(f"ATTACH {_lit(str(tmp))} AS publish_target")
+    except (OSError, duckdb.Error) as exc:
+        log.warning("publish: cannot start from the previous copy %s (%s); writing it afresh", target, exc)
+        _drop_temporary(tmp)
+        return None
+    found, wanted = _storage_tag(con, "publish_target"), _expected_storage_tag(con, version, tmp.parent)
+    if found is None or found != wanted:
+        log.info("publish: the previous copy has storage %s, not %s; writing it afresh", found, wanted)
+        con.execute("DETACH publish_target")
+        _drop_temporary(tmp)
+        return None
+    return True
+
+
+def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
         f"{s}.{t}" for s, t in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall()
     }
+
+
+def _source_columns(con: duckdb.DuckDBPyConnection, source: str, dropped: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(column, type, comment) of ``source`` without the dropped columns, in table order."""
+    schema, table = source.split(".")
+    columns = con.execute(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
+        "ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
+    return [(c, t, doc) for c, t, doc in columns if c not in dropped]
+
+
+def _table_doc(con: duckdb.DuckDBPyConnection, database: str, name: str) -> str:
+    schema, table = name.split(".")
+    row = con.execute(
+        "SELECT coalesce(comment, '') FROM duckdb_tables() "
+        "WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        [database, schema, table],
+    ).fetchone()
+    return row[0] if row else ""
+
+
+QUARANTINE_REASONS_SQL = (
+    "SELECT q.batch_id, q.source_name, r.reason, count(*) AS records "
+    "FROM raw.quarantine q, unnest(q.reasons) AS r(reason) GROUP BY q.batch_id, q.source_name, r.reason"
+)
+QUARANTINE_REASONS_DOC = (
+    "Quarantined records per batch and reason (the records themselves stay in the working warehouse)."
+)
+
+
+def _quarantine_reasons(con: duckdb.DuckDBPyConnection, existing: set[str]) -> None:
+    con.execute("DROP TABLE IF EXISTS publish_target.quality.quarantine_reasons")
+    con.execute(
+        f"CREATE TABLE publish_target.quality.quarantine_reasons AS {QUARANTINE_REASONS_SQL}"
+        if "raw.quarantine" in existing else
+        "CREATE TABLE publish_target.quality.quarantine_reasons "
+        "(batch_id BIGINT, source_name VARCHAR, reason VARCHAR, records BIGINT)"
+    )
+    con.execute(
+        f"COMMENT ON TABLE publish_target.quality.quarantine_reasons IS {_lit(QUARANTINE_REASONS_DOC)}"
+    )
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create the analyst tables with their COMMENTs in publish_target; return their names."""
+    existing = _existing(con)
     published: list[str] = []
     for schema in ("mart", "core", "quality", "issued"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS publish_target.{schema}")
     for source, name, dropped in PUBLISHED:
         if source not in existing:
             continue
-        schema, table = source.split(".")
-        columns = con.execute(
-            "SELECT column_name, coalesce(comment, '') FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
-            "ORDER BY column_index",
-            [schema, table],
-        ).fetchall()
-        kept = [(c, doc) for c, doc in columns if c not in dropped]
-        col_list = ", ".join(f'"{c}"' for c, _ in kept)
-        con.execute(f"CREATE TABLE publish_target.{name} AS SELECT {col_list} FROM {source}")
-        table_doc = con.execute(
-            "SELECT coalesce(comment, '') FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-        if table_doc:
-            con.execute(f"COMMENT ON TABLE publish_target.{name} IS {_lit(table_doc)}")
-        for column, doc in kept:
-            if doc:
-                con.execute(f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {_lit(doc)}')
+        kept = _source_columns(con, source, dropped)
+        _create_copy(con, source, name, kept)
         published.append(name)
-    con.execute(
-        "CREATE TABLE publish_target.quality.quarantine_reasons AS "
-        "SELECT q.batch_id, q.source_name, r.reason, count(*) AS records "
-        "FROM raw.quarantine q, unnest(q.reasons) AS r(reason) GROUP BY q.batch_id, q.source_name, r.reason"
-        if "raw.quarantine" in existing else
-        "CREATE TABLE publish_target.quality.quarantine_reasons "
-        "(batch_id BIGINT, source_name VARCHAR, reason VARCHAR, records BIGINT)"
-    )
-    con.execute(
-        "COMMENT ON TABLE publish_target.quality.quarantine_reasons IS "
-        "'Quarantined records per batch and reason (the records themselves stay in the working warehouse).'"
-    )
+    _quarantine_reasons(con, existing)
     published.append("quality.quarantine_reasons")
     return published
 
 
-def _write_parquet_set(con: duckdb.DuckDBPyConnection, tables: list[str], folder: Path) -> None:
-    """One Parquet file per published table, read from publish_target, plus the dictionary."""
+def _create_copy(con: duckdb.DuckDBPyConnection, source: str, name: str, kept: list[tuple[str, str, str]]) -> None:
+    col_list = ", ".join(f'"{c}"' for c, _, _ in kept)
+    con.execute(f"CREATE TABLE publish_target.{name} AS SELECT {col_list} FROM {source}")
+    table_doc = _table_doc(con, current_database(con), source)
+    if table_doc:
+        con.execute(f"COMMENT ON TABLE publish_target.{name} IS {_lit(table_doc)}")
+    for column, _, doc in kept:
+        if doc:
+            con.execute(f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {_lit(doc)}')
+
+
+def current_database(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT current_database()").fetchone()[0]
+
+
+# The segments a published table is compared and replaced by: a mart window, a case.
+WINDOW_KEY = ("period_grain", "period_label")
+CASE_KEY = ("case_id",)
+# Beyond this share of a table's rows to replace, the table is written afresh instead.
+REWRITE_SHARE = 0.5
+
+
+def _segment_key(name: str, columns: list[str]) -> tuple[str, ...]:
+    if set(WINDOW_KEY) <= set(columns):
+        return WINDOW_KEY
+    if name == "core.cases" and set(CASE_KEY) <= set(columns):
+        return CASE_KEY
+    return ()
+
+
+def _row_hash(columns: list[str], alias: str = "x") -> str:
+    return "hash(" + ", ".join(f'{alias}."{c}"' for c in columns) + ")"
+
+
+def _fingerprint_sql(relation: str, columns: list[str]) -> str:
+    """(rows, sum of the rows' hashes) of ``relation``: equal for the same rows in any order."""
+    return f"SELECT count(*), coalesce(sum({_row_hash(columns)}::HUGEINT), 0) FROM {relation} x"
+
+
+def _sync_tables(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[list[str], dict[str, int], dict[str, tuple[int, int]]]:
+    """Bring the attached previous copy up to date with the warehouse; return the published
+    table names (as _copy_tables), what was done, and the (rows, hash sum) fingerprints of
+    the tables it computed on the way."""
+    existing = _existing(con)
+    stats = {"tables_changed": 0, "rows_deleted": 0, "rows_inserted": 0}
+    fingerprints: dict[str, tuple[int, int]] = {}
+    for schema in ("mart", "core", "quality", "issued"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS publish_target.{schema}")
+    previous = {
+        f"{s}.{t}" for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'publish_target'"
+        ).fetchall()
+    }
+    source_db = current_database(con)
+    published: list[str] = []
+    for source, name, dropped in PUBLISHED:
+        if source not in existing:
+            continue
+        published.append(name)
+        kept = _source_columns(con, source, dropped)
+        schema, table = name.split(".")
+        target_columns = con.execute(
+            "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+            "WHERE database_name = 'publish_target' AND schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, table],
+        ).fetchall() if name in previous else []
+        if [(c, t) for c, t, _ in target_columns] != [(c, t) for c, t, _ in kept]:
+            con.execute(f"DROP TABLE IF EXISTS publish_target.{name}")
+            _create_copy(con, source, name, kept)
+            stats["tables_changed"] += 1
+            stats["rows_inserted"] += con.execute(f"SELECT count(*) FROM publish_target.{name}").fetchone()[0]
+            continue
+        started = time.perf_counter()
+        deleted, inserted, fingerprints[name] = _sync_rows(con, source, name, [c for c, _, _ in kept])
+        log.debug("publish: %s: %d rows replaced by %d (%.1fs)", name, deleted, inserted, time.perf_counter() - started)
+        if deleted or inserted:
+            stats["tables_changed"] += 1
+            stats["rows_deleted"] += deleted
+            stats["rows_inserted"] += inserted
+        # COMMENTs: only those that differ (each is a catalog change).
+        table_doc = _table_doc(con, source_db, source)
+        if table_doc != _table_doc(con, "publish_target", name):
+            con.execute(f"COMMENT ON TABLE publish_target.{name} IS {_lit(table_doc) if table_doc else 'NULL'}")
+        for (column, _, doc), (_, _, old) in zip(kept, target_columns, strict=True):
+            if doc != old:
+                con.execute(
+                    f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {_lit(doc) if doc else "NULL"}')
+    keep = set(published) | {"quality.quarantine_reasons"}
+    for name in sorted(previous - keep):
+        con.execute(f"DROP TABLE publish_target.{name}")
+    _quarantine_reasons(con, existing)
+    published.append("quality.quarantine_reasons")
+    return published, stats, fingerprints
+
+
+def _sync_rows(
+    con: duckdb.DuckDBPyConnection, source: str, name: str, columns: list[str]
+) -> tuple[int, int, tuple[int, int]]:
+    """Make publish_target.<name> hold the source's rows: the rows found on one side only
+    (compared by their hash within their segment) are deleted or inserted, the others stay.
+    Returns (rows deleted, rows inserted, the source's whole-table fingerprint)."""
+    key = _segment_key(name, columns)
+    target = f"publish_target.{name}"
+    fields = [*key, "h"]
+    select = ", ".join([*(f'x."{k}"' for k in key), f"{_row_hash(columns)} AS h"])
+    temps = ("publish_source_rows", "publish_target_rows", "publish_deleted", "publish_inserted")
+    try:
+        for temp, relation in zip(temps, (source, target), strict=False):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT x.rowid AS row_id, {select} FROM {relation} x")
+        match = " AND ".join(f'a."{f}" IS NOT DISTINCT FROM b."{f}"' for f in fields)
+        for temp, a, b in (("publish_deleted", "publish_target_rows", "publish_source_rows"),
+                           ("publish_inserted", "publish_source_rows", "publish_target_rows")):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT a.row_id, a.h FROM {a} a ANTI JOIN {b} b ON {match}")
+        totals = " UNION ALL ".join(
+            f"SELECT {i} AS i, count(*) AS n, coalesce(sum(h::HUGEINT), 0) AS h FROM {temp}" for i, temp in enumerate(temps))
+        (sn, sh), (tn, th), (dn, dh), (inn, ih) = [
+            (n, h) for _, n, h in sorted(con.execute(totals).fetchall())]
+        if not dn and not inn and (sn, sh) == (tn, th):
+            return 0, 0, (sn, sh)
+        # Rows present more than once on a side are not matched one by one: then (or when most
+        # rows changed) the table is rewritten whole.
+        if (tn - dn + inn, th - dh + ih) != (sn, sh) or dn > REWRITE_SHARE * tn:
+            return (*_rewrite(con, source, target, columns), (sn, sh))
+        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT row_id FROM publish_deleted)")
+        col_list = ", ".join(f'"{c}"' for c in columns)
+        con.execute(
+            f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM {source} "
+            "WHERE rowid IN (SELECT row_id FROM publish_inserted)"
+        )
+        return int(dn), int(inn), (sn, sh)
+    finally:
+        for temp in temps:
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, source: str, target: str, columns: list[str]) -> tuple[int, int]:
+    """Replace every row of ``target`` (keeps the table, its COMMENTs)."""
+    col_list = ", ".join(f'"{c}"' for c in columns)
+    (deleted,) = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+    con.execute(f"DELETE FROM {target}")
+    con.execute(f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM {source}")
+    (inserted,) = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+    return deleted, inserted
+
+
+FINGERPRINT_KEY = "dvc_publish_fingerprint"
+
+
+def _previous_fingerprint(path: Path) -> str | None:
+    """The fingerprint a previous publish stored in a Parquet file's key-value metadata."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except (OSError, ValueError):
+        return None
+    value = metadata.get(FINGERPRINT_KEY.encode())
+    return value.decode() if value is not None else None
+
+
+def _write_parquet_set(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str],
+    folder: Path,
+    previous: Path | None = None,
+    fingerprints: dict[str, tuple[int, int]] | None = None,
+) -> int:
+    """One Parquet file per published table, read from publish_target, plus the dictionary.
+    A file of ``previous`` with the same content fingerprint is hard-linked instead of written
+    (``fingerprints``: those already known, by table). Returns the number of files written."""
     folder.mkdir()
     os.chmod(folder, FOLDER_MODE)
     dictionary: list[tuple[str, str, str, str]] = []  # (table, column, type, meaning)
+    written = 0
     for name in tables:
+        table_doc = _table_doc(con, "publish_target", name)
         schema, table = name.split(".")
-        table_doc = con.execute(
-            "SELECT coalesce(comment, '') FROM duckdb_tables() "
-            "WHERE database_name = 'publish_target' AND schema_name = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
         columns = con.execute(
             "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
             "WHERE database_name = 'publish_target' AND schema_name = ? AND table_name = ? "
@@ -208,15 +483,34 @@ def _write_parquet_set(con: duckdb.DuckDBPyConnection, tables: list[str], folder
             for c, t, _ in columns
         )
         path = parquet_file(folder, name)
-        # Snappy (DuckDB's default) is the codec every Parquet reader has, Power Query included.
-        con.execute(
-            f"COPY (SELECT {select} FROM publish_target.{name}) TO {_lit(str(path))} "
-            "(FORMAT parquet, COMPRESSION snappy)"
-        )
+        names = [c for c, _, _ in columns]
+        known = (fingerprints or {}).get(name)
+        n, h = known or con.execute(_fingerprint_sql(f"publish_target.{name}", names)).fetchone()
+        signature = hashlib.sha256(repr([(c, t) for c, t, _ in columns]).encode()).hexdigest()[:16]
+        fingerprint = f"{n}:{h}:{signature}"
+        old = parquet_file(previous, name) if previous is not None else None
+        if old is not None and _previous_fingerprint(old) == fingerprint and _link(old, path):
+            pass
+        else:
+            # Snappy (DuckDB's default) is the codec every Parquet reader has, Power Query included.
+            con.execute(
+                f"COPY (SELECT {select} FROM publish_target.{name}) TO {_lit(str(path))} "
+                f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{FINGERPRINT_KEY}: {_lit(fingerprint)}}})"
+            )
+            written += 1
         os.chmod(path, FILE_MODE)
         dictionary.append((name, "", "", table_doc))
         dictionary += [(name, c, PARQUET_TYPES.get(t, t), doc) for c, t, doc in columns]
     _write_dictionary(dictionary, folder)
+    return written
+
+
+def _link(old: Path, new: Path) -> bool:
+    try:
+        os.link(old, new)
+        return True
+    except OSError:  # another file system, no hard links: write it
+        return False
 
 
 def _write_dictionary(rows: list[tuple[str, str, str, str]], folder: Path) -> None:

@@ -10,4 +10,6 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v a
     echo "setup: chromium could not be installed; the browser test will be skipped"
 fi
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): the suite is mostly independent subprocesses and DuckDB work;
+# DVC_TEST_WORKERS=0 runs it in one process.
+exec .venv/bin/python -m pytest -n "${DVC_TEST_WORKERS:-2}" "$@"

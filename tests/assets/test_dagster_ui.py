@@ -55,6 +55,9 @@ def test_dagster_ui_shows_assets_checks_and_quarter_labels_and_stops_cleanly(tmp
     dev = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # As from an operator's terminal: a pytest-xdist worker ignores SIGINT, and dagster dev
+        # would copy that onto SIGTERM (engineering notes) and not stop.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         url = f"http://127.0.0.1:{port}"

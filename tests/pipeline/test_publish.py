@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
+import logging
 import shutil
 import stat
 import subprocess
@@ -268,8 +270,18 @@ def _compat_env(packages: dict[str, str]) -> Path:
     stamp = venv / ".installed"
     if stamp.exists():
         return venv
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    # Test workers (pytest -n) may want the same environment at once: one creates it.
+    with (venv.parent / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return venv
+        return _create_compat_env(venv, packages)
+
+
+def _create_compat_env(venv: Path, packages: dict[str, str]) -> Path:
+    stamp = venv / ".installed"
+    shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     proc = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -373,3 +385,135 @@ def test_duckdb_1x_reads_the_parquet_set(published_demo, current_1x_env):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == reference["fingerprints"]
+
+
+# ---------------------------------------------------------------------------------------
+# Nightly publish: the previous copy is updated, not rewritten, with the same result
+# ---------------------------------------------------------------------------------------
+def _change_warehouse(warehouse: Path) -> None:
+    """What a night and a few hand edits do: changed, removed and duplicated rows, a new
+    column, a new COMMENT, a table gone."""
+    con = duckdb.connect(str(warehouse))
+    con.execute("UPDATE mart.unit_period_stats SET carried_over = carried_over + 1 "
+                "WHERE rowid = (SELECT min(rowid) FROM mart.unit_period_stats)")
+    con.execute("DELETE FROM core.cases WHERE case_id = (SELECT min(case_id) FROM core.cases)")
+    con.execute("UPDATE core.cases SET summary = 'only in the working warehouse' "
+                "WHERE case_id = (SELECT max(case_id) FROM core.cases)")  # a left-out column
+    con.execute("INSERT INTO mart.refresh_log SELECT * FROM mart.refresh_log")  # the same rows twice
+    con.execute("COMMENT ON COLUMN core.units.unit_code IS 'mã đơn vị (changed)'")
+    con.execute("ALTER TABLE mart.level_period_stats ADD COLUMN note VARCHAR DEFAULT 'x'")
+    con.execute("DROP TABLE mart.procedure_province_stats")
+    con.close()
+
+
+def _publish_at(warehouse: Path, **kwargs) -> None:
+    con = duckdb.connect(str(warehouse))
+    publish(con, warehouse, **kwargs)
+    con.close()
+
+
+def _analyst_view(warehouse: Path) -> dict[str, list[dict]]:
+    """Everything an analyst can see: tables, columns, COMMENTs and rows of both formats."""
+    con = duckdb.connect(str(analytics_path(warehouse)), read_only=True)
+    names = [r["name"] for r in _rows(con, TABLES_SQL)]
+    seen = _read_with(con, names)
+    con.close()
+    folder = parquet_path(warehouse)
+    reader = duckdb.connect()
+    seen["parquet"] = _rows(reader, _fingerprint_sql({n: f"read_parquet('{parquet_file(folder, n)}')" for n in names}))
+    seen["files"] = sorted(p.name for p in folder.iterdir())
+    seen["dictionary"] = (folder / "data_dictionary.csv").read_text(encoding="utf-8-sig")
+    return seen
+
+
+@pytest.fixture
+def updated_copy(tmp_path, published_demo, caplog) -> tuple[Path, Path, str]:
+    """The demo's published warehouse copied, changed, published again over its previous copy;
+    and the same changed warehouse published afresh elsewhere. Returns (updated, fresh, log)."""
+    night = tmp_path / "night"
+    shutil.copytree(published_demo / "var" / "demo", night, symlinks=True)
+    warehouse = night / "warehouse.duckdb"
+    previous_set = parquet_path(warehouse).resolve()
+    _change_warehouse(warehouse)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(warehouse, fresh / "warehouse.duckdb")
+    caplog.set_level(logging.INFO, logger="pipeline.publish")
+    _publish_at(warehouse)
+    text = caplog.text
+    _publish_at(fresh / "warehouse.duckdb", reuse=False)
+    assert previous_set.exists() and parquet_path(warehouse).resolve() != previous_set
+    return warehouse, fresh / "warehouse.duckdb", text
+
+
+def test_nightly_publish_updates_the_previous_copy_with_the_same_result_as_a_fresh_one(updated_copy):
+    warehouse, fresh, log_text = updated_copy
+    assert "updated:" in log_text and "afresh" not in log_text
+    assert _analyst_view(warehouse) == _analyst_view(fresh)
+    con = duckdb.connect(str(analytics_path(warehouse)), read_only=True)
+    assert con.execute("SELECT count(*) FROM mart.refresh_log").fetchone()[0] % 2 == 0
+    assert con.execute("SELECT count(*) FROM core.cases WHERE case_id = "
+                       "(SELECT min(case_id) FROM core.cases)").fetchone()[0] == 1
+    con.close()
+    # Still DuckDB 1.x's storage, readable by the owner and group only.
+    analytics = analytics_path(warehouse)
+    assert int.from_bytes(analytics.read_bytes()[12:20], "little") == 64
+    assert stat.S_IMODE(analytics.stat().st_mode) == 0o640
+    folder = parquet_path(warehouse)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o640}
+    assert stat.S_IMODE(folder.resolve().stat().st_mode) == 0o750
+
+
+def test_nightly_publish_links_the_parquet_files_of_unchanged_tables(tmp_path, published_demo):
+    night = tmp_path / "night"
+    shutil.copytree(published_demo / "var" / "demo", night, symlinks=True)
+    warehouse = night / "warehouse.duckdb"
+    before = parquet_path(warehouse).resolve()
+    con = duckdb.connect(str(warehouse))
+    con.execute("UPDATE core.units SET unit_name = unit_name || ' (mới)' "
+                "WHERE unit_code = (SELECT min(unit_code) FROM core.units)")
+    con.close()
+    _publish_at(warehouse)
+    after = parquet_path(warehouse).resolve()
+    same = {p.name for p in after.iterdir() if p.stat().st_ino == (before / p.name).stat().st_ino}
+    assert "core.units.parquet" not in same
+    assert {"core.cases.parquet", "mart.unit_period_stats.parquet", "core.targets.parquet"} <= same
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{parquet_file(after, 'core.units')}') "
+                      "WHERE unit_name LIKE '% (mới)'").fetchall() == [(1,)]
+
+
+def test_nightly_publish_starts_afresh_when_the_storage_version_changes(tmp_path, monkeypatch, caplog):
+    warehouse = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE SCHEMA core; CREATE TABLE core.units (unit_code VARCHAR); INSERT INTO core.units VALUES ('A')")
+    publish(con, warehouse)
+    assert int.from_bytes(analytics_path(warehouse).read_bytes()[12:20], "little") == 64
+    monkeypatch.setenv("DVC_ANALYTICS_STORAGE_VERSION", "v1.4.0")
+    caplog.set_level(logging.INFO, logger="pipeline.publish")
+    publish(con, warehouse)
+    assert "afresh" in caplog.text
+    assert int.from_bytes(analytics_path(warehouse).read_bytes()[12:20], "little") == 67
+    # A damaged previous copy is not a failure either: it is written afresh.
+    analytics_path(warehouse).write_bytes(b"not a database")
+    con.execute("INSERT INTO core.units VALUES ('B')")
+    publish(con, warehouse)
+    con.close()
+    assert duckdb.connect(str(analytics_path(warehouse)), read_only=True).execute(
+        "SELECT count(*) FROM core.units").fetchone() == (2,)
+    assert sorted(p.name for p in tmp_path.iterdir() if "tmp" in p.name or "probe" in p.name) == []
+
+
+def test_duckdb_1x_reads_an_updated_analyst_database(updated_copy, oldest_1x_env, current_1x_env):
+    warehouse, _, _ = updated_copy
+    analytics = analytics_path(warehouse)
+    con = duckdb.connect(str(analytics), read_only=True)
+    names = [r["name"] for r in _rows(con, TABLES_SQL)]
+    reference = _read_with(con, names)
+    con.close()
+    reference["values"] = _read_with_python(sys.executable, analytics, names)["values"]
+    python = _read_with_python(oldest_1x_env / "bin" / "python", analytics, names)
+    assert python.pop("version") == OLDEST_CLIENT
+    assert python == {k: reference[k] for k in ("tables", "columns", "values")}
+    cli = _read_with_cli(current_1x_env, analytics, names)
+    cli.pop("version")
+    assert cli == {k: reference[k] for k in ("tables", "columns", "fingerprints")}
