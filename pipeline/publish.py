@@ -232,14 +232,17 @@ def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def _source_columns(con: duckdb.DuckDBPyConnection, source: str, dropped: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(column, type, comment) of ``source`` without the dropped columns, in table order."""
-    schema, table = source.split(".")
+def _columns(
+    con: duckdb.DuckDBPyConnection, name: str, *, database: str | None = None, dropped: tuple[str, ...] = ()
+) -> list[tuple[str, str, str]]:
+    """(column, type, comment) of table ``name`` in ``database`` (default: the warehouse)
+    without the dropped columns, in table order."""
+    schema, table = name.split(".")
     columns = con.execute(
         "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? "
+        "WHERE database_name = coalesce(?, current_database()) AND schema_name = ? AND table_name = ? "
         "ORDER BY column_index",
-        [schema, table],
+        [database, schema, table],
     ).fetchall()
     return [(c, t, doc) for c, t, doc in columns if c not in dropped]
 
@@ -285,7 +288,7 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     for source, name, dropped in PUBLISHED:
         if source not in existing:
             continue
-        kept = _source_columns(con, source, dropped)
+        kept = _columns(con, source, dropped=dropped)
         _create_copy(con, source, name, kept)
         published.append(name)
     _quarantine_reasons(con, existing)
@@ -354,7 +357,7 @@ def _sync_tables(
         if source not in existing:
             continue
         published.append(name)
-        kept = _source_columns(con, source, dropped)
+        kept = _columns(con, source, dropped=dropped)
         schema, table = name.split(".")
         target_columns = con.execute(
             "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
@@ -471,13 +474,7 @@ def _write_parquet_set(
     written = 0
     for name in tables:
         table_doc = _table_doc(con, "publish_target", name)
-        schema, table = name.split(".")
-        columns = con.execute(
-            "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-            "WHERE database_name = 'publish_target' AND schema_name = ? AND table_name = ? "
-            "ORDER BY column_index",
-            [schema, table],
-        ).fetchall()
+        columns = _columns(con, name, database="publish_target")
         select = ", ".join(
             f'CAST("{c}" AS {PARQUET_TYPES[t]}) AS "{c}"' if t in PARQUET_TYPES else f'"{c}"'
             for c, t, _ in columns
