@@ -14,6 +14,11 @@ SELECT c.case_id, c.unit_code, c.unit_name_source, c.procedure_code, c.procedure
        -- supplement requests = entries of DanhSachHoSoBoSung in the newest version
        coalesce(c.procedure_code IN (SELECT procedure_code FROM core.procedures WHERE full_process_eligible), false)
            AS is_eligible_procedure,
-       coalesce(json_array_length(c.supplement_requests), 0) AS supplement_requests
+       coalesce(json_array_length(c.supplement_requests), 0) AS supplement_requests,
+       -- attribution (METRICS.md §4.2): only a case whose versions disagree on MaDonVi or whose
+       -- code the crosswalk moves can count under another unit than its MaDonVi in some window;
+       -- every other case skips both attribution joins of period_cases.sql
+       coalesce(c.case_id IN (SELECT case_id FROM core.case_unit_history)
+                OR c.unit_code IN (SELECT unit_code FROM core.unit_resolution), false) AS needs_attribution
 FROM core.cases c
 WHERE $case_filter;

@@ -41,38 +41,47 @@ SELECT e.period_end, u.unit_code, u.unit_name, u.unit_level, u.parent_code, u.pr
 FROM (SELECT DISTINCT period_end FROM refresh_periods) e
 JOIN core.unit_calendar u ON e.period_end BETWEEN u.from_day AND u.to_day;
 
--- Step 1 for every (window, case) of both populations, before the unit is resolved. Two
--- joins (each a range join DuckDB plans well); the population tag lets each view below keep
--- only its own branch.
-CREATE OR REPLACE TEMP VIEW period_recorded_cases AS
-WITH windowed AS (
-    SELECT 'handled' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
-           p.s, p.e_excl, c.*
-    FROM mart_case_facts c
-    JOIN refresh_windows p
-      ON c.received_at < p.e_excl
-     AND (c.ended_at IS NULL OR c.ended_at >= p.s)
-    WHERE c.status_code NOT IN ('1', '3')
-    UNION ALL
-    SELECT 'not_received' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
-           p.s, p.e_excl, c.*
-    FROM mart_case_facts c
-    JOIN refresh_windows p
-      ON coalesce(c.submitted_at, c.received_at) >= p.s
-     AND coalesce(c.submitted_at, c.received_at) < p.e_excl
-    WHERE c.status_code IN ('1', '3')
-)
-SELECT w.*,
-       coalesce(h.unit_code, w.unit_code) AS recorded_unit_code,
-       coalesce(h.unit_name_source, w.unit_name_source) AS recorded_unit_name_source
-FROM windowed w
-LEFT JOIN core.case_unit_history h
-  ON h.case_id = w.case_id AND w.period_end BETWEEN h.from_day AND h.to_day;
+-- Every (window, case) of both populations, before attribution. Two joins (each a range
+-- join DuckDB plans well); the population tag lets each view below keep only its own branch.
+CREATE OR REPLACE TEMP VIEW period_windowed_cases AS
+SELECT 'handled' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
+       p.s, p.e_excl, c.*
+FROM mart_case_facts c
+JOIN refresh_windows p
+  ON c.received_at < p.e_excl
+ AND (c.ended_at IS NULL OR c.ended_at >= p.s)
+WHERE c.status_code NOT IN ('1', '3')
+UNION ALL
+SELECT 'not_received' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
+       p.s, p.e_excl, c.*
+FROM mart_case_facts c
+JOIN refresh_windows p
+  ON coalesce(c.submitted_at, c.received_at) >= p.s
+ AND coalesce(c.submitted_at, c.received_at) < p.e_excl
+WHERE c.status_code IN ('1', '3');
 
+-- Steps 1 and 2. A case that never moved between units and whose code the crosswalk does not
+-- move (needs_attribution false: most cases) counts under its MaDonVi: no join. The others:
+-- recorded unit as of E from the version history, then forward through the crosswalk as of E.
 CREATE OR REPLACE TEMP VIEW period_attributed_cases AS
+SELECT w.*,
+       w.unit_code AS recorded_unit_code,
+       w.unit_name_source AS recorded_unit_name_source,
+       w.unit_code AS attributed_unit_code
+FROM period_windowed_cases w
+WHERE NOT w.needs_attribution
+UNION ALL
 SELECT c.*,
        coalesce(r.resolved_code, c.recorded_unit_code) AS attributed_unit_code
-FROM period_recorded_cases c
+FROM (
+    SELECT w.*,
+           coalesce(h.unit_code, w.unit_code) AS recorded_unit_code,
+           coalesce(h.unit_name_source, w.unit_name_source) AS recorded_unit_name_source
+    FROM period_windowed_cases w
+    LEFT JOIN core.case_unit_history h
+      ON h.case_id = w.case_id AND w.period_end BETWEEN h.from_day AND h.to_day
+    WHERE w.needs_attribution
+) c
 LEFT JOIN period_unit_resolution r
   ON r.period_end = c.period_end AND r.recorded_code = c.recorded_unit_code;
 
