@@ -5,14 +5,13 @@
 -- No personal data and no free text: codes, instants and counts only.
 WITH late AS (
     SELECT h.period_grain, h.period_label, h.unit_code, h.case_id, h.procedure_code,
-           coalesce(h.field_code, pc.field_code, 'unknown') AS field_code,
+           h.drill_field_code AS field_code,
            CASE WHEN $resolved_late THEN 'resolved_late' ELSE 'overdue' END AS late_kind,
            h.received_at, h.due_at, h.ended_at,
            CASE WHEN $resolved_late THEN date_diff('day', h.due_date, h.end_date)
                 ELSE date_diff('day', h.due_date, h.period_end) END AS days_late,
            h.supplement_requests
     FROM period_handled_cases h
-    LEFT JOIN procedure_catalogue pc ON pc.procedure_code = h.procedure_code
     WHERE ($resolved_late) OR ($overdue)
 ),
 -- NgayHenTra history over the case's valid versions (raw.case_versions holds only valid

@@ -23,8 +23,10 @@
 -- Instants: a period covers [period_start 00:00, period_end + 1 day 00:00) in local time, so
 -- "by e" is "< period_end + 1 day" and 14th 23:59:59 / 15th 00:00:00 land on the right side.
 -- Deadlines compare DATES (early = end date before due date; same date = on time).
-CREATE OR REPLACE TEMP VIEW refresh_windows AS
-SELECT period_grain, period_label, period_start, period_end,
+-- window_id: a small key the drill-down groups by instead of four period columns.
+CREATE OR REPLACE TEMP TABLE refresh_windows AS
+SELECT CAST(row_number() OVER (ORDER BY period_grain, period_label) AS INTEGER) AS window_id,
+       period_grain, period_label, period_start, period_end,
        CAST(period_start AS TIMESTAMP) AS s,
        CAST(period_end + INTERVAL 1 DAY AS TIMESTAMP) AS e_excl
 FROM refresh_periods;
@@ -44,7 +46,7 @@ JOIN core.unit_calendar u ON e.period_end BETWEEN u.from_day AND u.to_day;
 -- Every (window, case) of both populations, before attribution. Two joins (each a range
 -- join DuckDB plans well); the population tag lets each view below keep only its own branch.
 CREATE OR REPLACE TEMP VIEW period_windowed_cases AS
-SELECT 'handled' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
+SELECT 'handled' AS population, p.window_id, p.period_grain, p.period_label, p.period_start, p.period_end,
        p.s, p.e_excl, c.*
 FROM mart_case_facts c
 JOIN refresh_windows p
@@ -52,7 +54,7 @@ JOIN refresh_windows p
  AND (c.ended_at IS NULL OR c.ended_at >= p.s)
 WHERE c.status_code NOT IN ('1', '3')
 UNION ALL
-SELECT 'not_received' AS population, p.period_grain, p.period_label, p.period_start, p.period_end,
+SELECT 'not_received' AS population, p.window_id, p.period_grain, p.period_label, p.period_start, p.period_end,
        p.s, p.e_excl, c.*
 FROM mart_case_facts c
 JOIN refresh_windows p
@@ -86,10 +88,11 @@ LEFT JOIN period_unit_resolution r
   ON r.period_end = c.period_end AND r.recorded_code = c.recorded_unit_code;
 
 CREATE OR REPLACE TEMP VIEW period_handled_cases AS
-SELECT period_grain, period_label, period_start, period_end,
+SELECT window_id, period_grain, period_label, period_start, period_end,
        attributed_unit_code AS unit_code,
        recorded_unit_name_source AS unit_name_source,
        case_id, procedure_code, procedure_name, field_code, field_name,
+       drill_field_code, field_name_sent,
        received_at, due_at, ended_at, status_code,
        received_at < s AS is_carried_over,
        received_at >= s AS is_new,
@@ -108,9 +111,10 @@ FROM period_attributed_cases
 WHERE population = 'handled';
 
 CREATE OR REPLACE TEMP VIEW period_not_received_cases AS
-SELECT period_grain, period_label, period_start, period_end,
+SELECT window_id, period_grain, period_label, period_start, period_end,
        attributed_unit_code AS unit_code,
        recorded_unit_name_source AS unit_name_source,
-       case_id, procedure_code, procedure_name, field_code, field_name
+       case_id, procedure_code, procedure_name, field_code, field_name,
+       drill_field_code, field_name_sent
 FROM period_attributed_cases
 WHERE population = 'not_received';
