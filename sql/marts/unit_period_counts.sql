@@ -2,8 +2,9 @@
 -- Input: the TEMP VIEWs of period_cases.sql (which unit a case counts under in each window) and
 --        its TEMP TABLE period_units (the units in force on each window's last day).
 -- Output: one row per (period_grain, period_label, unit_code) with any activity.
+-- Grouped by window_id (refresh_windows, a small key) and unit; the period columns are joined back.
 WITH handled_counts AS (
-    SELECT period_grain, period_label, period_start, period_end, unit_code,
+    SELECT window_id, unit_code,
         max(unit_name_source) AS unit_name_source,
         count(*) FILTER (is_carried_over) AS carried_over,
         count(*) FILTER (is_new AND channel = 'online') AS new_online,
@@ -39,20 +40,17 @@ WITH handled_counts AS (
         count(*) FILTER (is_new AND is_eligible_procedure) AS new_eligible,
         count(*) FILTER (is_new AND channel = 'online' AND service_level = '4' AND is_eligible_procedure) AS new_online_full_process_eligible
     FROM period_handled_cases
-    GROUP BY period_grain, period_label, period_start, period_end, unit_code
+    GROUP BY window_id, unit_code
 ),
 not_received_counts AS (
-    SELECT period_grain, period_label, period_start, period_end, unit_code,
+    SELECT window_id, unit_code,
            max(unit_name_source) AS unit_name_source,
            count(*) AS not_received
     FROM period_not_received_cases
-    GROUP BY period_grain, period_label, period_start, period_end, unit_code
+    GROUP BY window_id, unit_code
 )
 SELECT
-    coalesce(h.period_grain, n.period_grain) AS period_grain,
-    coalesce(h.period_label, n.period_label) AS period_label,
-    coalesce(h.period_start, n.period_start) AS period_start,
-    coalesce(h.period_end, n.period_end) AS period_end,
+    w.period_grain, w.period_label, w.period_start, w.period_end,
     coalesce(h.unit_code, n.unit_code) AS unit_code,
     coalesce(u.unit_name, h.unit_name_source, n.unit_name_source, h.unit_code, n.unit_code) AS unit_name,
     coalesce(u.unit_level, 'unknown') AS unit_level,
@@ -90,6 +88,8 @@ SELECT
     coalesce(h.new_online_full_process_eligible, 0) AS new_online_full_process_eligible,
 FROM handled_counts h
 FULL OUTER JOIN not_received_counts n
-  ON n.period_grain = h.period_grain AND n.period_label = h.period_label AND n.unit_code = h.unit_code
+  ON n.window_id = h.window_id AND n.unit_code = h.unit_code
+JOIN refresh_windows w
+  ON w.window_id = coalesce(h.window_id, n.window_id)
 LEFT JOIN period_units u
-  ON u.period_end = coalesce(h.period_end, n.period_end) AND u.unit_code = coalesce(h.unit_code, n.unit_code)
+  ON u.period_end = w.period_end AND u.unit_code = coalesce(h.unit_code, n.unit_code)
