@@ -55,7 +55,8 @@ def _child(argv: list[str]) -> None:
         runner.dagster_instance = lambda: instance
         code = main(["-q", "run", "--inbox", str(inbox), "--warehouse", str(warehouse)])
         out["exit_code"] = code
-        out["steps_s"] = _steps_seconds(instance)
+        out["steps"] = _step_durations(instance)
+        out["steps_s"] = sum(out["steps"].values())
     elif mode == "direct":
         out["stages"] = _direct(warehouse, inbox)
     out["wall_s"] = time.perf_counter() - started
@@ -63,14 +64,15 @@ def _child(argv: list[str]) -> None:
     print("BENCH " + json.dumps(out))
 
 
-def _steps_seconds(instance: Any) -> float:
-    """Sum of the durations of every step of every run in ``instance``."""
-    total = 0.0
+def _step_durations(instance: Any) -> dict[str, float]:
+    """Seconds per step key over every run in ``instance`` (a command may launch several jobs),
+    longest first: where a Dagster run's time went, e.g. a night's."""
+    totals: dict[str, float] = {}
     for run in instance.get_runs():
         for step in instance.get_run_step_stats(run.run_id):
             if step.start_time is not None and step.end_time is not None:
-                total += step.end_time - step.start_time
-    return total
+                totals[step.step_key] = totals.get(step.step_key, 0.0) + step.end_time - step.start_time
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
 def fresh(work: Path, name: str) -> Path:
@@ -343,6 +345,7 @@ def _result(n: int, gen_s: float, sizes: dict[str, Any], m: dict[str, dict[str, 
         "cold_csv_direct_peak_rss_mb": get("direct_csv", "peak_rss_mb"),
         "cold_csv_stages_s": get("direct_csv", "stages"),
         "cold_csv_dagster_steps_s": get("cold_csv", "steps_s"),
+        "cold_csv_dagster_step_s": get("cold_csv", "steps"),
         "dagster_overhead_csv_s": overhead("cold_csv"),
         "dagster_overhead_jsonl_s": overhead("cold_jsonl"),
         "dagster_overhead_method": OVERHEAD_METHOD,
@@ -356,6 +359,7 @@ def _result(n: int, gen_s: float, sizes: dict[str, Any], m: dict[str, dict[str, 
         "incremental_s": get("night", "wall_s"),
         "incremental_peak_rss_mb": get("night", "peak_rss_mb"),
         "incremental_share_of_cold": m["night"]["wall_s"] / m["cold_csv"]["wall_s"] if "night" in m else None,
+        "incremental_step_s": get("night", "steps"),
     }
 
 
@@ -388,6 +392,10 @@ def _print_table(r: dict[str, Any]) -> None:
         print(f"Dagster overhead ({r['dagster_overhead_method']}): {', '.join(overheads)}")
     if r["incremental_share_of_cold"] is not None:
         print(f"incremental = {100 * r['incremental_share_of_cold']:.1f} % of cold CSV")
+    for label, key in (("cold CSV", "cold_csv_dagster_step_s"), ("night", "incremental_step_s")):
+        if r.get(key):
+            longest = ", ".join(f"{k} {v:.1f}" for k, v in list(r[key].items())[:10])
+            print(f"longest Dagster steps, {label} (s): {longest}")
 
 
 if __name__ == "__main__":

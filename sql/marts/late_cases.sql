@@ -15,13 +15,15 @@ WITH late AS (
     WHERE ($resolved_late) OR ($overdue)
 ),
 -- NgayHenTra history over the case's valid versions (raw.case_versions holds only valid
--- ones), read for the late cases only. Timestamps are parsed, so the same instant written
--- in another date format is one value.
+-- ones), read for the late candidates only (mart_case_facts of this step: cases whose due
+-- date passed before they ended or that are open; a superset of `late`, read without
+-- evaluating `late` a second time). Timestamps are parsed, so the same instant written in
+-- another date format is one value.
 due_history AS (
     SELECT v.case_id, min(v.due_at) AS first_due_at,
            greatest(count(DISTINCT v.due_at) - 1, 0) AS due_changes
     FROM raw.case_versions v
-    WHERE v.case_id IN (SELECT case_id FROM late)
+    WHERE v.case_id IN (SELECT case_id FROM mart_case_facts)
     GROUP BY v.case_id
 )
 SELECT l.period_grain, l.period_label, l.unit_code, l.case_id, l.procedure_code, l.field_code,

@@ -27,8 +27,13 @@ def test_bench_smoke(tmp_path, capsys):
     assert result["dagster_overhead_method"] == OVERHEAD_METHOD
     assert 0 <= result["dagster_overhead_csv_s"] < result["cold_csv_s"]
     assert 0 < result["cold_csv_dagster_steps_s"] < result["cold_csv_s"]
+    # The night's time by Dagster step, longest first (where a night's time goes).
+    night = result["incremental_step_s"]
+    assert any(key.startswith("mart") for key in night) and list(night.values()) == sorted(night.values(), reverse=True)
+    assert sum(night.values()) <= result["incremental_s"]
     out = capsys.readouterr().out
     assert "x baseline" in out and OVERHEAD_METHOD in out
+    assert "longest Dagster steps, night (s):" in out
 
 
 def test_fresh_removes_the_database_its_wal_and_spill_folder_and_nothing_else(tmp_path):
