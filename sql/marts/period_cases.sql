@@ -23,7 +23,7 @@
 -- Instants: a period covers [period_start 00:00, period_end + 1 day 00:00) in local time, so
 -- "by e" is "< period_end + 1 day" and 14th 23:59:59 / 15th 00:00:00 land on the right side.
 -- Deadlines compare DATES (early = end date before due date; same date = on time).
--- window_id: a small key the drill-down groups by instead of four period columns.
+-- window_id: a small key the marts group by instead of four period columns (joined back per group).
 CREATE OR REPLACE TEMP TABLE refresh_windows AS
 SELECT CAST(row_number() OVER (ORDER BY period_grain, period_label) AS INTEGER) AS window_id,
        period_grain, period_label, period_start, period_end,
