@@ -225,6 +225,7 @@ def _set_refresh_periods(
 def _build_case_facts(con: duckdb.DuckDBPyConnection, cases: str) -> None:
     if not _has_table(con, "core", "case_unit_history"):
         build_case_unit_history(con)
+    con.execute(read_sql("marts/procedure_catalogue.sql"))  # the facts take each case's field from it
     con.execute(read_sql("marts/case_facts.sql").replace("$case_filter", cases))
 
 

@@ -26,8 +26,6 @@ SELECT c.case_id, c.unit_code, c.unit_name_source, c.procedure_code, c.procedure
        coalesce(c.case_id IN (SELECT case_id FROM core.case_unit_history)
                 OR c.unit_code IN (SELECT unit_code FROM core.unit_resolution), false) AS needs_attribution
 FROM core.cases c
--- one row per procedure code, as procedure_catalogue.sql (a join must never duplicate a case)
-LEFT JOIN (SELECT procedure_code, min(nullif(field_code, '')) AS field_code
-           FROM core.procedures GROUP BY procedure_code) pc
-  ON pc.procedure_code = c.procedure_code
+-- TEMP VIEW procedure_catalogue (procedure_catalogue.sql): one row per procedure code
+LEFT JOIN procedure_catalogue pc ON pc.procedure_code = c.procedure_code
 WHERE $case_filter;
