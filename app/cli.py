@@ -115,7 +115,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def _open_for_reading(warehouse: Path):
     """The warehouse read-only; while a writer holds it, the published analyst copy."""
-    from pipeline.publish import analytics_path
+    from pipeline.publish.analyst_copy import analytics_path
     from pipeline.warehouse import connect
 
     if not warehouse.exists():
@@ -132,8 +132,8 @@ def _open_for_reading(warehouse: Path):
 
 def cmd_report(args: argparse.Namespace) -> int:
     from pipeline import config, periods
-    from pipeline.cycle import today_local
-    from pipeline.issue import working_banner
+    from pipeline.cycle.issue import working_banner
+    from pipeline.cycle.timeline import today_local
     from pipeline.reports.dashboard import dashboard_name, write_dashboard
     from pipeline.reports.data import (
         NoReportData,
@@ -175,7 +175,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     """Issue a final period through the declared issue_job (partition = the period label)."""
     from app.runner import Runner, step_metadata
     from assets.partitions import issue_periods
-    from pipeline.cycle import FINAL, period_state, today_local
+    from pipeline.cycle.timeline import FINAL, period_state, today_local
     from pipeline.reports.data import resolve_period
 
     if args.period not in issue_periods.get_partition_keys():

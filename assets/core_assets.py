@@ -6,9 +6,9 @@ import dagster as dg
 from assets.ingest import raw_export_files, raw_portal_pull
 from assets.metadata import OWNERS, table_metadata
 from assets.resources import WarehouseResource
-from pipeline import checks
-from pipeline.core import merge_pending_batches
-from pipeline.reference import load_reference
+from pipeline.ingest.core import merge_pending_batches
+from pipeline.ingest.reference import load_reference
+from pipeline.quality import checks
 
 
 @dg.asset(

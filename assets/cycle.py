@@ -14,9 +14,9 @@ import dagster as dg
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
 from assets.partitions import issue_periods, reporting_quarters
 from assets.resources import WarehouseResource
-from pipeline import cycle, issue
 from pipeline.config import reports_dir as config_reports_dir
-from pipeline.publish import publish
+from pipeline.cycle import issue, timeline
+from pipeline.publish.analyst_copy import publish
 from pipeline.reports.data import resolve_period
 
 
@@ -31,9 +31,9 @@ from pipeline.reports.data import resolve_period
     "as of the run's date (--as-of, DVC_AS_OF, else today in Asia/Ho_Chi_Minh). Rebuilt whole on every refresh.",
 )
 def period_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    today = cycle.today_local()
+    today = timeline.today_local()
     with warehouse.connect() as con:
-        rows = cycle.refresh_period_status(con, today)
+        rows = timeline.refresh_period_status(con, today)
         by_status = dict(con.execute(
             "SELECT status, count(*) FROM mart.period_status WHERE period_grain = 'quarter' GROUP BY status"
         ).fetchall())
@@ -92,7 +92,7 @@ class IssueConfig(dg.Config):
 def issued_period(context: dg.AssetExecutionContext, config: IssueConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     label = context.partition_key
     period = resolve_period(None, label)
-    today = cycle.parse_day(config.as_of) if config.as_of else cycle.today_local()
+    today = timeline.parse_day(config.as_of) if config.as_of else timeline.today_local()
     out_dir = config.out_dir or str(config_reports_dir(warehouse.path))
 
     with warehouse.connect() as con:

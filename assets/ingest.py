@@ -10,8 +10,8 @@ import dagster as dg
 from assets.metadata import OWNERS, table_metadata
 from assets.partitions import portal_days
 from assets.resources import InboxResource, WarehouseResource
-from pipeline import readers
-from pipeline.landing import BatchResult, land_file
+from pipeline.ingest import readers
+from pipeline.ingest.landing import BatchResult, land_file
 
 
 class ExportFilesConfig(dg.Config):
@@ -114,7 +114,7 @@ def raw_portal_pull(
     context: dg.AssetExecutionContext, config: PortalPullConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     from pipeline.config import PortalSettings
-    from pipeline.pull import pull_window
+    from pipeline.ingest.pull import pull_window
 
     tu, den = partition_window(context)
     settings = PortalSettings.from_env()

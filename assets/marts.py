@@ -18,8 +18,9 @@ from assets.partitions import (
     windows_for_quarter_keys,
 )
 from assets.resources import WarehouseResource
-from pipeline import checks, marts
+from pipeline import marts
 from pipeline.metrics import TABLE_DOCS
+from pipeline.quality import checks
 
 
 def _windows(context: dg.AssetExecutionContext):

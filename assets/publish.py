@@ -6,7 +6,7 @@ from assets.cycle import period_status, restatements
 from assets.marts import drilldown_stats, late_cases, level_period_stats, target_attainment
 from assets.partitions import reporting_quarters
 from assets.resources import WarehouseResource
-from pipeline.publish import analytics_path, parquet_path, publish
+from pipeline.publish.analyst_copy import analytics_path, parquet_path, publish
 
 
 @dg.asset(

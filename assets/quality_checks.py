@@ -17,12 +17,12 @@ from assets.ingest import raw_export_files, raw_portal_pull
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
 from assets.partitions import windows_for_quarter_keys
 from assets.resources import WarehouseResource
-from pipeline import quality
+from pipeline.quality import expectations
 
 MAX_LISTED = 50
 
 
-def run_windows(context: dg.AssetCheckExecutionContext) -> list[quality.Window] | None:
+def run_windows(context: dg.AssetCheckExecutionContext) -> list[expectations.Window] | None:
     """(grain, label) of every window the run's reporting quarters recompute, or None when the
     run has no partitions (the check then reads the newest rows of the whole table)."""
     try:
@@ -31,10 +31,10 @@ def run_windows(context: dg.AssetCheckExecutionContext) -> list[quality.Window] 
         return None
     if not keys:
         return None
-    return quality.windows_of(windows_for_quarter_keys(keys))
+    return expectations.windows_of(windows_for_quarter_keys(keys))
 
 
-def check_result(result: quality.SuiteResult, suite: quality.Suite) -> dg.AssetCheckResult:
+def check_result(result: expectations.SuiteResult, suite: expectations.Suite) -> dg.AssetCheckResult:
     """One Dagster check result: ERROR if an error-level expectation failed, else WARN."""
     if result.success:
         severity = dg.AssetCheckSeverity.ERROR if suite.has_error_expectations else dg.AssetCheckSeverity.WARN
@@ -68,7 +68,7 @@ def check_result(result: quality.SuiteResult, suite: quality.Suite) -> dg.AssetC
     )
 
 
-def _describe(result: quality.SuiteResult) -> str:
+def _describe(result: expectations.SuiteResult) -> str:
     if result.success:
         return f"{len(result.outcomes)} expectations passed on {result.rows} rows ({result.bound})."
     names = ", ".join(result.failed_names[:5]) + (" …" if len(result.failed) > 5 else "")
@@ -78,12 +78,12 @@ def _describe(result: quality.SuiteResult) -> str:
 def _run(
     context: dg.AssetCheckExecutionContext,
     warehouse: WarehouseResource,
-    suite: quality.Suite,
-    windows: Sequence[quality.Window] | None,
-) -> quality.SuiteResult:
+    suite: expectations.Suite,
+    windows: Sequence[expectations.Window] | None,
+) -> expectations.SuiteResult:
     with warehouse.connect() as con:  # read, then let the warehouse go while GX works
-        batch = quality.read_batch(con, suite, windows=windows)
-    result = quality.validate_batch(batch, quality=quality.quality_dir(warehouse.path), run_name=context.run.run_id)
+        batch = expectations.read_batch(con, suite, windows=windows)
+    result = expectations.validate_batch(batch, quality=expectations.quality_dir(warehouse.path), run_name=context.run.run_id)
     if result.validation_page is not None:
         context.log.debug(f"GX Data Docs for {suite.name}: {result.validation_page.as_uri()}")
     return result
@@ -91,7 +91,7 @@ def _run(
 
 def gx_check(asset, suite_name: str, *, blocking: bool = False, bounded_by_run: bool = False):
     """A check running one suite on ``asset``; ``bounded_by_run``: only the run's windows."""
-    suite = quality.load_suite(suite_name)
+    suite = expectations.load_suite(suite_name)
 
     @dg.asset_check(
         asset=asset,
@@ -114,7 +114,7 @@ gx_target_attainment = gx_check(target_attainment, "mart_target_attainment", blo
 gx_raw_batches_files = gx_check(raw_export_files, "raw_batches")
 gx_raw_batches_pull = gx_check(raw_portal_pull, "raw_batches")
 gx_core_cases_sample = gx_check(core_cases, "core_cases_sample")
-_unit_codes_suite = quality.load_suite("core_unit_codes")
+_unit_codes_suite = expectations.load_suite("core_unit_codes")
 
 
 @dg.asset_check(

@@ -15,8 +15,9 @@ from assets.cycle import period_status, restatements
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
 from assets.partitions import quarter_label, reporting_quarters
 from assets.resources import WarehouseResource
-from pipeline import config, cycle
-from pipeline.issue import working_banner
+from pipeline import config
+from pipeline.cycle import timeline
+from pipeline.cycle.issue import working_banner
 from pipeline.reports.dashboard import dashboard_name, write_dashboard
 from pipeline.reports.data import NoReportData, resolve_period, xlsx_name
 from pipeline.reports.xlsx import write_quarter_report
@@ -68,13 +69,13 @@ def dashboard_html(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 def _write_xlsx(con: Any, label: str, path: Path) -> tuple[Path, int]:
-    banner = working_banner(con, resolve_period("quarter", label), cycle.today_local())
+    banner = working_banner(con, resolve_period("quarter", label), timeline.today_local())
     result = write_quarter_report(con, "quarter", label, path, banner=banner)
     return result.path, result.rows
 
 
 def _write_html(con: Any, label: str, path: Path) -> tuple[Path, int]:
-    banner = working_banner(con, resolve_period("quarter", label), cycle.today_local())
+    banner = working_banner(con, resolve_period("quarter", label), timeline.today_local())
     result = write_dashboard(con, "quarter", label, path, banner=banner)
     return result.path, result.units
 

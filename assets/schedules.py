@@ -9,7 +9,8 @@ import duckdb
 
 from assets.jobs import issue_job, portal_pull_job
 from assets.partitions import TIMEZONE
-from pipeline import config, issue
+from pipeline import config
+from pipeline.cycle import issue
 from pipeline.warehouse import connect
 
 

@@ -131,11 +131,12 @@ def _baseline(csv_path: Path, warehouse: Path) -> dict[str, Any]:
 
 
 def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
-    from pipeline import checks, config, marts, periods, quality
-    from pipeline.core import merge_pending_batches
-    from pipeline.landing import land_file
-    from pipeline.publish import publish
-    from pipeline.reference import load_reference
+    from pipeline import config, marts, periods
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
+    from pipeline.ingest.reference import load_reference
+    from pipeline.publish.analyst_copy import publish
+    from pipeline.quality import checks, expectations
     from pipeline.reports.dashboard import dashboard_name, write_dashboard
     from pipeline.reports.data import xlsx_name
     from pipeline.reports.xlsx import write_quarter_report
@@ -181,13 +182,13 @@ def _direct(warehouse: Path, inbox: Path) -> dict[str, float]:
         add("checks", time.perf_counter() - t)
         # The Great Expectations suites the Dagster run's asset checks execute.
         t = time.perf_counter()
-        run_windows = quality.windows_of(windows)
+        run_windows = expectations.windows_of(windows)
         # As in Dagster: the mart checks run with the marts job, i.e. only when windows were refreshed.
         for suite in ("mart_unit_period_stats", "mart_level_period_stats", "mart_target_attainment"):
             if run_windows:
-                quality.run_suite(con, suite, windows=run_windows, quality=quality.quality_dir(warehouse))
+                expectations.run_suite(con, suite, windows=run_windows, quality=expectations.quality_dir(warehouse))
         for suite in ("raw_batches", "core_cases_sample", "core_unit_codes"):
-            quality.run_suite(con, suite, quality=quality.quality_dir(warehouse))
+            expectations.run_suite(con, suite, quality=expectations.quality_dir(warehouse))
         add("gx_checks", time.perf_counter() - t)
         t = time.perf_counter()
         publish(con, warehouse)

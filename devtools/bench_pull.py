@@ -21,8 +21,8 @@ from devtools import demo_data
 from devtools.portal_server import PortalServer
 from pipeline import marts
 from pipeline.config import PortalSettings
-from pipeline.portal_client import PortalClient
-from pipeline.pull import pull_window
+from pipeline.ingest.portal_client import PortalClient
+from pipeline.ingest.pull import pull_window
 from pipeline.warehouse import open_warehouse
 
 TOKEN = "bench-token"

@@ -39,7 +39,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from pipeline.portal_client import _STAMP, API_PATH, MAX_PAGE_SIZE  # the contract's constants, once
+from pipeline.ingest.portal_client import (  # the contract's constants, once
+    _STAMP,
+    API_PATH,
+    MAX_PAGE_SIZE,
+)
 from schemas.case_record import parse_portal_datetime
 
 _RE_DIGITS = re.compile(r"\d{8}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config
-from pipeline.validation import comment_case_table_sql, create_case_table_sql
+from pipeline.ingest.validation import comment_case_table_sql, create_case_table_sql
 
 log = logging.getLogger(__name__)
 

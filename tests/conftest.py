@@ -36,10 +36,10 @@ def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     analyst database and Parquet set published; returns ``<root>``. Built once per session
     from the fixtures, by the same functions the pipeline's assets call (no Dagster, no demo)."""
     from pipeline import marts
-    from pipeline.core import merge_pending_batches
-    from pipeline.landing import land_file
-    from pipeline.publish import publish
-    from pipeline.reference import load_reference
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
+    from pipeline.ingest.reference import load_reference
+    from pipeline.publish.analyst_copy import publish
     from pipeline.warehouse import open_warehouse
 
     root = tmp_path_factory.mktemp("published_demo")

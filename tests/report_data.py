@@ -13,8 +13,8 @@ def build_demo_warehouse(path: Path, *, n_versions: int = 4000, seed: int = 3) -
     """Generated cases of the seed province (every level, the 2025 reorganisation, targets)."""
     from devtools import demo_data
     from pipeline import marts
-    from pipeline.core import merge_pending_batches
-    from pipeline.landing import land_file
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
     from pipeline.warehouse import open_warehouse
 
     source = demo_data.write_jsonl(
@@ -30,8 +30,8 @@ def build_demo_warehouse(path: Path, *, n_versions: int = 4000, seed: int = 3) -
 def build_fixture_warehouse(path: Path) -> Path:
     """The hand-checked metrics cases plus records with unknown units and broken fields."""
     from pipeline import marts
-    from pipeline.core import merge_pending_batches
-    from pipeline.landing import land_file
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
     from pipeline.warehouse import open_warehouse
 
     with pytest.MonkeyPatch.context() as mp, open_warehouse(path) as con:

@@ -89,7 +89,7 @@ def _print(con, warehouse: Path, period_label: str | None = None) -> None:
     _print_targets(con, quarter, every=period_label is not None)
     _print_cycle(con)
     _print_reports(warehouse, quarter)
-    from pipeline.publish import analytics_path
+    from pipeline.publish.analyst_copy import analytics_path
 
     print()
     print("Analysts: query the published copy (safe while the pipeline runs; DuckDB >= 1.0; Parquet beside it), e.g.")
@@ -126,16 +126,16 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
 def _print_cycle(con) -> None:
     """Each quarter's status as of the run's "today", its latest issue, and the issued periods
     whose numbers moved since (METRICS.md §6)."""
-    from pipeline import cycle, issue
+    from pipeline.cycle import issue, timeline
 
-    today = cycle.today_local()
-    quarters = [w for w in sorted(cycle.mart_windows(con)) if w.grain == "quarter"][-6:]
+    today = timeline.today_local()
+    quarters = [w for w in sorted(timeline.mart_windows(con)) if w.grain == "quarter"][-6:]
     if not quarters:
         return
     parts = []
     for q in quarters:
         record = issue.issue_record(con, q)
-        parts.append(f"{q.label} {cycle.period_status(q, today)}" + (f" (issue {record.issue})" if record else ""))
+        parts.append(f"{q.label} {timeline.period_status(q, today)}" + (f" (issue {record.issue})" if record else ""))
     print()
     print(f"Reporting cycle as of {today} (report due {config.report_due_days()} days after a window closes):")
     print("  " + ", ".join(parts))

@@ -8,9 +8,9 @@ from openpyxl import load_workbook
 
 from app.cli import main
 from pipeline import marts
-from pipeline.core import merge_pending_batches
-from pipeline.landing import land_file
-from pipeline.publish import analytics_path
+from pipeline.ingest.core import merge_pending_batches
+from pipeline.ingest.landing import land_file
+from pipeline.publish.analyst_copy import analytics_path
 from pipeline.warehouse import open_warehouse
 
 

@@ -12,9 +12,9 @@ from app.cli import main
 
 def _published_warehouse(tmp_path, fixtures):
     from pipeline import marts
-    from pipeline.core import merge_pending_batches
-    from pipeline.landing import land_file
-    from pipeline.publish import publish
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
+    from pipeline.publish.analyst_copy import publish
     from pipeline.warehouse import open_warehouse
 
     warehouse = tmp_path / "w.duckdb"

@@ -12,8 +12,8 @@ from app.runner import Runner, step_metadata
 from assets.definitions import defs
 from assets.schedules import issue_run_requests
 from pipeline import marts
-from pipeline.core import merge_pending_batches
-from pipeline.landing import land_file
+from pipeline.ingest.core import merge_pending_batches
+from pipeline.ingest.landing import land_file
 from pipeline.warehouse import open_warehouse
 
 

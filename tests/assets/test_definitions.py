@@ -100,7 +100,7 @@ def test_backfill_over_many_quarters_is_one_run(landed):
 
 def test_blocking_identity_check_stops_rollups(landed, monkeypatch):
     from app.errors import CommandError
-    from pipeline import checks
+    from pipeline.quality import checks
 
     warehouse, instance = landed
     monkeypatch.setattr(checks, "identity_violations",

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from app.runner import materialize
-from pipeline.publish import analytics_path
+from pipeline.publish.analyst_copy import analytics_path
 
 DRILL_KEYS = {"mart/procedure_period_stats", "mart/field_period_stats", "mart/procedure_province_stats",
               "mart/late_cases"}
@@ -60,7 +60,7 @@ def test_drilldown_assets_checks_and_publication(landed):
 
 def test_failed_add_up_check_blocks_publication(landed, monkeypatch):
     from app.errors import CommandError
-    from pipeline import checks
+    from pipeline.quality import checks
 
     warehouse, instance = landed
     monkeypatch.setattr(checks, "procedure_add_up_violations",

@@ -25,8 +25,8 @@ def test_report_assets_are_defined_and_in_the_marts_job():
 
 def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatch, capsys):
     from pipeline import marts
-    from pipeline.core import merge_pending_batches
-    from pipeline.landing import land_file
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
     from pipeline.reports.summary import print_summary
     from pipeline.warehouse import open_warehouse
 

@@ -271,7 +271,7 @@ def test_xlsx_native_dates(tmp_path, cases):
 
 
 def test_demo_inbox_lands_through_the_pipeline(tmp_path, con):
-    from pipeline.landing import land_file
+    from pipeline.ingest.landing import land_file
 
     paths = dd.write_demo_inbox(tmp_path / "inbox", n_versions=6_000, seed=7)
     suffixes = {p.name.split(".", 1)[1] for p in paths}

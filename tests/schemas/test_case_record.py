@@ -63,7 +63,7 @@ def test_sql_macro_agrees_with_python_parser(warehouse_path):
 
 
 def test_model_and_sql_validation_agree_on_fixture(con, fixtures):
-    from pipeline.landing import land_file
+    from pipeline.ingest.landing import land_file
 
     land_file(con, fixtures / "cases_small.jsonl")
     quarantined_rows = {r[0] for r in con.execute("SELECT source_row FROM raw.quarantine").fetchall()}

@@ -1,0 +1,566 @@
+"""Issuing a final period: frozen rows in schema ``issued``, official files written once, and
+``mart.restatements`` (METRICS.md §6).
+
+Issuing copies the period's rows of the marts into ``issued.<table>`` (same columns + issue,
+issued_at, data_as_of, content_hash) and registers the issue in ``issued.issues``, all in ONE
+transaction: a crash half-way leaves no half issue. The official files
+(``bieu_II06a_<label>_issue<n>.xlsx``, ``dashboard_<label>_issue<n>.html``) are then built FROM
+THE ISSUED ROWS (a scratch in-memory database holding only them), so they can be rebuilt
+identically from the warehouse; each is written once through a temporary file, made read-only
+(0440) and linked into place without ever replacing an existing file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipeline import periods
+from pipeline.cycle import timeline
+from pipeline.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+ISSUE_COLUMNS: dict[str, str] = {
+    "issue": "Issue number (issued.issues): 1 for the first official issue, 2, 3 … for corrected issues.",
+    "issued_at": "When the issue was committed (local time).",
+    "data_as_of": "The data's as-of time when issued: the newest NgayCapNhat in core.cases.",
+    "content_hash": "SHA-256 over the issue's rows of every issued table (same for every row of the issue).",
+}
+PERIOD_TAG_COLUMNS: dict[str, str] = {
+    "period_grain": "Grain of the issued window this row belongs to.",
+    "period_label": "Label of the issued window this row belongs to (the target rows of its report year).",
+}
+READ_ONLY_MODE = 0o440
+
+
+@dataclass(frozen=True)
+class IssuedTable:
+    """A mart table whose rows of a period are frozen when it is issued."""
+
+    source: str  # mart.<table>
+    keys: tuple[str, ...]  # a row's key within one window
+    optional: bool = False  # another branch adds it: copied only when present
+
+    @property
+    def table(self) -> str:
+        return self.source.split(".")[1]
+
+    @property
+    def issued(self) -> str:
+        return f"issued.{self.table}"
+
+
+ISSUED_TABLES: tuple[IssuedTable, ...] = (
+    IssuedTable("mart.unit_period_stats", ("unit_code",)),
+    IssuedTable("mart.level_period_stats", ("unit_level",)),
+    # Per year, not per window: a period's report shows its report year's target rows.
+    IssuedTable("mart.target_attainment", ("unit_code", "metric")),
+    IssuedTable("mart.procedure_period_stats", ("unit_code", "procedure_code"), optional=True),
+    IssuedTable("mart.field_period_stats", ("unit_code", "field_code"), optional=True),
+    IssuedTable("mart.late_cases", ("case_id",), optional=True),
+)
+
+
+class IssueRefused(ValueError):
+    """The period cannot be issued (not final yet, or no mart rows)."""
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    period: periods.Period
+    action: str  # issued | already_issued | unchanged
+    issue: int
+    status: str
+    content_hash: str
+    message: str
+    files: list[Path] = field(default_factory=list)
+    cells_changed: int | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[tuple[str, str, str]]:
+    schema, table = qualified.split(".")
+    return con.execute(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, table],
+    ).fetchall()
+
+
+def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    return bool(_columns(con, qualified))
+
+
+def _by_year(source_columns: list[str]) -> bool:
+    """Target rows are per year (no window columns): tagged with the issued window."""
+    return "period_label" not in source_columns
+
+
+def present_tables(con: duckdb.DuckDBPyConnection) -> list[IssuedTable]:
+    """The issued tables whose mart exists (a required one missing is an error)."""
+    out = []
+    for spec in ISSUED_TABLES:
+        if _exists(con, spec.source):
+            out.append(spec)
+        elif not spec.optional:
+            raise IssueRefused(f"{spec.source} does not exist: refresh the marts first")
+    return out
+
+
+def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """issued.<table> for every mart present, typed from the mart (+ issue columns), commented;
+    columns a mart gained since are added (NULL in older issues)."""
+    timeline.ensure_cycle_tables(con)
+    for spec in ISSUED_TABLES:
+        source = _columns(con, spec.source)
+        if not source:
+            continue
+        names = [c for c, _, _ in source]
+        tag = PERIOD_TAG_COLUMNS if _by_year(names) else {}
+        wanted = [(c, "VARCHAR", doc) for c, doc in tag.items()] + source + [
+            (c, t, ISSUE_COLUMNS[c]) for c, t in
+            (("issue", "INTEGER"), ("issued_at", "TIMESTAMP"), ("data_as_of", "TIMESTAMP"), ("content_hash", "VARCHAR"))
+        ]
+        have = {c for c, _, _ in _columns(con, spec.issued)}
+        if not have:
+            cols = ", ".join(f'"{c}" {t}' for c, t, _ in wanted)
+            con.execute(f"CREATE TABLE {spec.issued} ({cols})")
+            table_doc = con.execute(
+                "SELECT coalesce(comment, '') FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'mart' AND table_name = ?", [spec.table],
+            ).fetchone()[0]
+            con.execute(
+                f"COMMENT ON TABLE {spec.issued} IS "
+                + _lit(f"The rows of {spec.source} as officially issued, one set per (window, issue); never "
+                       f"changed after the issue. {table_doc}".strip())
+            )
+        for column, dtype, doc in wanted:
+            if column not in have:
+                if have:
+                    con.execute(f'ALTER TABLE {spec.issued} ADD COLUMN "{column}" {dtype}')
+                if doc:
+                    con.execute(f'COMMENT ON COLUMN {spec.issued}."{column}" IS {_lit(doc)}')
+
+
+def _period_filter(spec_columns: list[str], period: periods.Period) -> tuple[str, list]:
+    if _by_year(spec_columns):
+        from pipeline.reports.data import report_year
+
+        return "year = ?", [report_year(period)]
+    return "period_grain = ? AND period_label = ?", [period.grain, period.label]
+
+
+def _source_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable, period: periods.Period) -> tuple[str, list]:
+    names = [c for c, _, _ in _columns(con, spec.source)]
+    where, params = _period_filter(names, period)
+    cols = ", ".join(f'"{c}"' for c in names)
+    order = ", ".join(f'"{k}"' for k in spec.keys)
+    return f"SELECT {cols} FROM {spec.source} WHERE {where} ORDER BY {order}", params
+
+
+def content_hash(con: duckdb.DuckDBPyConnection, period: periods.Period, tables: list[IssuedTable]) -> str:
+    """SHA-256 over the period's rows of every table, row text sorted: equal hash = equal rows."""
+    digest = hashlib.sha256()
+    for spec in tables:
+        select, params = _source_select(con, spec, period)
+        part = con.execute(
+            f"SELECT count(*), coalesce(sha256(string_agg(CAST(r AS VARCHAR), chr(10) ORDER BY CAST(r AS VARCHAR))), '') "
+            f"FROM ({select}) r",
+            params,
+        ).fetchone()
+        digest.update(f"{spec.table}:{part[0]}:{part[1]}\n".encode())
+    return digest.hexdigest()
+
+
+def _copy_table(
+    con: duckdb.DuckDBPyConnection, spec: IssuedTable, period: periods.Period, meta: dict
+) -> int:
+    """Insert the period's rows of one mart into its issued table (inside the caller's transaction)."""
+    select, params = _source_select(con, spec, period)
+    tag = ""
+    if _by_year([c for c, _, _ in _columns(con, spec.source)]):
+        tag = f"{_lit(period.grain)} AS period_grain, {_lit(period.label)} AS period_label, "
+    con.execute(
+        f"INSERT INTO {spec.issued} BY NAME SELECT {tag}s.*, ? AS issue, ? AS issued_at, ? AS data_as_of, "
+        f"? AS content_hash FROM ({select}) s",
+        [meta["issue"], meta["issued_at"], meta["data_as_of"], meta["content_hash"], *params],
+    )
+    return con.execute(
+        f"SELECT count(*) FROM {spec.issued} WHERE period_grain = ? AND period_label = ? AND issue = ?",
+        [period.grain, period.label, meta["issue"]],
+    ).fetchone()[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Restatements
+# ---------------------------------------------------------------------------------------
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "FLOAT", "DOUBLE", "BOOLEAN")
+
+
+def _value_columns(columns: list[tuple[str, str, str]], keys: tuple[str, ...]) -> list[str]:
+    skip = set(keys) | {"issue", "year"}
+    return [c for c, t, _ in columns if c not in skip and (t in _NUMERIC or t.startswith("DECIMAL"))]
+
+
+def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> str | None:
+    current = _columns(con, spec.source)
+    issued = {c for c, _, _ in _columns(con, spec.issued)}
+    if not current or not issued:
+        return None
+    names = [c for c, _, _ in current]
+    values = [c for c in _value_columns(current, spec.keys) if c in issued]
+    if not values:
+        return None
+    cells = "[" + ", ".join(
+        f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE}}" for c in values
+    ) + "]"
+    key_text = "concat_ws(' / ', " + ", ".join(f'coalesce(i."{k}", c."{k}")::VARCHAR' for k in spec.keys) + ")"
+    join = " AND ".join(
+        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"] + [f'i."{k}" = c."{k}"' for k in spec.keys]
+    )
+    by_year = _by_year(names)
+    if by_year:
+        window = "m.year = CAST(regexp_extract(l.period_label, '[0-9]{4}') AS INTEGER)"
+        # A quarter's issue froze the year-to-date figures, which move by design: yearly issues only.
+        compared, compared_current = "x.period_grain = 'year'", "l.period_grain = 'year'"
+    else:
+        window = "m.period_grain = l.period_grain AND m.period_label = l.period_label"
+        compared = compared_current = "TRUE"
+
+    def either(column: str) -> str:
+        return f'coalesce(i."{column}", c."{column}")' if column in names else "NULL::VARCHAR"
+
+    sql = read_sql("cycle/restatement_cells.sql")
+    for placeholder, value in (
+        ("$issued", spec.issued), ("$current", spec.source), ("$join", join), ("$window", window),
+        ("$compared_current", compared_current), ("$compared", compared), ("$key_text", key_text),
+        ("$unit_code", either("unit_code")), ("$unit_level", either("unit_level")), ("$cells", cells),
+        ("$table_name", spec.table),
+    ):
+        sql = sql.replace(placeholder, value)
+    return sql
+
+
+def refresh_restatements(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild mart.restatements: every moved cell of every issued window's latest issue."""
+    ensure_issued_tables(con)
+    selects = [s for s in (_restatement_select(con, spec) for spec in ISSUED_TABLES) if s]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM mart.restatements")
+        for select in selects:
+            con.execute(f"INSERT INTO mart.restatements BY NAME {select}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute("SELECT count(*) FROM mart.restatements").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Moved:
+    period_grain: str
+    period_label: str
+    issue: int
+    cells: int
+
+
+def moved_periods(con: duckdb.DuckDBPyConnection) -> list[Moved]:
+    """Issued windows whose numbers moved since their latest issue, with the cell counts."""
+    if not _exists(con, "mart.restatements"):
+        return []
+    return [Moved(*r) for r in con.execute(
+        "SELECT period_grain, period_label, issue, count(*) FROM mart.restatements "
+        "GROUP BY period_grain, period_label, issue ORDER BY period_grain, period_label"
+    ).fetchall()]
+
+
+# ---------------------------------------------------------------------------------------
+# Issues
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IssueRecord:
+    issue: int
+    issued_at: datetime
+    data_as_of: datetime | None
+    content_hash: str
+    xlsx_file: str
+    dashboard_file: str
+    province_name: str | None
+    cells_changed: int | None
+    reason: str
+
+
+def issue_record(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int | None = None) -> IssueRecord | None:
+    """The given issue of a window, or its latest; None when never issued."""
+    if not _exists(con, "issued.issues"):
+        return None
+    row = con.execute(
+        "SELECT issue, issued_at, data_as_of, content_hash, xlsx_file, dashboard_file, province_name, "
+        "cells_changed, reason FROM issued.issues WHERE period_grain = ? AND period_label = ? "
+        "AND (? IS NULL OR issue = ?) ORDER BY issue DESC LIMIT 1",
+        [period.grain, period.label, issue, issue],
+    ).fetchone()
+    return IssueRecord(*row) if row else None
+
+
+def issued_file_names(period: periods.Period, issue: int) -> tuple[str, str]:
+    return f"bieu_II06a_{period.label}_issue{issue}.xlsx", f"dashboard_{period.label}_issue{issue}.html"
+
+
+def issue_period(
+    con: duckdb.DuckDBPyConnection,
+    period: periods.Period,
+    *,
+    now: datetime | None = None,
+    as_of: date | None = None,
+    reissue: bool = False,
+    out_dir: Path,
+    due_days: int | None = None,
+) -> IssueOutcome:
+    """Issue a final window (see the module doc). ``as_of`` is the run's "today"; ``now`` the
+    issue time (default: the clock)."""
+    from pipeline.reports.data import province_name
+
+    as_of = as_of or timeline.today_local()
+    state = timeline.period_state(period, as_of, due_days)
+    if state.status != timeline.FINAL:
+        raise IssueRefused(
+            f"{period.label} is {state.status} on {as_of} (window {period.start} – {period.end}, report due "
+            f"{state.due}): only a final period can be issued, from {state.final_from} on"
+        )
+    tables = present_tables(con)
+    has_rows = con.execute(
+        "SELECT count(*) FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?",
+        [period.grain, period.label],
+    ).fetchone()[0]
+    if not has_rows:
+        raise IssueRefused(f"the marts have no rows for {period.label}: refresh them before issuing")
+    ensure_issued_tables(con)
+    latest = issue_record(con, period)
+    if latest is not None and not reissue:
+        files = write_issue_files(con, period, latest.issue, out_dir)
+        return IssueOutcome(period, "already_issued", latest.issue, state.status, latest.content_hash,
+                            f"{period.label} is already issued (issue {latest.issue}, {latest.issued_at:%Y-%m-%d %H:%M}); "
+                            "nothing written (use --reissue for a corrected issue)", files)
+    digest = content_hash(con, period, tables)
+    changed = None
+    if latest is not None:
+        # A corrected issue only when cells moved (mart.restatements, the same rule analysts see:
+        # a quarter's year-to-date target figures move by design and do not count).
+        refresh_restatements(con)
+        changed = con.execute(
+            "SELECT count(*) FROM mart.restatements WHERE period_grain = ? AND period_label = ? AND issue = ?",
+            [period.grain, period.label, latest.issue],
+        ).fetchone()[0]
+        if not changed:
+            files = write_issue_files(con, period, latest.issue, out_dir)
+            return IssueOutcome(period, "unchanged", latest.issue, state.status, latest.content_hash,
+                                f"{period.label}: no cell moved since issue {latest.issue} (mart.restatements is "
+                                "empty for it); no new issue", files, 0)
+    number = latest.issue + 1 if latest else 1
+    issued_at = (now or datetime.now()).replace(microsecond=0)
+    as_of_data = timeline.data_as_of(con)
+    xlsx_file, html_file = issued_file_names(period, number)
+    meta = {"issue": number, "issued_at": issued_at, "data_as_of": as_of_data, "content_hash": digest}
+    if latest is None:
+        reason = f"first official issue of {period.label} (final since {state.final_from})"
+    else:
+        reason = (f"corrected issue on request: data that arrived after issue {latest.issue} "
+                  f"({latest.issued_at:%Y-%m-%d %H:%M}) changed {changed} cells")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for spec in tables:
+            _copy_table(con, spec, period, meta)
+        if latest is not None:
+            con.execute(
+                "INSERT INTO issued.changes SELECT period_grain, period_label, ?, issue, table_name, row_key, "
+                "unit_code, unit_level, column_name, issued_value, current_value, difference "
+                "FROM mart.restatements WHERE period_grain = ? AND period_label = ? AND issue = ?",
+                [number, period.grain, period.label, latest.issue],
+            )
+        con.execute(
+            "INSERT INTO issued.issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [period.grain, period.label, period.start, period.end, number, issued_at, as_of_data, as_of,
+             state.due, digest, latest.issue if latest else None, changed, reason, province_name(con),
+             xlsx_file, html_file],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    log.info("issued %s issue %d (%s)", period.label, number, digest[:16])
+    files = write_issue_files(con, period, number, out_dir)
+    refresh_restatements(con)
+    timeline.refresh_period_status(con, as_of, due_days)
+    return IssueOutcome(period, "issued", number, state.status, digest,
+                        f"{period.label}: issue {number} written ({reason})", files, changed)
+
+
+# ---------------------------------------------------------------------------------------
+# Files, from the issued rows
+# ---------------------------------------------------------------------------------------
+def write_once(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through a temporary file, make it read-only and link it into place; an existing
+    file is never replaced (FileExistsError)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        raise FileExistsError(f"{path} exists: issued files are never overwritten")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.chmod(tmp, READ_ONLY_MODE)
+        os.link(tmp, path)  # atomic, and fails if the name exists (no silent replace)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _copy_into(scratch: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, table: str, sql: str,
+               params: list) -> None:
+    reader = con.cursor()  # its own result set: the caller's connection may hold an unfinished one
+    try:
+        data = reader.sql(sql, params=params).to_arrow_table()
+    finally:
+        reader.close()
+    scratch.register("incoming", data)
+    try:
+        scratch.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
+    finally:
+        scratch.unregister("incoming")
+
+
+def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory database whose mart tables hold only issued rows: the issue's own rows, and
+    for the dashboard's trend the other windows' issues made before it."""
+    record = issue_record(con, period, issue)
+    if record is None:
+        raise IssueRefused(f"{period.label} has no issue {issue}")
+    scratch = duckdb.connect(":memory:")
+    for schema in ("mart", "core", "quality"):
+        scratch.execute(f"CREATE SCHEMA {schema}")
+    this = "period_grain = ? AND period_label = ? AND issue = ?"
+    key = [period.grain, period.label, issue]
+    _copy_into(scratch, con, "mart.unit_period_stats", f"SELECT * FROM issued.unit_period_stats WHERE {this}", key)
+    _copy_into(scratch, con, "mart.target_attainment", f"SELECT * FROM issued.target_attainment WHERE {this}", key)
+    _copy_into(
+        scratch, con, "mart.level_period_stats",
+        """
+        SELECT s.* FROM issued.level_period_stats s
+        WHERE (s.period_grain = ? AND s.period_label = ? AND s.issue = ?)
+           OR (NOT (s.period_grain = ? AND s.period_label = ?)
+               AND s.issue = (SELECT max(j.issue) FROM issued.issues j
+                              WHERE j.period_grain = s.period_grain AND j.period_label = s.period_label
+                                AND j.issued_at <= ?))
+        """,
+        [*key, period.grain, period.label, record.issued_at],
+    )
+    if _exists(con, "raw.batches"):
+        _copy_into(scratch, con, "quality.batches",
+                   "SELECT * FROM raw.batches WHERE finished_at <= ?", [record.issued_at])
+    for spec in ISSUED_TABLES:  # the drill-down rows of the issue, when it has them
+        if spec.optional and _exists(con, spec.issued):
+            _copy_into(scratch, con, spec.source, f"SELECT * FROM {spec.issued} WHERE {this}", key)
+    # Names, levels and reorganisations: the reference lists as loaded (not numbers of the issue).
+    for table in ("core.units", "core.unit_crosswalk", "core.procedures"):
+        if _exists(con, table):
+            _copy_into(scratch, con, table, f"SELECT * FROM {table}", [])
+    if not _exists(scratch, "core.units"):
+        scratch.execute("CREATE TABLE core.units (unit_code VARCHAR, unit_name VARCHAR, unit_level VARCHAR)")
+        if record.province_name:
+            scratch.execute("INSERT INTO core.units VALUES ('province', ?, 'province')", [record.province_name])
+    return scratch
+
+
+def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int) -> list[tuple]:
+    return con.execute(
+        "SELECT table_name, row_key, unit_level, column_name, previous_value, new_value, difference "
+        "FROM issued.changes WHERE period_grain = ? AND period_label = ? AND issue = ? "
+        "ORDER BY table_name, row_key, column_name",
+        [period.grain, period.label, issue],
+    ).fetchall()
+
+
+def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int, out_dir: Path) -> list[Path]:
+    """Write the issue's workbook and dashboard if missing (never replaced); returns both paths."""
+    from pipeline.reports.dashboard import write_dashboard
+    from pipeline.reports.stamp import add_changes_sheet
+    from pipeline.reports.xlsx import write_quarter_report
+
+    record = issue_record(con, period, issue)
+    banner = timeline.official_banner(period, issue, record.issued_at, record.data_as_of, record.content_hash)
+    xlsx_path, html_path = out_dir / record.xlsx_file, out_dir / record.dashboard_file
+    if xlsx_path.exists() and html_path.exists():
+        return [xlsx_path, html_path]
+    changes = change_rows(con, period, issue) if issue > 1 else None
+    scratch = issue_scratch(con, period, issue)
+    try:
+        if not xlsx_path.exists():
+            def extra(wb) -> None:
+                if changes is not None:
+                    add_changes_sheet(wb, period, issue, record.reason, changes)
+
+            write_once(xlsx_path, lambda tmp: write_quarter_report(
+                scratch, period.grain, period.label, tmp, banner=banner, extra=extra))
+        if not html_path.exists():
+            write_once(html_path, lambda tmp: write_dashboard(scratch, period.grain, period.label, tmp, banner=banner))
+    finally:
+        scratch.close()
+    return [xlsx_path, html_path]
+
+
+# ---------------------------------------------------------------------------------------
+# What the schedule issues, and what a refreshed (not official) file says
+# ---------------------------------------------------------------------------------------
+ISSUE_GRAINS: tuple[str, ...] = ("quarter", "half", "year")
+
+
+def periods_to_issue(
+    con: duckdb.DuckDBPyConnection, today: date, grains: tuple[str, ...] = ISSUE_GRAINS, due_days: int | None = None
+) -> list[periods.Period]:
+    """Windows in the marts (of ``grains``) that are final on ``today`` and were never issued."""
+    issued = set()
+    if _exists(con, "issued.issues"):
+        issued = {tuple(r) for r in con.execute("SELECT DISTINCT period_grain, period_label FROM issued.issues").fetchall()}
+    return [
+        w for w in sorted(timeline.mart_windows(con))
+        if w.grain in grains and (w.grain, w.label) not in issued
+        and timeline.period_status(w, today, due_days) == timeline.FINAL
+    ]
+
+
+def working_banner(con: duckdb.DuckDBPyConnection, period: periods.Period, today: date) -> str:
+    """The status line of a refreshed report of ``period`` (provisional, final, or final with an
+    official issue elsewhere and how many cells moved since)."""
+    state = timeline.period_state(period, today)
+    latest = issue_record(con, period) if state.status == timeline.FINAL else None
+    moved = 0
+    if latest is not None:
+        moved = next((m.cells for m in moved_periods(con)
+                      if (m.period_grain, m.period_label) == (period.grain, period.label)), 0)
+    text = timeline.working_banner(
+        state, timeline.data_as_of(con),
+        latest_issue=latest.issue if latest else None,
+        issue_file=latest.xlsx_file if latest else None,
+        moved_cells=moved,
+    )
+    others = [m for m in moved_periods(con) if (m.period_grain, m.period_label) != (period.grain, period.label)]
+    if others:
+        listed = ", ".join(f"{m.period_label} ({m.cells} ô)" for m in others[:6])
+        text += f"\n{len(others)} kỳ đã phát hành khác có số liệu thay đổi so với bản chính thức: {listed}"
+    return text

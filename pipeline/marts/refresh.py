@@ -1,0 +1,627 @@
+"""Mart refresh: per-unit and per-level period stats, target attainment, and the drill-down
+(per procedure, per field, per procedure and province, late cases).
+
+A refresh recomputes whole windows (every grain) from core.cases and replaces their rows in
+one transaction, so reruns are idempotent and readers never see half a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from pipeline import config, periods
+from pipeline.ingest.reference import load_reference
+from pipeline.metrics import (
+    COUNT_COLUMNS,
+    LATE_CASE_COLUMNS,
+    RATES,
+    TABLE_DOCS,
+    TARGET_COLUMNS,
+    field_table_docs,
+    level_table_docs,
+    procedure_province_table_docs,
+    procedure_table_docs,
+    rate_select,
+    unit_table_docs,
+)
+from pipeline.warehouse import read_sql
+
+log = logging.getLogger(__name__)
+
+UNIT_TABLE = "mart.unit_period_stats"
+LEVEL_TABLE = "mart.level_period_stats"
+TARGET_TABLE = "mart.target_attainment"
+HISTORY_TABLE = "core.case_unit_history"
+# Periods of a year whose reports judge the yearly targets year to date (METRICS.md §4.4);
+# the year's own row is the verdict.
+TARGET_AS_OF_GRAINS: tuple[str, ...] = ("month", "quarter", "half", "year")
+PROCEDURE_TABLE = "mart.procedure_period_stats"
+FIELD_TABLE = "mart.field_period_stats"
+PROCEDURE_PROVINCE_TABLE = "mart.procedure_province_stats"
+LATE_TABLE = "mart.late_cases"
+DRILL_TABLES = (PROCEDURE_TABLE, FIELD_TABLE, PROCEDURE_PROVINCE_TABLE)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    windows: int
+    first_day: date | None
+    last_day: date | None
+    unit_rows: int
+    level_rows: int
+    target_rows: int
+    seconds: float
+    procedure_rows: int = 0
+    field_rows: int = 0
+    procedure_province_rows: int = 0
+    late_rows: int = 0
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _unit_select() -> str:
+    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({read_sql('marts/unit_period_counts.sql')}) c"
+
+
+def _level_select() -> str:
+    sums = ", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS)
+    inner = read_sql("marts/level_period_stats.sql").replace("$count_sums", sums)
+    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
+
+
+def build_case_unit_history(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)build core.case_unit_history: the recorded unit per day, only for cases whose
+    versions disagree on MaDonVi (METRICS.md §4.2 step 1). Returns its row count."""
+    con.execute(read_sql("marts/case_unit_history.sql"))
+    return con.execute(f"SELECT count(*) FROM {HISTORY_TABLE}").fetchone()[0]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0])
+
+
+# One count expression per line in unit_period_counts.sql's handled_counts CTE.
+_COUNT_LINE = re.compile(r"^\s*(?P<expr>(?:count|coalesce|sum)\(.*\))\s+AS\s+(?P<name>\w+),?\s*$")
+_FILTERED_COUNT = re.compile(r"^count\(\*\) FILTER \((?P<cond>.*)\)$")
+
+
+def handled_count_expressions() -> dict[str, str]:
+    """The per-case count expressions of mart.unit_period_stats (the handled_counts CTE of
+    unit_period_counts.sql), by column name, in COUNT_COLUMNS order.
+
+    The drill-down marts aggregate with these very expressions, so a change to how the unit
+    table counts changes every drill-down table with it (the add-up checks then still hold).
+    """
+    handled = read_sql("marts/unit_period_counts.sql").split("FROM period_handled_cases", 1)[0]
+    found: dict[str, str] = {}
+    for line in handled.splitlines():
+        match = _COUNT_LINE.match(line)
+        if match and match["name"] in COUNT_COLUMNS:
+            found[match["name"]] = match["expr"]
+    expected = [c for c in COUNT_COLUMNS if c != "not_received"]
+    if sorted(found) != sorted(expected):
+        raise RuntimeError(
+            "unit_period_counts.sql: handled_counts must define each count of pipeline.metrics.COUNT_COLUMNS "
+            f"on one line; missing {sorted(set(expected) - set(found))}, unexpected {sorted(set(found) - set(expected))}"
+        )
+    return {c: found[c] for c in expected}
+
+
+def count_condition(column: str) -> str:
+    """The FILTER condition of a plain ``count(*) FILTER (...)`` column of the unit table."""
+    match = _FILTERED_COUNT.match(handled_count_expressions()[column])
+    if match is None:
+        raise RuntimeError(f"unit_period_counts.sql: {column} is not a count(*) FILTER (...) expression")
+    return match["cond"]
+
+
+def _count_sums(alias: str) -> str:
+    # Counts stay BIGINT (sum() would widen them to HUGEINT); the day sums are DOUBLE.
+    return ",\n       ".join(
+        f"sum({alias}.{c}) AS {c}" if c.startswith("days_") else f"CAST(sum({alias}.{c}) AS BIGINT) AS {c}"
+        for c in COUNT_COLUMNS
+    )
+
+
+def _drill_counts_sql() -> str:
+    exprs = handled_count_expressions()
+    return (
+        read_sql("marts/drill_counts.sql")
+        .replace("$handled_counts", ",\n        ".join(f"{e} AS {c}" for c, e in exprs.items()))
+        .replace("$coalesced_counts", ",\n    ".join(f"coalesce(h.{c}, 0) AS {c}" for c in exprs))
+    )
+
+
+def _rated(sql_file: str) -> str:
+    inner = read_sql(sql_file).replace("$count_sums", _count_sums("d"))
+    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
+
+
+def _procedure_select() -> str:
+    return _rated("marts/procedure_period_stats.sql")
+
+
+def _field_select() -> str:
+    return _rated("marts/field_period_stats.sql")
+
+
+def _procedure_province_select() -> str:
+    return _rated("marts/procedure_province_stats.sql")
+
+
+def _late_select() -> str:
+    return (
+        read_sql("marts/late_cases.sql")
+        .replace("$resolved_late", count_condition("resolved_late"))
+        .replace("$overdue", count_condition("in_progress_overdue"))
+    )
+
+
+# Which cases a refresh step's (window, case) rows are built from (case_facts.sql).
+ALL_CASES = "TRUE"
+NO_CASES = "FALSE"
+# mart.late_cases: only a case whose due date passed before it ended (or that is still open)
+# can be resolved late or overdue at some window's end (the late_cases.sql conditions).
+LATE_CANDIDATES = "c.due_at IS NOT NULL AND (c.ended_at IS NULL OR CAST(c.ended_at AS DATE) > CAST(c.due_at AS DATE))"
+# mart.target_attainment: only cases that can count under a unit with a target (recorded under
+# it, under a code the crosswalk leads to it, or moved between units: core.case_unit_history).
+TARGET_CANDIDATES = (
+    "(c.unit_code IN (SELECT unit_code FROM core.targets) "
+    "OR c.unit_code IN (SELECT unit_code FROM core.unit_resolution "
+    "WHERE resolved_code IN (SELECT unit_code FROM core.targets)) "
+    "OR c.case_id IN (SELECT case_id FROM core.case_unit_history))"
+)
+# The drill-down aggregates its windows in batches of at most this many days per grain (a
+# quarter): its groups (unit x procedure x field per window) are nearly as many as its
+# (window, case) rows, and one batch's stay within DuckDB's memory limit as the data grows,
+# instead of spilling every window's to disk. The unit-grain tables need no batches.
+BATCH_DAYS = 92
+
+
+def window_batches(windows: Iterable[periods.Period], max_days: int | None = None) -> list[list[periods.Period]]:
+    """The windows in batches: per grain, consecutive windows spanning at most ``max_days``
+    (default BATCH_DAYS) days together; a longer window is a batch of its own."""
+    max_days = max_days or BATCH_DAYS
+    batches: list[list[periods.Period]] = []
+    for window in sorted(set(windows), key=lambda w: (w.grain, w.start, w.end, w.label)):
+        current = batches[-1] if batches else None
+        if (current and current[0].grain == window.grain
+                and (window.end - current[0].start).days < max_days):
+            current.append(window)
+        else:
+            batches.append([window])
+    return batches
+
+
+def _set_refresh_periods(
+    con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], *, cases: str | None = ALL_CASES
+) -> None:
+    """TEMP TABLE refresh_periods = ``windows`` and the (period, case) views over it.
+
+    ``cases``: the condition choosing the cases to count (builds mart_case_facts anew), or
+    None to keep the facts this step already built (the later batches of one refresh)."""
+    windows = sorted(set(windows))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE refresh_periods "
+        "(period_grain VARCHAR, period_label VARCHAR, period_start DATE, period_end DATE)"
+    )
+    rows = periods.periods_table_rows(windows)
+    if rows:
+        con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
+    if cases is not None or not _has_temp_table(con, "mart_case_facts"):
+        _build_case_facts(con, cases if cases is not None and windows else NO_CASES)
+    _define_period_cases(con)
+
+
+def _build_case_facts(con: duckdb.DuckDBPyConnection, cases: str) -> None:
+    if not _has_table(con, "core", "case_unit_history"):
+        build_case_unit_history(con)
+    con.execute(read_sql("marts/procedure_catalogue.sql"))  # the facts take each case's field from it
+    con.execute(read_sql("marts/case_facts.sql").replace("$case_filter", cases))
+
+
+def _has_temp_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]
+    ).fetchone()[0])
+
+
+def _define_period_cases(con: duckdb.DuckDBPyConnection) -> None:
+    """The (period, case) views over refresh_periods and mart_case_facts that every mart counts from."""
+    if not _has_table(con, "core", "case_unit_history"):
+        build_case_unit_history(con)
+    con.execute(read_sql("marts/period_cases.sql"))
+    con.execute(read_sql("marts/procedure_catalogue.sql"))
+
+
+def _rate_case(column: str) -> str:
+    """CASE over the target's metric name -> that rate's column of target_window_stats."""
+    suffix = "" if column == "actual" else f"_{column}"
+    whens = " ".join(f"WHEN '{r.name}' THEN s.{r.name}{suffix}" for r in RATES)
+    cast = "DOUBLE"
+    return f"CAST(CASE t.metric {whens} END AS {cast})"
+
+
+def _target_select() -> str:
+    return (read_sql("marts/target_attainment.sql")
+            .replace("$actual", _rate_case("actual"))
+            .replace("$numerator", _rate_case("numerator"))
+            .replace("$denominator", _rate_case("denominator")))
+
+
+def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) -> None:
+    """TEMP tables target_as_of, target_windows and target_window_stats for the given years:
+    the unit mart's counts over every target window, attributed as of each window's last day."""
+    cutoff = config.cutoff_day()
+    rows = []
+    for year in sorted(set(years)):
+        whole = periods.parse_label(str(year), cutoff)
+        for p in periods.periods_within(whole, TARGET_AS_OF_GRAINS, cutoff):
+            if whole.start <= p.end <= whole.end:
+                rows.append((year, p.grain, p.label, whole.start, p.end))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE target_as_of (year INTEGER, as_of_grain VARCHAR, "
+        "as_of_period VARCHAR, window_start DATE, as_of_end DATE)"
+    )
+    if rows:
+        con.executemany("INSERT INTO target_as_of VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute(read_sql("marts/target_windows.sql"))
+    target_windows = [
+        periods.Period("target", f"{year}:{end}", start, end)
+        for year, start, end in con.execute(
+            "SELECT DISTINCT year, window_start, window_end FROM target_windows ORDER BY ALL"
+        ).fetchall()
+    ]
+    _set_refresh_periods(con, target_windows, cases=TARGET_CANDIDATES if target_windows else NO_CASES)
+    # Only the target units' rows are needed (the filter on the group key is pushed down).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE target_window_stats AS SELECT * FROM ({_unit_select()}) "
+        "WHERE unit_code IN (SELECT unit_code FROM core.targets)"
+    )
+
+
+def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    con.execute(f"COMMENT ON TABLE {table} IS {lit(TABLE_DOCS[table])}")
+    existing = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+        table.split("."),
+    ).fetchall()}
+    for column, doc in docs.items():
+        if column in existing:
+            con.execute(f"COMMENT ON COLUMN {table}.{column} IS {lit(doc)}")
+
+
+def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the mart tables (typed from the same SELECTs that fill them) with comments."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS mart")
+    has_reference = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'unit_crosswalk'"
+    ).fetchone()[0]
+    if not has_reference:
+        load_reference(con)
+    _set_refresh_periods(con, [])
+    _drop_outdated(con)
+    created = {r[0] for r in con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'mart'"
+    ).fetchall()}
+    if UNIT_TABLE not in created:
+        con.execute(f"CREATE TABLE {UNIT_TABLE} AS {_unit_select()} WITH NO DATA")
+        _comment(con, UNIT_TABLE, unit_table_docs())
+    if LEVEL_TABLE not in created:
+        con.execute(f"CREATE TABLE {LEVEL_TABLE} AS {_level_select()} WITH NO DATA")
+        _comment(con, LEVEL_TABLE, level_table_docs())
+    if TARGET_TABLE not in created:
+        _set_target_periods(con, [])
+        con.execute(f"CREATE TABLE {TARGET_TABLE} AS {_target_select()} WITH NO DATA")
+        _comment(con, TARGET_TABLE, TARGET_COLUMNS)
+        _set_refresh_periods(con, [])
+    if not set(DRILL_TABLES) <= created:
+        con.execute(_drill_counts_sql())  # empty: no refresh periods
+        con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {_procedure_select()}")
+        for table, select, docs in (
+            (PROCEDURE_TABLE, _procedure_select(), procedure_table_docs()),
+            (FIELD_TABLE, _field_select(), field_table_docs()),
+            (PROCEDURE_PROVINCE_TABLE, _procedure_province_select(), procedure_province_table_docs()),
+        ):
+            if table not in created:
+                con.execute(f"CREATE TABLE {table} AS {select} WITH NO DATA")
+                _comment(con, table, docs)
+    if LATE_TABLE not in created:
+        con.execute(f"CREATE TABLE {LATE_TABLE} AS {_late_select()} WITH NO DATA")
+        _comment(con, LATE_TABLE, LATE_CASE_COLUMNS)
+    con.execute(read_sql("ddl/marts.sql"))
+
+
+def _drop_outdated(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop mart tables of an older layout (marts are derived: the next refresh refills them)."""
+    expected = {UNIT_TABLE: "province_code", LEVEL_TABLE: "province_code", TARGET_TABLE: "as_of_period"}
+    for table, column in expected.items():
+        schema, name = table.split(".")
+        if _has_table(con, schema, name) and not con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? AND column_name = ?",
+            [schema, name, column],
+        ).fetchone()[0]:
+            log.warning("marts: %s has an older layout (no %s); dropping it to rebuild", table, column)
+            con.execute(f"DROP TABLE {table}")
+
+
+def data_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """First and last local day the case data touches (reception/submission to last change)."""
+    row = con.execute(
+        """
+        SELECT min(least(submitted_at, received_at))::DATE,
+               max(greatest(updated_at, received_at, submitted_at, ended_at))::DATE
+        FROM core.cases
+        """
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def pending_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """Days touched by core changes since the last mart refresh (None: nothing to do).
+
+    Read-only safe: the sensor calls it on a read-only connection.
+    """
+    has_log = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'mart' AND table_name = 'refresh_log'"
+    ).fetchone()[0]
+    watermark = (
+        "(SELECT max(refreshed_at) FROM mart.refresh_log WHERE covers_pending)" if has_log else "NULL"
+    )
+    row = con.execute(
+        f"""
+        SELECT min(affected_from), max(affected_to) FROM core.merge_log
+        WHERE cases_changed > 0
+          AND merged_at > coalesce({watermark}, TIMESTAMP '1900-01-01')
+        """
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    full = data_day_range(con)
+    last = max(row[1], full[1]) if full else row[1]
+    return row[0], last
+
+
+def pending_quarters(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> list[periods.Period]:
+    """The quarters a refresh must recompute: those the core changes since the last refresh
+    touched, or (``full``) every quarter with data. Empty when nothing is pending. The
+    sensor and the command line both ask this."""
+    days = data_day_range(con) if full else pending_day_range(con)
+    if days is None:
+        return []
+    return periods.quarters_overlapping(*days, cutoff_day=config.cutoff_day())
+
+
+def windows_for_days(first: date, last: date, cutoff_day: int | None = None) -> list[periods.Period]:
+    return periods.periods_overlapping(first, last, cutoff_day=cutoff_day or config.cutoff_day())
+
+
+_IN_REFRESH = "(period_grain, period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)"
+
+
+def _replace_windows(
+    con: duckdb.DuckDBPyConnection,
+    windows: Iterable[periods.Period],
+    table: str,
+    where: str,
+    select: str,
+    *,
+    reference: bool,
+    cases: str = ALL_CASES,
+) -> int:
+    """Replace the rows of ``table`` matching ``where`` (the refreshed windows) by ``select``,
+    in one transaction; returns the rows now there. ``cases``: the cases ``select`` counts
+    (NO_CASES: it reads another mart table). One statement for every window: these tables have
+    few rows per window (units) or none to group (late cases), unlike the drill-down's."""
+    windows = sorted(set(windows))
+    if reference:
+        load_reference(con)
+        build_case_unit_history(con)
+    ensure_mart_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _set_refresh_periods(con, windows, cases=cases)
+        con.execute(f"DELETE FROM {table} WHERE {where}")
+        con.execute(f"INSERT INTO {table} BY NAME {select}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+
+
+def refresh_unit_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.unit_period_stats for the given windows."""
+    return _replace_windows(con, windows, UNIT_TABLE, _IN_REFRESH, _unit_select(), reference=True)
+
+
+def refresh_level_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.level_period_stats from mart.unit_period_stats for the given windows."""
+    return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False, cases=NO_CASES)
+
+
+def refresh_target_attainment(
+    con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], *, history: bool = True
+) -> int:
+    """Recompute mart.target_attainment for the years of the year windows among the given
+    windows: every as-of period of the year (year to date) and the year's verdict.
+    ``history=False`` reuses core.case_unit_history (refresh() has just rebuilt it)."""
+    years = sorted({int(w.label) for w in windows if w.grain == "year"})
+    load_reference(con)
+    if history:
+        build_case_unit_history(con)
+    ensure_mart_tables(con)
+    where = f"year IN ({', '.join(str(y) for y in years) or 'NULL'})"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _set_target_periods(con, years)
+        con.execute(f"DELETE FROM {TARGET_TABLE} WHERE {where}")
+        con.execute(f"INSERT INTO {TARGET_TABLE} BY NAME {_target_select()}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute(f"SELECT count(*) FROM {TARGET_TABLE} WHERE {where}").fetchone()[0]
+
+
+def targets_missed(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> tuple[int, int]:
+    """(targets missed, targets with an actual) of the year windows among ``windows``."""
+    years = sorted({int(w.label) for w in windows if w.grain == "year"})
+    if not years:
+        return 0, 0
+    return con.execute(
+        f"SELECT count(*) FILTER (NOT met), count(met) FROM {TARGET_TABLE} "
+        "WHERE list_contains(?, year) AND as_of_period = CAST(year AS VARCHAR)",  # the year's verdicts
+        [years],
+    ).fetchone()
+
+
+def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> dict[str, int]:
+    """Recompute mart.procedure_period_stats, mart.field_period_stats and
+    mart.procedure_province_stats for the given windows, in one transaction.
+
+    One pass over the (period, case) views aggregates at (unit, procedure, field) grain
+    (drill_counts.sql); the procedure and field tables are roll-ups of it, and the province
+    table a roll-up of the procedure rows (the province of each unit on the window's last day:
+    period_units, as in mart.unit_period_stats). Windows are aggregated batch by batch
+    (window_batches). Returns the rows now there per table.
+    """
+    windows = sorted(set(windows))
+    load_reference(con)
+    ensure_mart_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _set_refresh_periods(con, windows, cases=NO_CASES)
+        for table in DRILL_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE {_IN_REFRESH}")
+        _build_case_facts(con, ALL_CASES)
+        for batch in window_batches(windows):
+            _set_refresh_periods(con, batch, cases=None)
+            con.execute(_drill_counts_sql())
+            # The batch's procedure rows once, then the table and its province roll-up from them.
+            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {_procedure_select()}")
+            con.execute(f"INSERT INTO {PROCEDURE_TABLE} BY NAME SELECT * FROM batch_procedure_stats")
+            con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {_field_select()}")
+            con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {_procedure_province_select()}")
+        for temp in ("drill_counts", "batch_procedure_stats"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        _set_refresh_periods(con, windows, cases=None)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0] for t in DRILL_TABLES}
+
+
+def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
+    """Recompute mart.late_cases for the given windows."""
+    return _replace_windows(
+        con, windows, LATE_TABLE, _IN_REFRESH, _late_select(), reference=True, cases=LATE_CANDIDATES
+    )
+
+
+def begin_refresh(
+    con: duckdb.DuckDBPyConnection,
+    refresh_id: str,
+    windows: list[periods.Period],
+    *,
+    refreshable: Callable[[periods.Period], bool] = lambda quarter: True,
+) -> bool:
+    """Record that a refresh of ``windows`` starts now, before it reads core.cases. It marks
+    nothing as reflected yet: the changes pending now stay pending until ``complete_refresh``,
+    called once every dependent output is written, so an interrupted or failed refresh is
+    redone by the next run. Returns whether these windows cover every pending quarter that is
+    ``refreshable`` (the orchestrator's partitions: a quarter it cannot refresh must not keep
+    every later run busy)."""
+    first = min((w.start for w in windows), default=None)
+    last = max((w.end for w in windows), default=None)
+    # Quarters, not the span of every window: a year window spans quarters this run left alone.
+    refreshed = {w for w in windows if w.grain == "quarter"}
+    covers = all(q in refreshed for q in pending_quarters(con) if refreshable(q))
+    con.execute(
+        "INSERT INTO mart.refresh_log (refresh_id, refreshed_at, windows, first_day, last_day, "
+        "covers_candidate, covers_pending) VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, FALSE)",
+        [refresh_id, len(windows), first, last, covers],
+    )
+    return covers
+
+
+def note_unit_rows(con: duckdb.DuckDBPyConnection, refresh_id: str, unit_rows: int, seconds: float) -> None:
+    con.execute(
+        "UPDATE mart.refresh_log SET unit_rows = ?, seconds = ? WHERE refresh_id = ?",
+        [unit_rows, seconds, refresh_id],
+    )
+
+
+def complete_refresh(con: duckdb.DuckDBPyConnection, refresh_id: str) -> bool:
+    """Every output of the refresh is written: its covered changes stop being pending.
+    Returns whether it covered every change pending when it started."""
+    row = con.execute(
+        "UPDATE mart.refresh_log SET covers_pending = covers_candidate, completed_at = now()::TIMESTAMP "
+        "WHERE refresh_id = ? RETURNING covers_candidate",
+        [refresh_id],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> RefreshResult:
+    """Recompute the given windows of every mart table."""
+    started = time.perf_counter()
+    windows = sorted(set(windows))
+    ensure_mart_tables(con)
+    refresh_id = f"direct-{uuid.uuid4()}"
+    begin_refresh(con, refresh_id, windows)
+    steps: dict[str, float] = {}
+    tick = time.perf_counter()
+
+    def timed(step: str, value):
+        nonlocal tick
+        now = time.perf_counter()
+        steps[step] = now - tick
+        tick = now
+        return value
+
+    unit_rows = timed("unit", refresh_unit_stats(con, windows))
+    level_rows = timed("level", refresh_level_stats(con, windows))
+    target_rows = timed("target", refresh_target_attainment(con, windows, history=False))
+    drill = timed("drilldown", refresh_drilldown(con, windows))
+    late_rows = timed("late_cases", refresh_late_cases(con, windows))
+    seconds = time.perf_counter() - started
+    note_unit_rows(con, refresh_id, unit_rows, seconds)
+    complete_refresh(con, refresh_id)
+    first = min((w.start for w in windows), default=None)
+    last = max((w.end for w in windows), default=None)
+    result = RefreshResult(
+        len(windows), first, last, unit_rows, level_rows, target_rows, seconds,
+        procedure_rows=drill[PROCEDURE_TABLE], field_rows=drill[FIELD_TABLE],
+        procedure_province_rows=drill[PROCEDURE_PROVINCE_TABLE], late_rows=late_rows, step_seconds=steps,
+    )
+    log.info(
+        "marts: %d windows (%s..%s) -> %d unit rows, %d level rows, %d target rows, %d procedure rows, "
+        "%d field rows, %d procedure-province rows, %d late-case rows in %.1fs",
+        result.windows, first, last, unit_rows, level_rows, target_rows, result.procedure_rows,
+        result.field_rows, result.procedure_province_rows, late_rows, seconds,
+    )
+    return result
+
+
+def refresh_all(con: duckdb.DuckDBPyConnection) -> RefreshResult | None:
+    """Every window of every grain the data touches."""
+    days = data_day_range(con)
+    if days is None:
+        return None
+    return refresh(con, windows_for_days(*days))
