@@ -124,7 +124,7 @@ def test_blocking_identity_check_stops_rollups(landed, monkeypatch):
 
 def test_multi_day_pull_backfill_is_one_run_against_the_local_portal(tmp_path, monkeypatch):
     from devtools.portal_server import PortalServer
-    from tests.pipeline.test_portal import records
+    from tests.pipeline.ingest.test_portal import records
 
     data = records(30, day=10) + records(20, day=25, prefix="L")
     instance = dg.DagsterInstance.ephemeral()
@@ -149,7 +149,7 @@ def test_pull_command_lands_and_refreshes(tmp_path, monkeypatch, capsys, fixture
 
     from app.cli import main
     from devtools.portal_server import PortalServer
-    from tests.pipeline.test_portal import records
+    from tests.pipeline.ingest.test_portal import records
 
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     warehouse = tmp_path / "w.duckdb"

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.ingest import reference
 from pipeline.ingest.reference import ReferenceDataError, validate_reference
-from tests.pipeline.test_attribution import CROSSWALK, TARGETS, UNITS, write_seeds
+from tests.pipeline.marts.test_attribution import CROSSWALK, TARGETS, UNITS, write_seeds
 
 
 def test_valid_seeds_of_the_repo_load(con):
