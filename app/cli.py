@@ -134,12 +134,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipeline import config, periods
     from pipeline.cycle.issue import working_banner
     from pipeline.cycle.timeline import today_local
+    from pipeline.db import table_exists
     from pipeline.reports.dashboard import dashboard_name, write_dashboard
     from pipeline.reports.data import (
         NoReportData,
         period_has_rows,
         resolve_period,
-        table_exists,
         xlsx_name,
     )
     from pipeline.reports.xlsx import write_quarter_report

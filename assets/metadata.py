@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipeline.warehouse import table_columns
+from pipeline.db import table_columns
 
 OWNERS = ["team:provincial-data"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config
+from pipeline.db import read_sql, sql_literal, transaction
 from pipeline.ingest.validation import comment_case_table_sql, create_case_table_sql
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,6 @@ CASE_TABLES = {
     "raw.case_versions": "Every valid version of every case as landed (history is kept). Personal data only as keyed hashes.",
     "core.cases": "One row per case (MaHoSo): its newest valid version (largest NgayCapNhat; on a tie the later arrival). Invalid versions never replace valid ones.",
 }
-
-
-def read_sql(name: str) -> str:
-    return (config.SQL_DIR / name).read_text(encoding="utf-8")
 
 
 class WarehouseLockedError(RuntimeError):
@@ -140,10 +137,9 @@ def check_pii_key(con: duckdb.DuckDBPyConnection) -> None:
             f"set the original {config.ENV_PII_KEY}, or re-key on purpose with DVC_PII_REKEY=1 "
             "(hashes landed before and after re-keying are then not comparable; see README, Operations)"
         )
-    con.execute("BEGIN TRANSACTION")
-    con.execute("DELETE FROM raw.pii_key")
-    con.execute("INSERT INTO raw.pii_key VALUES (?, now()::TIMESTAMP)", [fingerprint])
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("DELETE FROM raw.pii_key")
+        con.execute("INSERT INTO raw.pii_key VALUES (?, now()::TIMESTAMP)", [fingerprint])
     log.warning(
         "DVC_PII_REKEY=1: the warehouse now records the new %s; personal-data hashes landed before "
         "are NOT comparable with those landed from now on (the same applicant has two hashes)",
@@ -156,17 +152,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(read_sql("ddl/warehouse.sql"))
     for table, doc in CASE_TABLES.items():
         con.execute(create_case_table_sql(table))
-        con.execute(f"COMMENT ON TABLE {table} IS '{doc.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(doc)}")
         for stmt in comment_case_table_sql(table):
             con.execute(stmt)
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[tuple[str, str, str]]:
-    """(name, type, COMMENT) of a table's columns, in order: the same text the data dictionary
-    (pipeline/docs.py) prints, for anything else that describes the table (Dagster's UI)."""
-    schema, table = qualified.split(".")
-    return con.execute(
-        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-        "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, table],
-    ).fetchall()

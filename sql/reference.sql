@@ -1,5 +1,5 @@
 -- Reference data from seeds/ (replaced on every load; the files are the source of truth).
--- $seeds is substituted with the seeds folder by pipeline/reference.py.
+-- The seeds folder is filled in by pipeline/ingest/reference.py (db.render_sql, hole "seeds").
 CREATE OR REPLACE TABLE core.units AS
 SELECT trim(nfc_normalize(unit_code)) AS unit_code,
        trim(nfc_normalize(unit_name)) AS unit_name,

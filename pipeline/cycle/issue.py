@@ -24,7 +24,7 @@ import duckdb
 
 from pipeline import periods
 from pipeline.cycle import timeline
-from pipeline.warehouse import read_sql
+from pipeline.db import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -260,15 +260,10 @@ def refresh_restatements(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild mart.restatements: every moved cell of every issued window's latest issue."""
     ensure_issued_tables(con)
     selects = [s for s in (_restatement_select(con, spec) for spec in ISSUED_TABLES) if s]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM mart.restatements")
         for select in selects:
             con.execute(f"INSERT INTO mart.restatements BY NAME {select}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return con.execute("SELECT count(*) FROM mart.restatements").fetchone()[0]
 
 
@@ -383,8 +378,7 @@ def issue_period(
     else:
         reason = (f"corrected issue on request: data that arrived after issue {latest.issue} "
                   f"({latest.issued_at:%Y-%m-%d %H:%M}) changed {changed} cells")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for spec in tables:
             _copy_table(con, spec, period, meta)
         if latest is not None:
@@ -400,10 +394,6 @@ def issue_period(
              state.due, digest, latest.issue if latest else None, changed, reason, province_name(con),
              xlsx_file, html_file],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     log.info("issued %s issue %d (%s)", period.label, number, digest[:16])
     files = write_issue_files(con, period, number, out_dir)
     refresh_restatements(con)

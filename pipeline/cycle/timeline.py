@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipeline import config, periods
-from pipeline.warehouse import read_sql
+from pipeline.db import read_sql, table_exists, transaction
 
 OPEN, PROVISIONAL, FINAL = "open", "provisional", "final"
 STATUSES: tuple[str, ...] = (OPEN, PROVISIONAL, FINAL)
@@ -147,17 +147,9 @@ def ensure_cycle_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(read_sql("ddl/cycle.sql"))
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?", [schema, table],
-    ).fetchone()[0])
-
-
 def mart_windows(con: duckdb.DuckDBPyConnection) -> list[periods.Period]:
     """Every window with rows in the marts (any grain)."""
-    if not _table_exists(con, "mart.level_period_stats"):
+    if not table_exists(con, "mart.level_period_stats"):
         return []
     rows = con.execute(
         "SELECT DISTINCT period_grain, period_label, period_start, period_end FROM mart.level_period_stats"
@@ -169,8 +161,7 @@ def refresh_period_status(con: duckdb.DuckDBPyConnection, today: date, due_days:
     """Rebuild mart.period_status for every window in the marts, as of ``today`` (one transaction)."""
     ensure_cycle_tables(con)
     rows = status_rows(mart_windows(con), today, due_days)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {STATUS_TABLE}")
         if rows:
             con.executemany(
@@ -178,15 +169,11 @@ def refresh_period_status(con: duckdb.DuckDBPyConnection, today: date, due_days:
                 "due_date, status, as_of) VALUES (?, ?, ?, ?, ?, ?, ?)", rows,
             )
         con.execute(read_sql("cycle/period_status_issues.sql"))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return len(rows)
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """The data's as-of time: the newest NgayCapNhat in core.cases."""
-    if not _table_exists(con, "core.cases"):
+    if not table_exists(con, "core.cases"):
         return None
     return con.execute("SELECT max(updated_at) FROM core.cases").fetchone()[0]

@@ -8,7 +8,7 @@ from datetime import date
 
 import duckdb
 
-from pipeline.warehouse import read_sql
+from pipeline.db import read_sql, transaction
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,7 @@ class MergeResult:
 
 def merge_pending_batches(con: duckdb.DuckDBPyConnection) -> MergeResult:
     """Fold every landed-but-unmerged batch into core.cases, atomically and idempotently."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(read_sql("core_merge.sql"))
         row = con.execute(
             "SELECT batches, versions_considered, cases_changed, affected_from, affected_to "
@@ -33,10 +32,6 @@ def merge_pending_batches(con: duckdb.DuckDBPyConnection) -> MergeResult:
         ).fetchone()
         for temp in ("pending_batches", "candidates", "winner_keys", "touched"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     result = MergeResult(*row)
     if result.batches == 0:
         log.info("core.cases: no new batches to merge")

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from pipeline.db import transaction
 from pipeline.ingest import readers
 from pipeline.ingest.validation import (
     masked_record_sql,
@@ -112,7 +113,6 @@ def land_file(con: duckdb.DuckDBPyConnection, path: Path, *, inbox: Path | None 
     if already:
         log.info("%s: already landed as batch %s (same content), skipped", name, already[0])
         return BatchResult(name, "skipped_duplicate_file", batch_id=already[0])
-    began = False
     try:
         # The first chunk is staged before the transaction: a temp table filled outside a
         # transaction numbers its rows in file order (rowid), which gives source_row.
@@ -120,14 +120,10 @@ def land_file(con: duckdb.DuckDBPyConnection, path: Path, *, inbox: Path | None 
         read_started = time.perf_counter()
         first = next(chunks)
         read_s = time.perf_counter() - read_started
-        con.execute("BEGIN TRANSACTION")
-        began = True
-        result = _land_chunks(con, "file", name, sha, itertools.chain([first], chunks))
-        con.execute("COMMIT")
+        with transaction(con):
+            result = _land_chunks(con, "file", name, sha, itertools.chain([first], chunks))
         result.timings["read"] = result.timings.get("read", 0.0) + read_s
     except (readers.ReadError, ReconciliationError, duckdb.Error) as exc:
-        if began:
-            con.execute("ROLLBACK")
         _record_failure(con, "file", name, sha, str(exc))
         log.error("%s: not landed: %s", name, exc)
         return BatchResult(name, "failed", error=str(exc), seconds=time.perf_counter() - started)
@@ -142,12 +138,10 @@ def land_records(
     """Land records pulled from the API (one window or page) through the same path as files."""
     started = time.perf_counter()
     try:
-        con.execute("BEGIN TRANSACTION")
-        staged = iter([readers.stage_records(con, records, first_row=first_row)])
-        result = _land_chunks(con, "api", source_name, None, staged)
-        con.execute("COMMIT")
+        with transaction(con):
+            staged = iter([readers.stage_records(con, records, first_row=first_row)])
+            result = _land_chunks(con, "api", source_name, None, staged)
     except (ReconciliationError, duckdb.Error) as exc:
-        con.execute("ROLLBACK")
         _record_failure(con, "api", source_name, None, str(exc))
         raise
     result.seconds = time.perf_counter() - started

@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline import config
+from pipeline.db import sql_literal
 from pipeline.ingest.validation import TOO_LONG_MARKER, stage_from_lines_sql, stage_from_tabular_sql
 from schemas.case_record import FIELD_SPECS, Kind, field_for_header, pii_like_name
 
@@ -349,11 +350,11 @@ def _stage_csv(
     _encoding, headers, delimiter = _sniff_csv(path)
     columns, mapping, extras = _map_headers(headers)
     _require_known_header(path, mapping)
-    types = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in columns)
+    types = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in columns)
     # DuckDB's parallel CSV reader (quoted values may span lines); ragged or non-UTF-8 rows
     # are rejected with their record number and kept for quarantine, not dropped.
     options = (
-        f"header = false, skip = 1, columns = {{{types}}}, delim = {_sql_text(delimiter)}, quote = '\"', "
+        f"header = false, skip = 1, columns = {{{types}}}, delim = {sql_literal(delimiter)}, quote = '\"', "
         f"escape = '\"', auto_detect = false, {_size_options()}"
     )
     with _literal_source(path, newline_free_block=newline_free_block) as (source, _compression):
@@ -364,9 +365,9 @@ def _stage_csv(
         rejects = f"""
             UNION ALL
             SELECT line, {nulls},
-                   CASE WHEN starts_with(csv_line, {_sql_text(TOO_LONG_MARKER)}) THEN csv_line
+                   CASE WHEN starts_with(csv_line, {sql_literal(TOO_LONG_MARKER)}) THEN csv_line
                         ELSE {_masked_csv_line(columns, mapping, delimiter)} END,
-                   CASE WHEN starts_with(csv_line, {_sql_text(TOO_LONG_MARKER)})
+                   CASE WHEN starts_with(csv_line, {sql_literal(TOO_LONG_MARKER)})
                         THEN 'CSV row ' || line || ' is too long: ' || substr(csv_line, {len(TOO_LONG_MARKER) + 1})
                              || ' bytes, more than the limit of {_line_limit() >> 20} MB (DVC_MAX_LINE_MB)'
                         ELSE 'CSV row ' || line || ' cannot be read (' || lower(error_type) || '): ' || error_message END
@@ -402,7 +403,7 @@ def _masked_csv_line(columns: list[str], mapping: dict[str, str], delimiter: str
     positions = [columns.index(mapping[f.name]) + 1 for f in FIELD_SPECS if f.spec.kind is Kind.PII and f.name in mapping]
     positions += [i + 1 for i, c in enumerate(columns) if c not in mapping.values() and pii_like_name(c)]
     listed = ", ".join(map(str, positions)) or "0"
-    n, d = len(columns), _sql_text(delimiter)
+    n, d = len(columns), sql_literal(delimiter)
     # A rejected row is ragged: a missing column shifts the later fields left and a quoted
     # delimiter splits a field, so counting delimiters alone misses the personal data. Mask
     # the personal-data positions counted from the start, and for a short row also from the
@@ -438,10 +439,6 @@ def _size_options() -> str:
     return f"buffer_size = {_BUFFER_BYTES}, max_line_size = {_line_limit()}"
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 @dataclass(frozen=True)
 class _Numbered:
     rows: int  # accepted + rejected records
@@ -463,7 +460,7 @@ def _read_numbered(
         con.execute(f"DROP TABLE IF EXISTS {name}")
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_READ} AS SELECT * FROM read_csv({_sql_text(str(path))}, {options}, "
+            f"CREATE OR REPLACE TEMP TABLE {_READ} AS SELECT * FROM read_csv({sql_literal(str(path))}, {options}, "
             "store_rejects = true, rejects_table = 'reject_errors_tmp', rejects_scan = 'reject_scans_tmp')"
         )
     except duckdb.Error as exc:

@@ -25,8 +25,8 @@ import duckdb
 import pyarrow as pa
 
 from pipeline import config, periods
+from pipeline.db import render_sql, transaction
 from pipeline.metrics import FRACTION_RATES
-from pipeline.warehouse import read_sql
 
 # Open ends of the derived tables (so joins need no NULL handling).
 FIRST_DAY = date(1, 1, 1)
@@ -336,26 +336,14 @@ def load_reference(con: duckdb.DuckDBPyConnection, seeds_dir: Path | None = None
     core.unit_calendar and core.unit_resolution."""
     folder = (seeds_dir or config.seeds_dir()).resolve()
     ref = validate_reference(folder)
-    seeds = folder.as_posix().replace("'", "''")
     # One transaction: a commit per statement costs ~20-50 ms on a file database.
-    try:
-        con.execute("BEGIN TRANSACTION")
-        own = True
-    except duckdb.TransactionException:  # the caller's transaction
-        own = False
-    try:
-        _write_reference(con, ref, seeds)
-        if own:
-            con.execute("COMMIT")
-    except Exception:
-        if own:
-            con.execute("ROLLBACK")
-        raise
+    with transaction(con):
+        _write_reference(con, ref, folder)
     return ref
 
 
-def _write_reference(con: duckdb.DuckDBPyConnection, ref: Reference, seeds: str) -> None:
-    con.execute(read_sql("reference.sql").replace("$seeds", seeds))
+def _write_reference(con: duckdb.DuckDBPyConnection, ref: Reference, folder: Path) -> None:
+    con.execute(render_sql("reference.sql", seeds=folder.as_posix().replace("'", "''")))
     # One INSERT per table from Arrow (executemany costs ~5 ms a row in DuckDB).
     calendar = pa.Table.from_pylist([vars(r) for r in ref.calendar], schema=_CALENDAR_SCHEMA)
     resolution = pa.Table.from_pylist([vars(r) for r in ref.resolution], schema=_RESOLUTION_SCHEMA)

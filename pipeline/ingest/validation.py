@@ -9,6 +9,7 @@ valid). Nothing here loops over rows in Python.
 from __future__ import annotations
 
 from pipeline import config
+from pipeline.db import sql_literal
 from schemas.case_record import (
     CHANNEL_CODES,
     FIELD_SPECS,
@@ -57,12 +58,10 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _in_list(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")"
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
 
 def warehouse_column(field: ContractField) -> str:
@@ -94,7 +93,7 @@ def create_case_table_sql(table: str) -> str:
 
 
 def comment_case_table_sql(table: str) -> list[str]:
-    return [f"COMMENT ON COLUMN {table}.{_q(c)} IS {_lit(doc)};" for c, _, doc in case_version_columns()]
+    return [f"COMMENT ON COLUMN {table}.{_q(c)} IS {sql_literal(doc)};" for c, _, doc in case_version_columns()]
 
 
 # ---------------------------------------------------------------------------------------
@@ -117,7 +116,7 @@ def stage_from_lines_sql(lines_table: str) -> str:
     field_cols = ",\n        ".join(
         f"CASE WHEN parse_error IS NULL THEN rec.{_q(f.name)} END AS {_q(f.name)}" for f in FIELD_SPECS
     )
-    known = "[" + ", ".join(_lit(f.name) for f in FIELD_SPECS) + "]"
+    known = "[" + ", ".join(sql_literal(f.name) for f in FIELD_SPECS) + "]"
     return f"""
     WITH typed AS (
         SELECT source_row, raw_line, try(json_type(raw_line)) AS json_kind  -- NULL: not JSON
@@ -127,10 +126,10 @@ def stage_from_lines_sql(lines_table: str) -> str:
     ), checked AS (
         SELECT source_row, raw_line,
             CASE
-                WHEN starts_with(raw_line, {_lit(TOO_LONG_MARKER)}) THEN
-                    {_template_sql(reason_text("line_too_long"), size=f"substr(raw_line, {len(TOO_LONG_MARKER) + 1})", limit=_lit(str(config.max_line_bytes() >> 20)))}
-                WHEN json_kind IS NULL THEN {_lit(reason_text("malformed_json"))}
-                WHEN json_kind <> 'OBJECT' THEN {_lit(reason_text("not_object"))}
+                WHEN starts_with(raw_line, {sql_literal(TOO_LONG_MARKER)}) THEN
+                    {_template_sql(reason_text("line_too_long"), size=f"substr(raw_line, {len(TOO_LONG_MARKER) + 1})", limit=sql_literal(str(config.max_line_bytes() >> 20)))}
+                WHEN json_kind IS NULL THEN {sql_literal(reason_text("malformed_json"))}
+                WHEN json_kind <> 'OBJECT' THEN {sql_literal(reason_text("not_object"))}
             END AS parse_error
         FROM typed
     ), parsed AS (
@@ -161,7 +160,7 @@ def stage_from_tabular_sql(table: str, column_for_field: dict[str, str], extra_c
         cols.append(f"{_q(src)} AS {_q(f.name)}" if src else f"NULL::VARCHAR AS {_q(f.name)}")
     if extra_columns:
         # Unknown columns are kept where they hold a value (an empty cell is no value).
-        entries = ", ".join(f"{{'k': {_lit(c)}, 'v': {_q(c)}}}" for c in extra_columns)
+        entries = ", ".join(f"{{'k': {sql_literal(c)}, 'v': {_q(c)}}}" for c in extra_columns)
         # Only rows with a value in some unknown column pay for building the JSON.
         any_value = " OR ".join(f"coalesce(trim({_q(c)}), '') <> ''" for c in extra_columns)
         # Unknown columns named like personal data are kept as keyed hashes (pii_seal_extra).
@@ -212,7 +211,7 @@ def _pii_lookups_sql(stage_table: str) -> tuple[str, str]:
         if f.spec.kind is not Kind.PII:
             continue
         name, col = _pii_lookup(f), _q(f.name)
-        kind = _lit(PII_NORMALISATION.get(f.name, "text"))
+        kind = sql_literal(PII_NORMALISATION.get(f.name, "text"))
         ctes.append(
             f"{name} AS (SELECT v, pii_hash(v, {kind}) AS h "
             f"FROM (SELECT DISTINCT {col} AS v FROM {stage_table} WHERE {col} IS NOT NULL))"
@@ -230,10 +229,10 @@ def _template_sql(template: str, **exprs: str) -> str:
         head, _, tail = rest.partition("{")
         name, _, rest = tail.partition("}")
         if head:
-            out.append(_lit(head))
+            out.append(sql_literal(head))
         out.append(exprs[name])
     if rest:
-        out.append(_lit(rest))
+        out.append(sql_literal(rest))
     return " || ".join(out)
 
 
@@ -255,26 +254,26 @@ def _reason_exprs() -> list[str]:
             # given but not parsed (the typed layer parsed it once)
             reasons.append(
                 f"CASE WHEN t.{_q(f.spec.column)} IS NULL AND blank_null({raw}) IS NOT NULL THEN "
-                f"{_template_sql(reason_text('bad_date'), field=_lit(f.name), value='reason_value(trim(' + raw + '))')} END"
+                f"{_template_sql(reason_text('bad_date'), field=sql_literal(f.name), value='reason_value(trim(' + raw + '))')} END"
             )
             # parsed, but outside the plausible range: such a date falls outside every
             # reporting partition and would block every later refresh
             reasons.append(
-                f"CASE WHEN t.{_q(f.spec.column)} < {_lit(str(lo))}::TIMESTAMP "
-                f"OR t.{_q(f.spec.column)} >= {_lit(str(hi))}::TIMESTAMP THEN "
-                f"{_template_sql(reason_text('implausible_date'), field=_lit(f.name), start=_lit(str(lo)), end=_lit(str(hi)), value='reason_value(trim(' + raw + '))')} END"
+                f"CASE WHEN t.{_q(f.spec.column)} < {sql_literal(str(lo))}::TIMESTAMP "
+                f"OR t.{_q(f.spec.column)} >= {sql_literal(str(hi))}::TIMESTAMP THEN "
+                f"{_template_sql(reason_text('implausible_date'), field=sql_literal(f.name), start=sql_literal(str(lo)), end=sql_literal(str(hi)), value='reason_value(trim(' + raw + '))')} END"
             )
         if f.spec.kind is Kind.LIST:
             reasons.append(
                 f"CASE WHEN blank_null({raw}) IS NOT NULL AND (t.{_q(f.spec.column)} IS NULL "
                 f"OR json_type(t.{_q(f.spec.column)}) <> 'ARRAY') THEN "
-                f"{_lit(reason_text('bad_list', field=f.name))} END"
+                f"{sql_literal(reason_text('bad_list', field=f.name))} END"
             )
         if f.spec.required:
             invalid_date = f" AND blank_null({raw}) IS NULL" if f.spec.kind is Kind.DATE else ""
             reasons.append(
                 f"CASE WHEN t.parse_error IS NULL AND t.{_q(warehouse_column(f))} IS NULL{invalid_date} "
-                f"THEN {_lit(reason_text('missing', field=f.name))} END"
+                f"THEN {sql_literal(reason_text('missing', field=f.name))} END"
             )
     reasons.append(
         f"CASE WHEN {status} IS NOT NULL AND {status} NOT IN {_in_list(tuple(STATUS_CODES))} THEN "
@@ -292,16 +291,16 @@ def _reason_exprs() -> list[str]:
     )
     reasons.append(
         f"CASE WHEN json_type(t.fees) = 'ARRAY' AND {bad_gia} IS NOT NULL THEN "
-        f"{_template_sql(reason_text('bad_fee'), field=_lit('DanhSachLePhi[].Gia'), value=f'fee_reason_value({bad_gia})')} END"
+        f"{_template_sql(reason_text('bad_fee'), field=sql_literal('DanhSachLePhi[].Gia'), value=f'fee_reason_value({bad_gia})')} END"
     )
     reasons.append(
         "CASE WHEN vnd_amount_invalid(t.fee_total_flat) THEN "
-        f"{_template_sql(reason_text('bad_fee'), field=_lit('TongLePhi'), value='fee_reason_value(t.fee_total_flat)')} END"
+        f"{_template_sql(reason_text('bad_fee'), field=sql_literal('TongLePhi'), value='fee_reason_value(t.fee_total_flat)')} END"
     )
     reasons.append(
         f"CASE WHEN t.received_at IS NULL AND blank_null(t.{_raw('NgayTiepNhan')}) IS NULL "
         f"AND {status} IN {_in_list(tuple(c for c in STATUS_CODES if c not in ('1', '3')))} "
-        f"THEN {_lit(reason_text('received_required'))} END"
+        f"THEN {sql_literal(reason_text('received_required'))} END"
     )
     reasons.append(
         f"CASE WHEN {status} IN {_in_list(WITHDRAWN_STATUSES + RESOLVED_STATUSES)} AND t.ended_at IS NULL "
@@ -309,7 +308,7 @@ def _reason_exprs() -> list[str]:
     )
     reasons.append(
         "CASE WHEN t.ended_at < t.received_at THEN "
-        f"{_lit(reason_text('end_before_received'))} END"
+        f"{sql_literal(reason_text('end_before_received'))} END"
     )
     return reasons
 
@@ -334,7 +333,7 @@ def validated_sql(stage_table: str) -> str:
         f"{_typed_expr(f)} AS {_q(warehouse_column(f))}" for f in FIELD_SPECS
     )
     raw_cols = ", ".join(f"s.{_q(name)} AS {_raw(name)}" for name in _RAW_KEPT)
-    words = " ".join(f"WHEN {_lit(w)} THEN {_lit(code)}" for w, code in SERVICE_LEVEL_WORDS.items())
+    words = " ".join(f"WHEN {sql_literal(w)} THEN {sql_literal(code)}" for w, code in SERVICE_LEVEL_WORDS.items())
     derived = f"""
             CASE lower(service_level_raw) {words}
                 WHEN '4' THEN '4' WHEN '3' THEN '3' WHEN '2' THEN '2' END AS service_level,
@@ -383,7 +382,7 @@ def source_record_sql(stage_alias: str = "s") -> str:
     """The staged record as sent (JSON text): the line itself, or for rows read from a table
     (CSV/XLSX) its fields by contract name plus the unknown columns. Used for quarantine only."""
     a = stage_alias
-    pairs = ", ".join(f"{_lit(f.name)}, {a}.{_q(f.name)}" for f in FIELD_SPECS)
+    pairs = ", ".join(f"{sql_literal(f.name)}, {a}.{_q(f.name)}" for f in FIELD_SPECS)
     # merge-patch onto {} drops the fields the source did not have (NULL members)
     rebuilt = (
         f"json_merge_patch(json_merge_patch('{{}}', json_object({pairs})), "
@@ -395,7 +394,7 @@ def source_record_sql(stage_alias: str = "s") -> str:
 def masked_record_sql(stage_alias: str = "s") -> str:
     """The staged record as JSON with personal data masked (for raw.quarantine)."""
     pii = [f for f in FIELD_SPECS if f.spec.kind is Kind.PII]
-    patch = ", ".join(f"{_lit(f.name)}, pii_mask({stage_alias}.{_q(f.name)})" for f in pii)
+    patch = ", ".join(f"{sql_literal(f.name)}, pii_mask({stage_alias}.{_q(f.name)})" for f in pii)
     # Lines that are not JSON cannot be patched: mask the values of personal-data keys (also a
     # value the line was cut inside: up to the end of the line), digit runs and e-mails.
     keys = "|".join(sorted({f.name.lower() for f in pii} | set(PII_NAME_WORDS)))

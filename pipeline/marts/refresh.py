@@ -18,6 +18,15 @@ from datetime import date
 import duckdb
 
 from pipeline import config, periods
+from pipeline.db import (
+    list_tables,
+    read_sql,
+    render_sql,
+    sql_literal,
+    table_columns,
+    table_exists,
+    transaction,
+)
 from pipeline.ingest.reference import load_reference
 from pipeline.metrics import (
     COUNT_COLUMNS,
@@ -32,7 +41,6 @@ from pipeline.metrics import (
     rate_select,
     unit_table_docs,
 )
-from pipeline.warehouse import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +80,7 @@ def _unit_select() -> str:
 
 def _level_select() -> str:
     sums = ", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS)
-    inner = read_sql("marts/level_period_stats.sql").replace("$count_sums", sums)
+    inner = render_sql("marts/level_period_stats.sql", count_sums=sums)
     return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
 
 
@@ -81,12 +89,6 @@ def build_case_unit_history(con: duckdb.DuckDBPyConnection) -> int:
     versions disagree on MaDonVi (METRICS.md §4.2 step 1). Returns its row count."""
     con.execute(read_sql("marts/case_unit_history.sql"))
     return con.execute(f"SELECT count(*) FROM {HISTORY_TABLE}").fetchone()[0]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
-    ).fetchone()[0])
 
 
 # One count expression per line in unit_period_counts.sql's handled_counts CTE.
@@ -134,15 +136,15 @@ def _count_sums(alias: str) -> str:
 
 def _drill_counts_sql() -> str:
     exprs = handled_count_expressions()
-    return (
-        read_sql("marts/drill_counts.sql")
-        .replace("$handled_counts", ",\n        ".join(f"{e} AS {c}" for c, e in exprs.items()))
-        .replace("$coalesced_counts", ",\n    ".join(f"coalesce(h.{c}, 0) AS {c}" for c in exprs))
+    return render_sql(
+        "marts/drill_counts.sql",
+        handled_counts=",\n        ".join(f"{e} AS {c}" for c, e in exprs.items()),
+        coalesced_counts=",\n    ".join(f"coalesce(h.{c}, 0) AS {c}" for c in exprs),
     )
 
 
 def _rated(sql_file: str) -> str:
-    inner = read_sql(sql_file).replace("$count_sums", _count_sums("d"))
+    inner = render_sql(sql_file, count_sums=_count_sums("d"))
     return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
 
 
@@ -159,10 +161,10 @@ def _procedure_province_select() -> str:
 
 
 def _late_select() -> str:
-    return (
-        read_sql("marts/late_cases.sql")
-        .replace("$resolved_late", count_condition("resolved_late"))
-        .replace("$overdue", count_condition("in_progress_overdue"))
+    return render_sql(
+        "marts/late_cases.sql",
+        resolved_late=count_condition("resolved_late"),
+        overdue=count_condition("in_progress_overdue"),
     )
 
 
@@ -217,27 +219,21 @@ def _set_refresh_periods(
     rows = periods.periods_table_rows(windows)
     if rows:
         con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
-    if cases is not None or not _has_temp_table(con, "mart_case_facts"):
+    if cases is not None or not table_exists(con, "temp.mart_case_facts"):
         _build_case_facts(con, cases if cases is not None and windows else NO_CASES)
     _define_period_cases(con)
 
 
 def _build_case_facts(con: duckdb.DuckDBPyConnection, cases: str) -> None:
-    if not _has_table(con, "core", "case_unit_history"):
+    if not table_exists(con, HISTORY_TABLE):
         build_case_unit_history(con)
     con.execute(read_sql("marts/procedure_catalogue.sql"))  # the facts take each case's field from it
-    con.execute(read_sql("marts/case_facts.sql").replace("$case_filter", cases))
-
-
-def _has_temp_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]
-    ).fetchone()[0])
+    con.execute(render_sql("marts/case_facts.sql", case_filter=cases))
 
 
 def _define_period_cases(con: duckdb.DuckDBPyConnection) -> None:
     """The (period, case) views over refresh_periods and mart_case_facts that every mart counts from."""
-    if not _has_table(con, "core", "case_unit_history"):
+    if not table_exists(con, HISTORY_TABLE):
         build_case_unit_history(con)
     con.execute(read_sql("marts/period_cases.sql"))
     con.execute(read_sql("marts/procedure_catalogue.sql"))
@@ -252,10 +248,10 @@ def _rate_case(column: str) -> str:
 
 
 def _target_select() -> str:
-    return (read_sql("marts/target_attainment.sql")
-            .replace("$actual", _rate_case("actual"))
-            .replace("$numerator", _rate_case("numerator"))
-            .replace("$denominator", _rate_case("denominator")))
+    return render_sql(
+        "marts/target_attainment.sql",
+        actual=_rate_case("actual"), numerator=_rate_case("numerator"), denominator=_rate_case("denominator"),
+    )
 
 
 def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) -> None:
@@ -290,32 +286,21 @@ def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) ->
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
-    def lit(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
-
-    con.execute(f"COMMENT ON TABLE {table} IS {lit(TABLE_DOCS[table])}")
-    existing = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-        table.split("."),
-    ).fetchall()}
+    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(TABLE_DOCS[table])}")
+    existing = {name for name, _, _ in table_columns(con, table)}
     for column, doc in docs.items():
         if column in existing:
-            con.execute(f"COMMENT ON COLUMN {table}.{column} IS {lit(doc)}")
+            con.execute(f"COMMENT ON COLUMN {table}.{column} IS {sql_literal(doc)}")
 
 
 def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the mart tables (typed from the same SELECTs that fill them) with comments."""
     con.execute("CREATE SCHEMA IF NOT EXISTS mart")
-    has_reference = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'unit_crosswalk'"
-    ).fetchone()[0]
-    if not has_reference:
+    if not table_exists(con, "core.unit_crosswalk"):
         load_reference(con)
     _set_refresh_periods(con, [])
     _drop_outdated(con)
-    created = {r[0] for r in con.execute(
-        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'mart'"
-    ).fetchall()}
+    created = list_tables(con, schema="mart")
     if UNIT_TABLE not in created:
         con.execute(f"CREATE TABLE {UNIT_TABLE} AS {_unit_select()} WITH NO DATA")
         _comment(con, UNIT_TABLE, unit_table_docs())
@@ -348,11 +333,7 @@ def _drop_outdated(con: duckdb.DuckDBPyConnection) -> None:
     """Drop mart tables of an older layout (marts are derived: the next refresh refills them)."""
     expected = {UNIT_TABLE: "province_code", LEVEL_TABLE: "province_code", TARGET_TABLE: "as_of_period"}
     for table, column in expected.items():
-        schema, name = table.split(".")
-        if _has_table(con, schema, name) and not con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? AND column_name = ?",
-            [schema, name, column],
-        ).fetchone()[0]:
+        if table_exists(con, table) and column not in {c for c, _, _ in table_columns(con, table)}:
             log.warning("marts: %s has an older layout (no %s); dropping it to rebuild", table, column)
             con.execute(f"DROP TABLE {table}")
 
@@ -376,11 +357,9 @@ def pending_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | Non
 
     Read-only safe: the sensor calls it on a read-only connection.
     """
-    has_log = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'mart' AND table_name = 'refresh_log'"
-    ).fetchone()[0]
     watermark = (
-        "(SELECT max(refreshed_at) FROM mart.refresh_log WHERE covers_pending)" if has_log else "NULL"
+        "(SELECT max(refreshed_at) FROM mart.refresh_log WHERE covers_pending)"
+        if table_exists(con, "mart.refresh_log") else "NULL"
     )
     row = con.execute(
         f"""
@@ -432,15 +411,10 @@ def _replace_windows(
         load_reference(con)
         build_case_unit_history(con)
     ensure_mart_tables(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _set_refresh_periods(con, windows, cases=cases)
         con.execute(f"DELETE FROM {table} WHERE {where}")
         con.execute(f"INSERT INTO {table} BY NAME {select}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
 
 
@@ -466,15 +440,10 @@ def refresh_target_attainment(
         build_case_unit_history(con)
     ensure_mart_tables(con)
     where = f"year IN ({', '.join(str(y) for y in years) or 'NULL'})"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _set_target_periods(con, years)
         con.execute(f"DELETE FROM {TARGET_TABLE} WHERE {where}")
         con.execute(f"INSERT INTO {TARGET_TABLE} BY NAME {_target_select()}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return con.execute(f"SELECT count(*) FROM {TARGET_TABLE} WHERE {where}").fetchone()[0]
 
 
@@ -503,8 +472,7 @@ def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.
     windows = sorted(set(windows))
     load_reference(con)
     ensure_mart_tables(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _set_refresh_periods(con, windows, cases=NO_CASES)
         for table in DRILL_TABLES:
             con.execute(f"DELETE FROM {table} WHERE {_IN_REFRESH}")
@@ -520,10 +488,6 @@ def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.
         for temp in ("drill_counts", "batch_procedure_stats"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         _set_refresh_periods(con, windows, cases=None)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0] for t in DRILL_TABLES}
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config
+from pipeline.db import list_tables, sql_literal, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,6 @@ def parquet_file(folder: Path | str, table: str) -> Path:
     return Path(folder) / f"{table}.parquet"
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def publish(
     con: duckdb.DuckDBPyConnection,
     warehouse: Path | str,
@@ -139,7 +136,7 @@ def publish(
                     _drop_temporary(tmp)
                     sync = None
             if sync is None:
-                con.execute(f"ATTACH {_lit(str(tmp))} AS publish_target (STORAGE_VERSION {_lit(version)})")
+                con.execute(f"ATTACH {sql_literal(str(tmp))} AS publish_target (STORAGE_VERSION {sql_literal(version)})")
                 tables, stats, fingerprints = _copy_tables(con), None, {}
             timings["database"] = time.perf_counter() - started
             started = time.perf_counter()
@@ -193,7 +190,7 @@ def _expected_storage_tag(con: duckdb.DuckDBPyConnection, version: str, folder: 
         probe = folder / f".publish-probe-{os.getpid()}.duckdb"
         _drop_temporary(probe)
         try:
-            con.execute(f"ATTACH {_lit(str(probe))} AS publish_probe (STORAGE_VERSION {_lit(version)})")
+            con.execute(f"ATTACH {sql_literal(str(probe))} AS publish_probe (STORAGE_VERSION {sql_literal(version)})")
             try:
                 _STORAGE_TAGS[version] = _storage_tag(con, "publish_probe")
             finally:
@@ -210,7 +207,7 @@ def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path, tmp: Path, ve
         return None
     try:
         shutil.copyfile(target, tmp)  # the published file is never written in place: a stable copy
-        con.execute(f"ATTACH {_lit(str(tmp))} AS publish_target")
+        con.execute(f"ATTACH {sql_literal(str(tmp))} AS publish_target")
     except (OSError, duckdb.Error) as exc:
         log.warning("publish: cannot start from the previous copy %s (%s); writing it afresh", target, exc)
         _drop_temporary(tmp)
@@ -224,27 +221,13 @@ def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path, tmp: Path, ve
     return True
 
 
-def _existing(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        f"{s}.{t}" for s, t in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
-        ).fetchall()
-    }
-
-
 def _columns(
     con: duckdb.DuckDBPyConnection, name: str, *, database: str | None = None, dropped: tuple[str, ...] = ()
 ) -> list[tuple[str, str, str]]:
     """(column, type, comment) of table ``name`` in ``database`` (default: the warehouse)
     without the dropped columns, in table order."""
-    schema, table = name.split(".")
-    columns = con.execute(
-        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-        "WHERE database_name = coalesce(?, current_database()) AND schema_name = ? AND table_name = ? "
-        "ORDER BY column_index",
-        [database, schema, table],
-    ).fetchall()
-    return [(c, t, doc) for c, t, doc in columns if c not in dropped]
+    qualified = f"{database}.{name}" if database else name
+    return [(c, t, doc) for c, t, doc in table_columns(con, qualified) if c not in dropped]
 
 
 def _table_doc(con: duckdb.DuckDBPyConnection, database: str, name: str) -> str:
@@ -275,13 +258,13 @@ def _quarantine_reasons(con: duckdb.DuckDBPyConnection, existing: set[str]) -> N
         "(batch_id BIGINT, source_name VARCHAR, reason VARCHAR, records BIGINT)"
     )
     con.execute(
-        f"COMMENT ON TABLE publish_target.quality.quarantine_reasons IS {_lit(QUARANTINE_REASONS_DOC)}"
+        f"COMMENT ON TABLE publish_target.quality.quarantine_reasons IS {sql_literal(QUARANTINE_REASONS_DOC)}"
     )
 
 
 def _copy_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create the analyst tables with their COMMENTs in publish_target; return their names."""
-    existing = _existing(con)
+    existing = list_tables(con)
     published: list[str] = []
     for schema in ("mart", "core", "quality", "issued"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS publish_target.{schema}")
@@ -301,10 +284,10 @@ def _create_copy(con: duckdb.DuckDBPyConnection, source: str, name: str, kept: l
     con.execute(f"CREATE TABLE publish_target.{name} AS SELECT {col_list} FROM {source}")
     table_doc = _table_doc(con, current_database(con), source)
     if table_doc:
-        con.execute(f"COMMENT ON TABLE publish_target.{name} IS {_lit(table_doc)}")
+        con.execute(f"COMMENT ON TABLE publish_target.{name} IS {sql_literal(table_doc)}")
     for column, _, doc in kept:
         if doc:
-            con.execute(f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {_lit(doc)}')
+            con.execute(f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {sql_literal(doc)}')
 
 
 def current_database(con: duckdb.DuckDBPyConnection) -> str:
@@ -341,16 +324,12 @@ def _sync_tables(
     """Bring the attached previous copy up to date with the warehouse; return the published
     table names (as _copy_tables), what was done, and the (rows, hash sum) fingerprints of
     the tables it computed on the way."""
-    existing = _existing(con)
+    existing = list_tables(con)
     stats = {"tables_changed": 0, "rows_deleted": 0, "rows_inserted": 0}
     fingerprints: dict[str, tuple[int, int]] = {}
     for schema in ("mart", "core", "quality", "issued"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS publish_target.{schema}")
-    previous = {
-        f"{s}.{t}" for s, t in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'publish_target'"
-        ).fetchall()
-    }
+    previous = list_tables(con, "publish_target")
     source_db = current_database(con)
     published: list[str] = []
     for source, name, dropped in PUBLISHED:
@@ -358,12 +337,7 @@ def _sync_tables(
             continue
         published.append(name)
         kept = _columns(con, source, dropped=dropped)
-        schema, table = name.split(".")
-        target_columns = con.execute(
-            "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-            "WHERE database_name = 'publish_target' AND schema_name = ? AND table_name = ? ORDER BY column_index",
-            [schema, table],
-        ).fetchall() if name in previous else []
+        target_columns = _columns(con, name, database="publish_target") if name in previous else []
         if [(c, t) for c, t, _ in target_columns] != [(c, t) for c, t, _ in kept]:
             con.execute(f"DROP TABLE IF EXISTS publish_target.{name}")
             _create_copy(con, source, name, kept)
@@ -380,11 +354,11 @@ def _sync_tables(
         # COMMENTs: only those that differ (each is a catalog change).
         table_doc = _table_doc(con, source_db, source)
         if table_doc != _table_doc(con, "publish_target", name):
-            con.execute(f"COMMENT ON TABLE publish_target.{name} IS {_lit(table_doc) if table_doc else 'NULL'}")
+            con.execute(f"COMMENT ON TABLE publish_target.{name} IS {sql_literal(table_doc) if table_doc else 'NULL'}")
         for (column, _, doc), (_, _, old) in zip(kept, target_columns, strict=True):
             if doc != old:
                 con.execute(
-                    f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {_lit(doc) if doc else "NULL"}')
+                    f'COMMENT ON COLUMN publish_target.{name}."{column}" IS {sql_literal(doc) if doc else "NULL"}')
     keep = set(published) | {"quality.quarantine_reasons"}
     for name in sorted(previous - keep):
         con.execute(f"DROP TABLE publish_target.{name}")
@@ -491,8 +465,8 @@ def _write_parquet_set(
         else:
             # Snappy (DuckDB's default) is the codec every Parquet reader has, Power Query included.
             con.execute(
-                f"COPY (SELECT {select} FROM publish_target.{name}) TO {_lit(str(path))} "
-                f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{FINGERPRINT_KEY}: {_lit(fingerprint)}}})"
+                f"COPY (SELECT {select} FROM publish_target.{name}) TO {sql_literal(str(path))} "
+                f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{FINGERPRINT_KEY}: {sql_literal(fingerprint)}}})"
             )
             written += 1
         os.chmod(path, FILE_MODE)

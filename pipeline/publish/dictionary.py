@@ -15,6 +15,7 @@ import sys
 import duckdb
 
 from pipeline import config
+from pipeline.db import table_columns
 
 TARGET = config.REPO_ROOT / "docs" / "data_dictionary.md"
 INTRO = """# Data dictionary
@@ -28,8 +29,9 @@ each rate `x` has `x_numerator` and `x_denominator` beside it.
 
 def scratch_warehouse() -> duckdb.DuckDBPyConnection:
     from pipeline.cycle.issue import ensure_issued_tables
+    from pipeline.db import read_sql
     from pipeline.marts import ensure_mart_tables
-    from pipeline.warehouse import ensure_schema, read_sql
+    from pipeline.warehouse import ensure_schema
 
     con = duckdb.connect(":memory:")
     con.execute(read_sql("macros.sql"))
@@ -51,11 +53,7 @@ def render() -> str:
     for schema, table, comment in tables:
         out += [f"## `{schema}.{table}`", "", comment or "(no description)", "",
                 "| column | type | meaning |", "|---|---|---|"]
-        for column, dtype, doc in con.execute(
-            "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-            "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-            [schema, table],
-        ).fetchall():
+        for column, dtype, doc in table_columns(con, f"{schema}.{table}"):
             out.append(f"| `{column}` | {dtype} | {doc.replace('|', '/')} |")
         out.append("")
     return "\n".join(out)

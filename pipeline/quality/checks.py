@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipeline.db import read_sql, render_sql
 from pipeline.metrics import IDENTITIES
-from pipeline.warehouse import read_sql
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,11 @@ def _drill_add_up_sql(table: str) -> str:
             return f"abs({unit} - {part}) > 1e-6 * greatest(1, abs({unit}))"
         return f"{unit} <> {part}"
 
-    return (
-        read_sql("checks/drill_add_up.sql")
-        .replace("$part_sums", ", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS))
-        .replace("$mismatches", "[" + ", ".join(f"CASE WHEN {differs(c)} THEN '{c}' END" for c in COUNT_COLUMNS) + "]")
-        .replace("$table", table)
+    return render_sql(
+        "checks/drill_add_up.sql",
+        part_sums=", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS),
+        mismatches="[" + ", ".join(f"CASE WHEN {differs(c)} THEN '{c}' END" for c in COUNT_COLUMNS) + "]",
+        table=table,
     )
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import periods
+from pipeline.db import table_exists
 from pipeline.reports.data import (
     HEADLINE_RATES,
     LEVEL_ORDER,
@@ -62,7 +63,6 @@ from pipeline.reports.data import (
     report_province,
     resolve_period,
     short_title,
-    table_exists,
     target_verdicts,
     unit_label,
     verdict_word,

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config, periods
+from pipeline.db import table_columns, table_exists
 from pipeline.metrics import HEADLINE_RATES, RATE_TITLES
 from schemas.case_record import REASONS
 
@@ -140,19 +141,8 @@ def level_sort_sql(column: str = "unit_level") -> str:
     return f"CASE {column} {cases} ELSE {len(LEVEL_ORDER)} END, {column}"
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
-    ).fetchone()[0])
-
-
 def has_column(con: duckdb.DuckDBPyConnection, qualified: str, column: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? AND column_name = ?",
-        [schema, table, column],
-    ).fetchone()[0])
+    return column in {c for c, _, _ in table_columns(con, qualified)}
 
 
 def _province_row(con: duckdb.DuckDBPyConnection, day: date | None = None) -> tuple[str, str] | None:
@@ -409,9 +399,7 @@ def target_verdicts(con: duckdb.DuckDBPyConnection, period: periods.Period) -> V
             f"Chỉ tiêu năm {year} được đánh giá theo các kỳ báo cáo 15–14; kỳ theo lịch dương không có đánh giá chỉ tiêu."))
     if not table_exists(con, "mart.target_attainment"):
         return Verdicts([], year, None, "none", "Chưa có bảng đánh giá chỉ tiêu.")
-    cols = {c for (c,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'mart' AND table_name = 'target_attainment'"
-    ).fetchall()}
+    cols = {c for c, _, _ in table_columns(con, "mart.target_attainment")}
     optional = {
         "province_code": "NULL", "partial_window": "FALSE", "window_start": "CAST(NULL AS DATE)",
         "window_end": "CAST(NULL AS DATE)",

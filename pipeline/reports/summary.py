@@ -6,13 +6,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline import config, periods
+from pipeline.db import table_exists
 from pipeline.metrics import SUMMARY_RATES
 from pipeline.reports.data import (
     PROVINCE_TOTAL,
     gap_points,
     level_rows,
     resolve_period,
-    table_exists,
     target_verdicts,
     verdict_word,
 )
