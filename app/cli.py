@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -42,11 +41,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     inbox: Path = args.inbox
     if not inbox.is_dir():
         raise CommandError(f"inbox folder {inbox} does not exist", EXIT_USAGE)
-    runner = Runner(args.warehouse, inbox=inbox, command="run")
+    runner = Runner(args.warehouse, inbox=inbox, command="run", settings=_settings(args))
     result = runner.run("ingest_files_job")
     ingest = step_metadata(result, "raw__export_files")
     runner.refresh_pending_marts(full=args.full_refresh)
-    print_summary(args.warehouse)
+    print_summary(args.warehouse, today=args.as_of)
     failed = ingest.get("failed_files") or {}
     if failed:
         name, error = next(iter(failed.items()))
@@ -54,6 +53,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{len(failed)} file(s) could not be landed (see raw.batch_failures), e.g. {error}", EXIT_PARTIAL
         )
     return EXIT_OK
+
+
+def _settings(args: argparse.Namespace):
+    """The run's settings from the command's options (passed to the assets as a resource)."""
+    from assets.resources import RunSettings
+
+    as_of: date | None = getattr(args, "as_of", None)
+    return RunSettings(as_of=as_of.isoformat() if as_of else None)
 
 
 def _parse_day(text: str) -> date:
@@ -76,11 +83,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     keys = day_keys(args.from_day, args.to_day)
-    runner = Runner(args.warehouse, command="pull")
+    runner = Runner(args.warehouse, command="pull", settings=_settings(args))
     runner.run("portal_pull_job", partition_range=(keys[0], keys[-1]))
     runner.run("core_refresh_job")
     runner.refresh_pending_marts()
-    print_summary(args.warehouse)
+    print_summary(args.warehouse, today=getattr(args, "as_of", None))
     return EXIT_OK
 
 
@@ -101,7 +108,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 f"{key} is not a reporting partition: they run from {keys[0]} (DVC_FIRST_PERIOD) "
                 f"to the open quarter {keys[-1]}", EXIT_USAGE,
             )
-    result = Runner(args.warehouse, command="backfill").run(
+    result = Runner(args.warehouse, command="backfill", settings=_settings(args)).run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
     )
     unit = step_metadata(result, "mart__unit_period_stats")
@@ -193,7 +200,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
             f"issued, from {state.final_from} on"
         )
     config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
-    result = Runner(args.warehouse, command="issue").run(
+    result = Runner(args.warehouse, command="issue", settings=_settings(args)).run(
         "issue_job",
         run_config={"ops": {"issued__period": {"config": config}}},
         tags={"dagster/partition": args.period},
@@ -210,7 +217,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     con, source = _open_for_reading(args.warehouse)
     try:
-        print_summary(args.warehouse, args.period, con)
+        print_summary(args.warehouse, args.period, con, today=args.as_of)
         if source != args.warehouse:
             print(f"(read from the published analyst copy {source}: a run holds the warehouse)")
     finally:
@@ -321,11 +328,6 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any],
     parser = build_parser(extensions)
     args = parser.parse_args(argv)
     configure_logging(quiet=args.quiet, verbose=args.verbose or args.debug)
-    # --as-of is the run's "today" everywhere (assets read it as DVC_AS_OF), for this command only.
-    as_of = getattr(args, "as_of", None)
-    previous_as_of = os.environ.get("DVC_AS_OF")
-    if as_of is not None:
-        os.environ["DVC_AS_OF"] = as_of.isoformat()
     try:
         return args.func(args)
     except CommandError as exc:
@@ -339,9 +341,3 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any],
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        if as_of is not None:
-            if previous_as_of is None:
-                os.environ.pop("DVC_AS_OF", None)
-            else:
-                os.environ["DVC_AS_OF"] = previous_as_of

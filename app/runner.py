@@ -18,6 +18,7 @@ import dagster as dg
 from app.errors import CommandError
 from assets import jobs, partitions
 from assets.definitions import ASSET_CHECKS, ASSETS, build_definitions, build_resources
+from assets.resources import RunSettings
 from pipeline import marts
 from pipeline.warehouse import open_warehouse
 
@@ -53,9 +54,10 @@ class Runner:
         inbox: Path | None = None,
         instance: dg.DagsterInstance | None = None,
         command: str | None = None,
+        settings: RunSettings | None = None,
     ) -> None:
         self.warehouse = Path(warehouse)
-        self.definitions = build_definitions(str(warehouse), str(inbox) if inbox else None)
+        self.definitions = build_definitions(str(warehouse), str(inbox) if inbox else None, settings)
         self.instance = instance or dagster_instance()
         self.command = command
 

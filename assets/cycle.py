@@ -13,8 +13,7 @@ import dagster as dg
 
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
 from assets.partitions import issue_periods, reporting_quarters
-from assets.resources import WarehouseResource
-from pipeline.config import reports_dir as config_reports_dir
+from assets.resources import RunSettings, WarehouseResource
 from pipeline.cycle import issue, timeline
 from pipeline.publish.analyst_copy import publish
 from pipeline.reports.data import resolve_period
@@ -30,8 +29,10 @@ from pipeline.reports.data import resolve_period
     description="mart.period_status: open / provisional / final and the due date of every window in the marts, "
     "as of the run's date (--as-of, DVC_AS_OF, else today in Asia/Ho_Chi_Minh). Rebuilt whole on every refresh.",
 )
-def period_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    today = timeline.today_local()
+def period_status(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: RunSettings
+) -> dg.MaterializeResult:
+    today = settings.today()
     with warehouse.connect() as con:
         rows = timeline.refresh_period_status(con, today)
         by_status = dict(con.execute(
@@ -89,11 +90,13 @@ class IssueConfig(dg.Config):
     "transaction (issue number, issued_at, data_as_of, content_hash), then bieu_II06a_<label>_issue<n>.xlsx and "
     "dashboard_<label>_issue<n>.html written once, read-only. Already issued: a no-op that says so.",
 )
-def issued_period(context: dg.AssetExecutionContext, config: IssueConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def issued_period(
+    context: dg.AssetExecutionContext, config: IssueConfig, warehouse: WarehouseResource, settings: RunSettings
+) -> dg.MaterializeResult:
     label = context.partition_key
     period = resolve_period(None, label)
-    today = timeline.parse_day(config.as_of) if config.as_of else timeline.today_local()
-    out_dir = config.out_dir or str(config_reports_dir(warehouse.path))
+    today = timeline.parse_day(config.as_of) if config.as_of else settings.today()
+    out_dir = config.out_dir or str(settings.reports_folder(warehouse.path))
 
     with warehouse.connect() as con:
         outcome = issue.issue_period(con, period, as_of=today, reissue=config.reissue, out_dir=Path(out_dir))

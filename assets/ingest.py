@@ -9,7 +9,7 @@ import dagster as dg
 
 from assets.metadata import OWNERS, table_metadata
 from assets.partitions import portal_days
-from assets.resources import InboxResource, WarehouseResource
+from assets.resources import InboxResource, RunSettings, WarehouseResource
 from pipeline.ingest import readers
 from pipeline.ingest.landing import BatchResult, land_file
 
@@ -111,17 +111,16 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[datetime, datet
     description="Pulls the export API for the partition's local days (NgayCapNhat in [day, day + 1)) and lands the records through the same validation as files. A backfill over many days runs as one run and one window.",
 )
 def raw_portal_pull(
-    context: dg.AssetExecutionContext, config: PortalPullConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: PortalPullConfig, warehouse: WarehouseResource, settings: RunSettings
 ) -> dg.MaterializeResult:
-    from pipeline.config import PortalSettings
     from pipeline.ingest.pull import pull_window
 
     tu, den = partition_window(context)
-    settings = PortalSettings.from_env()
-    context.log.info(f"pulling NgayCapNhat in [{tu:%Y-%m-%d %H:%M}, {den:%Y-%m-%d %H:%M}) from {settings.base_url}")
+    portal = settings.portal()
+    context.log.info(f"pulling NgayCapNhat in [{tu:%Y-%m-%d %H:%M}, {den:%Y-%m-%d %H:%M}) from {portal.base_url}")
     # The path, not a connection: the warehouse is opened only to land each downloaded chunk,
     # so a slow portal never holds its write lock (summary and other runs keep working).
-    result = pull_window(warehouse.path, settings, tu, den, chunk_records=config.chunk_records, log=context.log)
+    result = pull_window(warehouse.path, portal, tu, den, chunk_records=config.chunk_records, log=context.log)
     with warehouse.connect() as con:
         table = table_metadata(con, "raw.case_versions")
     context.log.info(

@@ -6,6 +6,7 @@ other period (month, half, year, calendar windows) on demand: ``python -m pipeli
 """
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,7 @@ import dagster as dg
 from assets.cycle import period_status, restatements
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
 from assets.partitions import quarter_label, reporting_quarters
-from assets.resources import WarehouseResource
-from pipeline import config
-from pipeline.cycle import timeline
+from assets.resources import RunSettings, WarehouseResource
 from pipeline.cycle.issue import working_banner
 from pipeline.reports.dashboard import dashboard_name, write_dashboard
 from pipeline.reports.data import NoReportData, resolve_period, xlsx_name
@@ -50,8 +49,10 @@ def _metadata(folder: Path, files: dict[str, Path], rows: int) -> dict:
     "(bieu_II06a_<quarter>.xlsx: the form by unit and level with the province total, the headline "
     "rates, the year's target attainment), numbers read from the marts.",
 )
-def quarter_xlsx(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _write_per_quarter(context, warehouse, _write_xlsx, xlsx_name)
+def quarter_xlsx(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: RunSettings
+) -> dg.MaterializeResult:
+    return _write_per_quarter(context, warehouse, settings, _write_xlsx, xlsx_name)
 
 
 @dg.asset(
@@ -64,18 +65,20 @@ def quarter_xlsx(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     description="Static HTML dashboard per quarter (dashboard_<quarter>.html, no server or network "
     "needed): units against their targets, ranking, trend of the headline rates, data quality.",
 )
-def dashboard_html(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _write_per_quarter(context, warehouse, _write_html, dashboard_name)
+def dashboard_html(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: RunSettings
+) -> dg.MaterializeResult:
+    return _write_per_quarter(context, warehouse, settings, _write_html, dashboard_name)
 
 
-def _write_xlsx(con: Any, label: str, path: Path) -> tuple[Path, int]:
-    banner = working_banner(con, resolve_period("quarter", label), timeline.today_local())
+def _write_xlsx(con: Any, label: str, path: Path, today: date) -> tuple[Path, int]:
+    banner = working_banner(con, resolve_period("quarter", label), today)
     result = write_quarter_report(con, "quarter", label, path, banner=banner)
     return result.path, result.rows
 
 
-def _write_html(con: Any, label: str, path: Path) -> tuple[Path, int]:
-    banner = working_banner(con, resolve_period("quarter", label), timeline.today_local())
+def _write_html(con: Any, label: str, path: Path, today: date) -> tuple[Path, int]:
+    banner = working_banner(con, resolve_period("quarter", label), today)
     result = write_dashboard(con, "quarter", label, path, banner=banner)
     return result.path, result.units
 
@@ -83,17 +86,19 @@ def _write_html(con: Any, label: str, path: Path) -> tuple[Path, int]:
 def _write_per_quarter(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
-    write: Callable[[Any, str, Path], tuple[Path, int]],
+    settings: RunSettings,
+    write: Callable[[Any, str, Path, date], tuple[Path, int]],
     file_name: Callable[[Any], str],
 ) -> dg.MaterializeResult:
     """One file per quarter partition of the run; ``write`` returns its path and row count."""
-    folder = config.reports_dir(warehouse.path)
+    folder = settings.reports_folder(warehouse.path)
+    today = settings.today()
     files: dict[str, Path] = {}
     rows = 0
     with warehouse.connect() as con:
         for label in _labels(context):
             try:
-                path, written = write(con, label, folder / file_name(resolve_period("quarter", label)))
+                path, written = write(con, label, folder / file_name(resolve_period("quarter", label)), today)
             except NoReportData as exc:  # e.g. a quarter before the data starts: no file of zeros
                 context.log.info(f"{label}: skipped, {exc}")
                 continue

@@ -13,34 +13,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+
+import dagster as dg
 
 from app.errors import CommandError
 from app.runner import Runner
 from assets.partitions import day_keys
+from assets.resources import RunSettings
 
 log = logging.getLogger(__name__)
 
 DEMO_TOKEN = "demo-token"  # the local server's fixed token; a real portal's comes from DVC_PORTAL_TOKEN
 FILES_START, FILES_END = date(2024, 12, 15), date(2025, 11, 14)
 API_START, API_END = date(2025, 11, 15), date(2025, 12, 14)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
@@ -67,13 +54,17 @@ def run_demo(workdir: Path, *, versions: int = 60_000) -> int:
     ).to_dicts()
 
     dagster_home = _fresh_dagster_home(workdir / "dagster_home")
-    runner = Runner(warehouse, inbox=inbox, command="demo")
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    runner = Runner(warehouse, inbox=inbox, command="demo", instance=instance)
     runner.run("ingest_files_job")
     with PortalServer(api_records, token=DEMO_TOKEN) as server:
         log.info("demo: local portal at %s serving %d records", server.url, len(api_records))
-        with _environment({"DVC_PORTAL_URL": server.url, "DVC_PORTAL_TOKEN": DEMO_TOKEN}):
-            keys = day_keys(API_START, API_END + timedelta(days=1))
-            runner.run("portal_pull_job", partition_range=(keys[0], keys[-1]))
+        # The local portal's address and token reach the pull as the run's settings.
+        portal = RunSettings(portal_url=server.url, portal_token=DEMO_TOKEN)
+        keys = day_keys(API_START, API_END + timedelta(days=1))
+        Runner(warehouse, command="demo", instance=instance, settings=portal).run(
+            "portal_pull_job", partition_range=(keys[0], keys[-1])
+        )
     runner.run("core_refresh_job")
     if runner.refresh_pending_marts() is None:
         raise CommandError("demo: no windows were refreshed (no data landed?)")
@@ -90,10 +81,9 @@ DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
 def _fresh_dagster_home(home: Path) -> Path:
-    """A new Dagster instance folder for this demo run (DAGSTER_HOME), so the UI shows exactly
-    the demo's runs; the command line's runs are recorded there."""
+    """A new Dagster instance folder for this demo run, so the UI (DAGSTER_HOME=<it>) shows
+    exactly the demo's runs."""
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(home)
     return home

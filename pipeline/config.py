@@ -206,9 +206,10 @@ class PortalSettings:
         )
 
     @classmethod
-    def from_env(cls) -> PortalSettings:
-        base_url = os.environ.get("DVC_PORTAL_URL", "").rstrip("/")
-        token = os.environ.get("DVC_PORTAL_TOKEN", "")
+    def from_env(cls, base_url: str | None = None, token: str | None = None) -> PortalSettings:
+        """DVC_PORTAL_* settings; ``base_url`` and ``token``, when given, win over the environment."""
+        base_url = (base_url or os.environ.get("DVC_PORTAL_URL", "")).rstrip("/")
+        token = token or os.environ.get("DVC_PORTAL_TOKEN", "")
         if not base_url:
             raise ValueError("DVC_PORTAL_URL is not set: the export API's base URL is required")
         if not token:

@@ -381,7 +381,6 @@ def _prune(quality: Path, suite: str, keep: int) -> None:
 
 
 def _context(quality: Path | None):
-    os.environ["GX_ANALYTICS_ENABLED"] = "False"  # no usage statistics leave the machine
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig, ProgressBarsConfig
 
@@ -407,7 +406,7 @@ def _context(quality: Path | None):
         validation_results_store_name="validation_results_store",
         checkpoint_store_name="checkpoint_store",
         data_docs_sites=sites,
-        analytics_enabled=False,
+        analytics_enabled=False,  # no usage statistics leave the machine
         progress_bars=ProgressBarsConfig(globally=False),
     )
     return gx.get_context(project_config=project, mode="ephemeral")

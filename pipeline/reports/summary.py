@@ -30,22 +30,23 @@ def latest_closed_quarter(last_data_day: date) -> periods.Period:
     return periods.latest_closed("quarter", last_data_day + timedelta(days=1), config.cutoff_day())
 
 
-def print_summary(warehouse: Path, period_label: str | None = None, con=None) -> None:
+def print_summary(warehouse: Path, period_label: str | None = None, con=None, *, today: date | None = None) -> None:
     """The warehouse's counts, the headline rates of a quarter (``period_label``, else the latest
     closed one) and its target verdicts: every unit below target when a period is given, the
     eight furthest below otherwise. ``con``: read this connection instead (e.g. the published
-    analyst copy while a run holds the warehouse)."""
+    analyst copy while a run holds the warehouse). ``today``: the day period status is judged on
+    (default: DVC_AS_OF, else today in Asia/Ho_Chi_Minh)."""
     if con is not None:
-        _print(con, warehouse, period_label)
+        _print(con, warehouse, period_label, today)
         return
     con = connect(warehouse, read_only=True)
     try:
-        _print(con, warehouse, period_label)
+        _print(con, warehouse, period_label, today)
     finally:
         con.close()
 
 
-def _print(con, warehouse: Path, period_label: str | None = None) -> None:
+def _print(con, warehouse: Path, period_label: str | None = None, today: date | None = None) -> None:
     cases = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
     # The working warehouse has raw.*; its published analyst copy only quality.batches.
     batches_table = "raw.batches" if table_exists(con, "raw.batches") else "quality.batches"
@@ -87,7 +88,7 @@ def _print(con, warehouse: Path, period_label: str | None = None) -> None:
         print(f"  {level:<22}{r['units']:>6}{r['new_total']:>9,}{r['resolved_total']:>10,}"
               + "".join(f"{_pct(r[c]):>21}" for c, _ in HEADLINE))
     _print_targets(con, quarter, every=period_label is not None)
-    _print_cycle(con)
+    _print_cycle(con, today)
     _print_reports(warehouse, quarter)
     from pipeline.publish.analyst_copy import analytics_path
 
@@ -123,12 +124,12 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
         print("    every unit with data met its targets")
 
 
-def _print_cycle(con) -> None:
+def _print_cycle(con, today: date | None = None) -> None:
     """Each quarter's status as of the run's "today", its latest issue, and the issued periods
     whose numbers moved since (METRICS.md §6)."""
     from pipeline.cycle import issue, timeline
 
-    today = timeline.today_local()
+    today = timeline.today_local(today)
     quarters = [w for w in sorted(timeline.mart_windows(con)) if w.grain == "quarter"][-6:]
     if not quarters:
         return

@@ -68,3 +68,30 @@ def test_report_as_of_marks_the_open_quarter_and_issue_freezes_the_final_one(war
     assert final == 0
     line = load_workbook(out / "bieu_II06a_2025-Q1.xlsx").worksheets[0].cell(row=1, column=1).value
     assert line.startswith("SỐ LIỆU ĐÃ CHỐT") and "lần phát hành 1" in line
+
+
+def test_run_as_of_reaches_the_assets_as_a_setting_not_the_environment(tmp_path, fixtures, monkeypatch):
+    """--as-of travels to the Dagster assets in the run's RunSettings resource: period status is
+    judged on that day, and nothing is written into the process environment."""
+    import os
+    import shutil
+    from datetime import date
+
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
+    monkeypatch.delenv("DVC_AS_OF", raising=False)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(fixtures / "metrics_cases.jsonl", inbox)
+    warehouse = tmp_path / "w.duckdb"
+    environment = dict(os.environ)
+    assert main(["-q", "run", "--inbox", str(inbox), "--warehouse", str(warehouse), "--as-of", "2025-03-18"]) == 0
+    assert dict(os.environ) == environment
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT as_of FROM mart.period_status").fetchall() == [(date(2025, 3, 18),)]
+        status = con.execute(
+            "SELECT status FROM mart.period_status WHERE period_grain = 'quarter' AND period_label = '2025-Q1'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert status == "provisional"  # the window closed on 14/03; due on 20/03
