@@ -42,38 +42,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import config
+from pipeline import config, tables
 from pipeline.db import list_tables, sql_literal, table_columns
 
 log = logging.getLogger(__name__)
 
-# (source table, published table, columns to leave out)
-PUBLISHED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("mart.unit_period_stats", "mart.unit_period_stats", ()),
-    ("mart.level_period_stats", "mart.level_period_stats", ()),
-    ("mart.target_attainment", "mart.target_attainment", ()),
-    ("mart.procedure_period_stats", "mart.procedure_period_stats", ()),
-    ("mart.field_period_stats", "mart.field_period_stats", ()),
-    ("mart.procedure_province_stats", "mart.procedure_province_stats", ()),
-    ("mart.late_cases", "mart.late_cases", ()),
-    ("mart.refresh_log", "mart.refresh_log", ()),
-    # The official reporting cycle (METRICS.md §6): status, restatements and every issue.
-    ("mart.period_status", "mart.period_status", ()),
-    ("mart.restatements", "mart.restatements", ()),
-    ("issued.issues", "issued.issues", ()),
-    ("issued.changes", "issued.changes", ()),
-    ("issued.unit_period_stats", "issued.unit_period_stats", ()),
-    ("issued.level_period_stats", "issued.level_period_stats", ()),
-    ("issued.target_attainment", "issued.target_attainment", ()),
-    ("issued.procedure_period_stats", "issued.procedure_period_stats", ()),
-    ("issued.field_period_stats", "issued.field_period_stats", ()),
-    ("issued.late_cases", "issued.late_cases", ()),
-    ("core.units", "core.units", ()),
-    ("core.unit_crosswalk", "core.unit_crosswalk", ()),
-    ("core.targets", "core.targets", ()),
-    ("core.procedures", "core.procedures", ()),
-    ("core.cases", "core.cases", ("summary", "extra_fields", "source_name")),
-    ("raw.batches", "quality.batches", ()),
+# (source table, published table, columns to leave out): the registry's published tables.
+PUBLISHED: tuple[tuple[str, str, tuple[str, ...]], ...] = tuple(
+    (t.name, t.published_as, t.dropped) for t in tables.published() if t.published_as
 )
 
 FILE_MODE = 0o640

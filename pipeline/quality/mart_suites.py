@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline import periods
+from pipeline import periods, tables
 from pipeline.metrics import COUNT_COLUMNS, IDENTITIES, RATES, SUBSETS
 
 UNIT_LEVELS = ["province_department", "district", "commune", "province", "unknown"]
@@ -124,7 +124,7 @@ def _suite(name: str, description: str, table: str, keys: list[str], expectation
 
 
 def unit_suite() -> dict[str, Any]:
-    keys = ["period_grain", "period_label", "unit_code"]
+    keys = list(tables.spec("mart.unit_period_stats").key)
     derived: dict[str, str] = {}
     expectations = _keys("mart.unit_period_stats", keys,
                          ["period_grain", "period_label", "period_start", "period_end", "unit_code", "unit_level"],
@@ -139,7 +139,7 @@ def unit_suite() -> dict[str, Any]:
 
 
 def level_suite() -> dict[str, Any]:
-    keys = ["period_grain", "period_label", "province_code", "unit_level"]
+    keys = list(tables.spec("mart.level_period_stats").key)
     derived: dict[str, str] = {}
     expectations = _keys("mart.level_period_stats", keys,
                          ["period_grain", "period_label", "period_start", "period_end", "unit_level"],
