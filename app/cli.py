@@ -235,7 +235,10 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     """The parser; ``extensions`` add subcommands (the dev tools add demo and bench)."""
     from pipeline import config, periods
 
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    # `dvc-metrics` (the console script) or `python -m pipeline`: the same commands.
+    launched_as = Path(sys.argv[0]).name
+    prog = "dvc-metrics" if launched_as == "dvc-metrics" else "python -m pipeline"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="also Dagster's events and libraries' messages")
     parser.add_argument("--debug", action="store_true", help="like -v, and show tracebacks of unexpected errors")

@@ -131,3 +131,20 @@ def test_commands_run_exactly_their_declared_jobs(tmp_path, fixtures, monkeypatc
         assert cli.main(argv) == 0, argv
     for command in ("run", "pull", "backfill"):
         assert tuple(job for c, job in ran if c == command) == cli.COMMAND_JOBS[command]
+
+
+def test_console_script_is_declared_and_runs_the_same_command_line():
+    """pyproject.toml declares `dvc-metrics`, pointing at the same main as `python -m pipeline`."""
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    scripts = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"dvc-metrics": "devtools.commands:main"}
+    script = Path(sys.executable).with_name("dvc-metrics")
+    if script.exists():  # installed by scripts/setup.sh
+        out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.startswith("usage: dvc-metrics")
+        assert "backfill" in out.stdout and "demo" in out.stdout
