@@ -1,0 +1,1 @@
+"""The official reporting cycle: period status, issues, restatements (README.md; docs/definitions.md §6)."""

@@ -1,0 +1,1 @@
+"""The publish room: the analyst copy and the data dictionary (README.md)."""

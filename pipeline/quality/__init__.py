@@ -1,0 +1,1 @@
+"""The quality room: checks and expectation suites on the warehouse (README.md)."""

@@ -5,7 +5,7 @@ from argparse import Namespace
 
 import pytest
 
-from devtools.bench import OVERHEAD_METHOD, _wanted, fresh, run_bench
+from devtools.bench import OVERHEAD_METHOD, _wanted, fresh, run_bench, stages_of
 
 REQUIRED = {"versions", "baseline_csv_s", "cold_csv_s", "cold_jsonl_s", "incremental_s", "cold_csv_peak_rss_mb",
             "cold_csv_stages_s", "cold_jsonl_stages_s", "dagster_overhead_csv_s"}
@@ -17,12 +17,12 @@ def test_bench_smoke(tmp_path, capsys):
     result = json.loads(out.read_text())
     assert set(result) >= REQUIRED
     assert result["versions"] == 2000 and result["incremental_rows"] > 0
+    # The stages are the declared jobs' own steps by asset group: no hand-wired copy of the work.
     stages = result["cold_csv_stages_s"]
-    assert {"read", "validate", "land", "core", "aggregates", "checks"} <= set(stages)
-    parts = {k: v for k, v in stages.items() if k.startswith("aggregates.")}
-    assert set(parts) == {f"aggregates.{s}" for s in ("unit", "level", "target", "drilldown", "late_cases")}
-    assert sum(parts.values()) <= stages["aggregates"]
-    assert stages["procedure_rows"] > stages["unit_rows"] > 0
+    assert {"raw", "core", "mart", "publish", "report", "checks"} <= set(stages)
+    assert abs(sum(stages.values()) - result["cold_csv_dagster_steps_s"]) < 1e-6
+    steps = result["cold_csv_dagster_step_s"]
+    assert {"raw__export_files", "core__cases", "mart__unit_period_stats", "publish__analytics_database"} <= set(steps)
     # Measured inside the Dagster run (its wall minus its own steps), so never negative.
     assert result["dagster_overhead_method"] == OVERHEAD_METHOD
     assert 0 <= result["dagster_overhead_csv_s"] < result["cold_csv_s"]
@@ -50,19 +50,14 @@ def test_fresh_removes_the_database_its_wal_and_spill_folder_and_nothing_else(tm
     assert fresh(tmp_path / "missing", "x.duckdb") == tmp_path / "missing" / "x.duckdb"
 
 
-def test_bench_measures_only_what_is_asked(tmp_path, capsys):
-    out = tmp_path / "bench.json"
-    args = Namespace(versions=1000, workdir=tmp_path / "work", out=out, seed=3, measure="direct_csv")
-    assert run_bench(args) == 0
-    result = json.loads(out.read_text())
-    assert result["cold_csv_s"] is None and result["cold_jsonl_s"] is None and result["incremental_s"] is None
-    assert result["cold_csv_direct_s"] > 0 and result["cold_csv_stages_s"]["aggregates"] > 0
-    assert not (tmp_path / "work" / "jsonl" / "cases.jsonl").exists()  # not generated when not measured
-    assert "cold CSV (direct)" in capsys.readouterr().out
+def test_stages_group_steps_by_asset_group_and_checks():
+    steps = {"raw__export_files": 3.0, "core__cases": 1.0, "mart__unit_period_stats": 2.0, "mart_drilldown": 4.0,
+             "mart__unit_period_stats_identities_check": 0.5, "publish__analytics_database": 1.5}
+    assert stages_of(steps) == {"mart": 6.0, "raw": 3.0, "publish": 1.5, "core": 1.0, "checks": 0.5}
 
 
 def test_bench_refuses_a_night_without_its_cold_run():
     with pytest.raises(SystemExit, match="cold_csv"):
         _wanted("night")
     with pytest.raises(SystemExit, match="unknown"):
-        _wanted("direct_csv,warm")
+        _wanted("direct_csv")  # the hand-wired path is gone
