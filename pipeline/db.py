@@ -1,7 +1,7 @@
 """The database kit: the small DuckDB chores every room needs, written once.
 
 - ``transaction(con)``: BEGIN … COMMIT, ROLLBACK on any error (readers never see half a change);
-- ``sql_literal(text)``: a string as a SQL literal (for statements DuckDB cannot parameterise:
+- ``sql_literal(text)`` / ``sql_identifier(name)``: a string as a SQL literal / a quoted name (for statements DuckDB cannot parameterise:
   COMMENT ON, ATTACH, file paths in table functions);
 - ``table_exists`` / ``table_columns``: catalog questions, for the working database, an attached
   one, or this connection's temporary tables;
@@ -39,6 +39,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 def sql_literal(text: str) -> str:
     """``text`` as a single-quoted SQL string literal."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (contract field names such as "Lệ phí (VND)")."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _split(qualified: str) -> tuple[str | None, str, str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config
+from pipeline.case_tables import comment_case_table_sql, create_case_table_sql
 from pipeline.db import read_sql, sql_literal, transaction
-from pipeline.ingest.validation import comment_case_table_sql, create_case_table_sql
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,12 @@ valid). Nothing here loops over rows in Python.
 from __future__ import annotations
 
 from pipeline import config
-from pipeline.db import sql_literal
+from pipeline.case_tables import (
+    BOOKKEEPING_COLUMNS,
+    case_version_columns,
+    warehouse_column,
+)
+from pipeline.db import sql_identifier, sql_literal
 from schemas.case_record import (
     CHANNEL_CODES,
     FIELD_SPECS,
@@ -32,68 +37,8 @@ PII_NAME_WORDS = tuple(PII_NAME_PATTERN.pattern.split("|"))
 
 PII_NORMALISATION = {"SoGiayToChuHoSo": "digits", "SoDienThoai": "digits", "Email": "email"}
 
-# Columns derived at landing time, with their meaning (used for DDL and COMMENTs).
-DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
-    "service_level": ("VARCHAR", "Service level normalised from MucDo: '4' full-process online (toàn trình), '3' partly online, '2' information only; NULL if absent or unknown."),
-    "channel": ("VARCHAR", "Channel normalised from KenhThucHien: 'online' (2), 'postal' (3), 'in_person' (1 or empty)."),
-    "ended_at": ("TIMESTAMP", "End of the case (METRICS.md §2): status 9/10 NgayKetThucXuLy else NgayTra; status 7/8 NgayTuChoi else NgayKetThucXuLy; NULL for other statuses."),
-    "fee_total_vnd": ("DECIMAL(18,2)", "Total fees in VND: sum of DanhSachLePhi[].Gia, else the flattened 'Lệ phí (VND)' column."),
-    "has_electronic_result": ("BOOLEAN", "TRUE when a result document has a non-empty DuongDanTepTinKetQua (or the flattened 'Có kết quả điện tử' says yes)."),
-}
-
-BOOKKEEPING_COLUMNS: dict[str, tuple[str, str]] = {
-    "batch_id": ("BIGINT", "Landing batch (raw.batches) that brought this version."),
-    "source_name": ("VARCHAR", "File path or API window the version came from."),
-    "source_row": ("BIGINT", "Position in the source: JSONL line number, CSV/XLSX sheet row (header = row 1), JSON array element (1-based) or API record index in the window."),
-    "arrival_seq": ("BIGINT", "Global arrival order (batch, then row): breaks NgayCapNhat ties, the later arrival wins."),
-}
-
-TRAILING_COLUMNS: dict[str, tuple[str, str]] = {
-    "extra_fields": ("JSON", "Fields the contract does not know yet, kept as sent (the portal adds fields over time)."),
-    "version_hash": ("VARCHAR", "MD5 of the typed version: the same version landed twice is stored once."),
-}
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-
-
 def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(sql_literal(v) for v in values) + ")"
-
-
-def warehouse_column(field: ContractField) -> str:
-    if field.spec.kind is Kind.PII:
-        return f"{field.spec.column}_hash"
-    return field.spec.column
-
-
-def warehouse_type(field: ContractField) -> str:
-    return {Kind.DATE: "TIMESTAMP", Kind.LIST: "JSON"}.get(field.spec.kind, "VARCHAR")
-
-
-def case_version_columns() -> list[tuple[str, str, str]]:
-    """(column, type, comment) of raw.case_versions, which core.cases shares."""
-    cols = [(name, typ, doc) for name, (typ, doc) in BOOKKEEPING_COLUMNS.items()]
-    for field in FIELD_SPECS:
-        doc = field.spec.description
-        if field.spec.kind is Kind.PII:
-            doc = f"Keyed hash (DVC_PII_KEY) of the normalised value; never clear text. {doc}"
-        cols.append((warehouse_column(field), warehouse_type(field), doc))
-    cols += [(name, typ, doc) for name, (typ, doc) in DERIVED_COLUMNS.items()]
-    cols += [(name, typ, doc) for name, (typ, doc) in TRAILING_COLUMNS.items()]
-    return cols
-
-
-def create_case_table_sql(table: str) -> str:
-    body = ",\n    ".join(f"{_q(c)} {t}" for c, t, _ in case_version_columns())
-    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n);"
-
-
-def comment_case_table_sql(table: str) -> list[str]:
-    return [f"COMMENT ON COLUMN {table}.{_q(c)} IS {sql_literal(doc)};" for c, _, doc in case_version_columns()]
 
 
 # ---------------------------------------------------------------------------------------
@@ -114,7 +59,7 @@ def stage_from_lines_sql(lines_table: str) -> str:
     struct_type = json_struct_type().replace("'", "''")
     nulls = _known_keys_nulls()
     field_cols = ",\n        ".join(
-        f"CASE WHEN parse_error IS NULL THEN rec.{_q(f.name)} END AS {_q(f.name)}" for f in FIELD_SPECS
+        f"CASE WHEN parse_error IS NULL THEN rec.{sql_identifier(f.name)} END AS {sql_identifier(f.name)}" for f in FIELD_SPECS
     )
     known = "[" + ", ".join(sql_literal(f.name) for f in FIELD_SPECS) + "]"
     return f"""
@@ -157,12 +102,12 @@ def stage_from_tabular_sql(table: str, column_for_field: dict[str, str], extra_c
     cols = []
     for f in FIELD_SPECS:
         src = column_for_field.get(f.name)
-        cols.append(f"{_q(src)} AS {_q(f.name)}" if src else f"NULL::VARCHAR AS {_q(f.name)}")
+        cols.append(f"{sql_identifier(src)} AS {sql_identifier(f.name)}" if src else f"NULL::VARCHAR AS {sql_identifier(f.name)}")
     if extra_columns:
         # Unknown columns are kept where they hold a value (an empty cell is no value).
-        entries = ", ".join(f"{{'k': {sql_literal(c)}, 'v': {_q(c)}}}" for c in extra_columns)
+        entries = ", ".join(f"{{'k': {sql_literal(c)}, 'v': {sql_identifier(c)}}}" for c in extra_columns)
         # Only rows with a value in some unknown column pay for building the JSON.
-        any_value = " OR ".join(f"coalesce(trim({_q(c)}), '') <> ''" for c in extra_columns)
+        any_value = " OR ".join(f"coalesce(trim({sql_identifier(c)}), '') <> ''" for c in extra_columns)
         # Unknown columns named like personal data are kept as keyed hashes (pii_seal_extra).
         extra = (
             f"CASE WHEN {any_value} THEN pii_seal_extra(nullif(to_json(map_from_entries(list_filter([{entries}], "
@@ -187,7 +132,7 @@ def stage_from_tabular_sql(table: str, column_for_field: dict[str, str], extra_c
 # Typing + rules
 # ---------------------------------------------------------------------------------------
 def _typed_expr(field: ContractField) -> str:
-    src = f"s.{_q(field.name)}"
+    src = f"s.{sql_identifier(field.name)}"
     kind = field.spec.kind
     if kind is Kind.DATE:
         return f"portal_ts({src})"
@@ -199,7 +144,7 @@ def _typed_expr(field: ContractField) -> str:
 
 
 def _pii_lookup(field: ContractField) -> str:
-    return _q(f"pii${field.name}")
+    return sql_identifier(f"pii${field.name}")
 
 
 def _pii_lookups_sql(stage_table: str) -> tuple[str, str]:
@@ -210,7 +155,7 @@ def _pii_lookups_sql(stage_table: str) -> tuple[str, str]:
     for f in FIELD_SPECS:
         if f.spec.kind is not Kind.PII:
             continue
-        name, col = _pii_lookup(f), _q(f.name)
+        name, col = _pii_lookup(f), sql_identifier(f.name)
         kind = sql_literal(PII_NORMALISATION.get(f.name, "text"))
         ctes.append(
             f"{name} AS (SELECT v, pii_hash(v, {kind}) AS h "
@@ -238,7 +183,7 @@ def _template_sql(template: str, **exprs: str) -> str:
 
 def _raw(field_name: str) -> str:
     """Column carrying the staged (untyped) value through the typed layer."""
-    return _q(f"raw${field_name}")
+    return sql_identifier(f"raw${field_name}")
 
 
 _RAW_KEPT = tuple(f.name for f in FIELD_SPECS if f.spec.kind in (Kind.DATE, Kind.LIST))
@@ -253,26 +198,26 @@ def _reason_exprs() -> list[str]:
         if f.spec.kind is Kind.DATE:
             # given but not parsed (the typed layer parsed it once)
             reasons.append(
-                f"CASE WHEN t.{_q(f.spec.column)} IS NULL AND blank_null({raw}) IS NOT NULL THEN "
+                f"CASE WHEN t.{sql_identifier(f.spec.column)} IS NULL AND blank_null({raw}) IS NOT NULL THEN "
                 f"{_template_sql(reason_text('bad_date'), field=sql_literal(f.name), value='reason_value(trim(' + raw + '))')} END"
             )
             # parsed, but outside the plausible range: such a date falls outside every
             # reporting partition and would block every later refresh
             reasons.append(
-                f"CASE WHEN t.{_q(f.spec.column)} < {sql_literal(str(lo))}::TIMESTAMP "
-                f"OR t.{_q(f.spec.column)} >= {sql_literal(str(hi))}::TIMESTAMP THEN "
+                f"CASE WHEN t.{sql_identifier(f.spec.column)} < {sql_literal(str(lo))}::TIMESTAMP "
+                f"OR t.{sql_identifier(f.spec.column)} >= {sql_literal(str(hi))}::TIMESTAMP THEN "
                 f"{_template_sql(reason_text('implausible_date'), field=sql_literal(f.name), start=sql_literal(str(lo)), end=sql_literal(str(hi)), value='reason_value(trim(' + raw + '))')} END"
             )
         if f.spec.kind is Kind.LIST:
             reasons.append(
-                f"CASE WHEN blank_null({raw}) IS NOT NULL AND (t.{_q(f.spec.column)} IS NULL "
-                f"OR json_type(t.{_q(f.spec.column)}) <> 'ARRAY') THEN "
+                f"CASE WHEN blank_null({raw}) IS NOT NULL AND (t.{sql_identifier(f.spec.column)} IS NULL "
+                f"OR json_type(t.{sql_identifier(f.spec.column)}) <> 'ARRAY') THEN "
                 f"{sql_literal(reason_text('bad_list', field=f.name))} END"
             )
         if f.spec.required:
             invalid_date = f" AND blank_null({raw}) IS NULL" if f.spec.kind is Kind.DATE else ""
             reasons.append(
-                f"CASE WHEN t.parse_error IS NULL AND t.{_q(warehouse_column(f))} IS NULL{invalid_date} "
+                f"CASE WHEN t.parse_error IS NULL AND t.{sql_identifier(warehouse_column(f))} IS NULL{invalid_date} "
                 f"THEN {sql_literal(reason_text('missing', field=f.name))} END"
             )
     reasons.append(
@@ -330,9 +275,9 @@ def output_columns() -> list[str]:
 def validated_sql(stage_table: str) -> str:
     """Typed columns + derived columns + ``reasons`` for every staged row."""
     typed_cols = ",\n            ".join(
-        f"{_typed_expr(f)} AS {_q(warehouse_column(f))}" for f in FIELD_SPECS
+        f"{_typed_expr(f)} AS {sql_identifier(warehouse_column(f))}" for f in FIELD_SPECS
     )
-    raw_cols = ", ".join(f"s.{_q(name)} AS {_raw(name)}" for name in _RAW_KEPT)
+    raw_cols = ", ".join(f"s.{sql_identifier(name)} AS {_raw(name)}" for name in _RAW_KEPT)
     words = " ".join(f"WHEN {sql_literal(w)} THEN {sql_literal(code)}" for w, code in SERVICE_LEVEL_WORDS.items())
     derived = f"""
             CASE lower(service_level_raw) {words}
@@ -352,9 +297,9 @@ def validated_sql(stage_table: str) -> str:
     reasons = ",\n                ".join(_reason_exprs())
     # NULL and '' cannot collide: text is blank-nulled before this point.
     hashed = ", ".join(
-        f"coalesce(CAST(t.{_q(c)} AS VARCHAR), '')" for c in output_columns() if c != "version_hash"
+        f"coalesce(CAST(t.{sql_identifier(c)} AS VARCHAR), '')" for c in output_columns() if c != "version_hash"
     )
-    kept = ", ".join(f"t.{_q(c)}" for c in output_columns() if c != "version_hash")
+    kept = ", ".join(f"t.{sql_identifier(c)}" for c in output_columns() if c != "version_hash")
     pii_ctes, pii_joins = _pii_lookups_sql(stage_table)
     return f"""
     WITH {pii_ctes},
@@ -382,7 +327,7 @@ def source_record_sql(stage_alias: str = "s") -> str:
     """The staged record as sent (JSON text): the line itself, or for rows read from a table
     (CSV/XLSX) its fields by contract name plus the unknown columns. Used for quarantine only."""
     a = stage_alias
-    pairs = ", ".join(f"{sql_literal(f.name)}, {a}.{_q(f.name)}" for f in FIELD_SPECS)
+    pairs = ", ".join(f"{sql_literal(f.name)}, {a}.{sql_identifier(f.name)}" for f in FIELD_SPECS)
     # merge-patch onto {} drops the fields the source did not have (NULL members)
     rebuilt = (
         f"json_merge_patch(json_merge_patch('{{}}', json_object({pairs})), "
@@ -394,7 +339,7 @@ def source_record_sql(stage_alias: str = "s") -> str:
 def masked_record_sql(stage_alias: str = "s") -> str:
     """The staged record as JSON with personal data masked (for raw.quarantine)."""
     pii = [f for f in FIELD_SPECS if f.spec.kind is Kind.PII]
-    patch = ", ".join(f"{sql_literal(f.name)}, pii_mask({stage_alias}.{_q(f.name)})" for f in pii)
+    patch = ", ".join(f"{sql_literal(f.name)}, pii_mask({stage_alias}.{sql_identifier(f.name)})" for f in pii)
     # Lines that are not JSON cannot be patched: mask the values of personal-data keys (also a
     # value the line was cut inside: up to the end of the line), digit runs and e-mails.
     keys = "|".join(sorted({f.name.lower() for f in pii} | set(PII_NAME_WORDS)))

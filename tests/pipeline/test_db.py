@@ -77,3 +77,9 @@ def test_render_sql_fills_a_shipped_template():
     assert "$case_filter" not in sql and "TRUE" in sql
     with pytest.raises(ValueError, match="sql/marts/case_facts.sql"):
         db.render_sql("marts/case_facts.sql")
+
+
+def test_sql_identifier_quotes_contract_names(con):
+    name = 'Lệ phí (VND) "x"'
+    con.execute(f"CREATE TABLE q ({db.sql_identifier(name)} INTEGER)")
+    assert db.table_columns(con, "main.q")[0][0] == name
