@@ -35,6 +35,7 @@ import math
 import os
 import re
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -380,8 +381,17 @@ def _prune(quality: Path, suite: str, keep: int) -> None:
                     folder.rmdir()
 
 
+def _import_gx() -> Any:
+    """great_expectations, imported quietly: it probes optional engines (PySpark, when the spark
+    extra is installed) whose import-time FutureWarnings would reach the operator's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import great_expectations as gx
+    return gx
+
+
 def _context(quality: Path | None):
-    import great_expectations as gx
+    gx = _import_gx()
     from great_expectations.data_context.types.base import DataContextConfig, ProgressBarsConfig
 
     def store(class_name: str, folder: str | None) -> dict[str, Any]:
@@ -423,7 +433,7 @@ def validate_frame(
 ) -> SuiteResult:
     """Run a suite on a pandas DataFrame; with ``quality``, store the result and build Data Docs."""
     started = time.perf_counter()
-    import great_expectations as gx
+    gx = _import_gx()
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.exceptions import DataContextError
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration

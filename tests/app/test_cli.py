@@ -104,7 +104,7 @@ def test_commands_run_exactly_their_declared_jobs(tmp_path, fixtures, monkeypatc
     ran: list[tuple[str, str]] = []
 
     class SpyRunner:
-        def __init__(self, warehouse, *, inbox=None, instance=None, command=None):
+        def __init__(self, warehouse, *, inbox=None, instance=None, command=None, settings=None):
             self.command = command
 
         def run(self, job_name, **kwargs):
@@ -117,7 +117,7 @@ def test_commands_run_exactly_their_declared_jobs(tmp_path, fixtures, monkeypatc
 
     monkeypatch.setattr(app.runner, "Runner", SpyRunner)
     monkeypatch.setattr(app.runner, "step_metadata", lambda result, step: {})
-    monkeypatch.setattr(summary, "print_summary", lambda warehouse: None)
+    monkeypatch.setattr(summary, "print_summary", lambda warehouse, **kwargs: None)
     monkeypatch.setenv("DVC_PORTAL_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("DVC_PORTAL_TOKEN", "t")
     inbox = tmp_path / "inbox"
