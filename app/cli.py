@@ -29,6 +29,7 @@ COMMAND_JOBS: dict[str, tuple[str, ...]] = {
     "report": (),
     "summary": (),
     "issue": ("issue_job",),
+    "reference": (),
 }
 
 
@@ -218,6 +219,32 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reference_draft(args: argparse.Namespace) -> int:
+    """Draft a province's own reference lists from the cases of a warehouse (read-only)."""
+    from pipeline import config
+    from pipeline.ingest.reference import ReferenceDataError
+    from pipeline.ingest.reference_draft import draft_reference
+
+    con, source = _open_for_reading(args.warehouse)
+    try:
+        draft = draft_reference(con, args.out, config.seeds_dir().resolve(), force=args.force)
+    except (FileExistsError, ValueError) as exc:
+        code = EXIT_FAILED if isinstance(exc, ReferenceDataError) else EXIT_USAGE
+        raise CommandError(str(exc), code) from None
+    finally:
+        con.close()
+    out = draft.folder.resolve()
+    print(f"Draft reference lists from {source} in {out}:")
+    print(f"  units.csv       {draft.units} units ({draft.guessed} guessed from the data: level and parent from "
+          f"code and name, see draft_note), province(s) {', '.join(draft.provinces) or 'none'}")
+    print(f"  procedures.csv  {draft.procedures} procedures ({draft.procedures_known} with eligibility and fee "
+          "from the current catalogue; the others empty = not known)")
+    print("  targets.csv, unit_crosswalk.csv  headers only: add your plan's targets and reorganisations")
+    print("They pass the reference validation. Review them (names, unit_level, parent_code), then:")
+    print(f"  DVC_SEEDS_DIR={out} python -m pipeline run --full-refresh --warehouse {args.warehouse}")
+    return EXIT_OK
+
+
 def _as_of_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", dest="as_of", type=_parse_day, default=None,
                         help="the run's 'today' for period status (YYYY-MM-DD; default DVC_AS_OF, else today "
@@ -283,6 +310,16 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     summary.add_argument("--period", default=None,
                          help="period whose rates and target verdicts to print (default: the latest closed quarter)")
     summary.set_defaults(func=cmd_summary)
+
+    reference = sub.add_parser("reference", help="reference lists (units, procedures, targets, crosswalk)")
+    reference_sub = reference.add_subparsers(dest="reference_command", required=True)
+    draft = reference_sub.add_parser(
+        "draft", help="draft a province's own lists (units.csv, procedures.csv, …) from the cases it landed"
+    )
+    draft.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    draft.add_argument("--out", type=Path, required=True, help="folder for the draft lists (then DVC_SEEDS_DIR)")
+    draft.add_argument("--force", action="store_true", help="overwrite lists already in --out")
+    draft.set_defaults(func=cmd_reference_draft)
 
     for extend in extensions:
         extend(sub)

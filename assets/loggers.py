@@ -19,7 +19,13 @@ RUN_LOGGER = "pipeline.run"
 
 
 class _Forward(logging.Handler):
-    """Re-emits a Dagster log record as a plain record of the ``pipeline.run`` logger."""
+    """Re-emits a Dagster log record as a plain record of the ``pipeline.run`` logger; a line
+    an operator has already read in this run (e.g. the workbook's and the dashboard's asset
+    skipping the same quarter for the same reason) is not printed twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._said: set[tuple[int, str]] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
@@ -29,6 +35,10 @@ class _Forward(logging.Handler):
             level = logging.DEBUG  # framework events: only with --debug (with their detail)
             message = record.getMessage()
         target = logging.getLogger(RUN_LOGGER)
+        if level > logging.DEBUG:
+            if (level, message) in self._said:
+                return
+            self._said.add((level, message))
         if target.isEnabledFor(level):
             step = meta.get("step_key")
             target.log(level, f"{step}: {message}" if step and level <= logging.DEBUG else message)
