@@ -657,13 +657,17 @@ REASONS_VI: dict[str, str] = {
     "received_required": "Thiếu ngày tiếp nhận (NgayTiepNhan) dù hồ sơ đã được tiếp nhận",
     "no_end": "Hồ sơ trạng thái {value} không có ngày kết thúc",
     "end_before_received": "Ngày kết thúc trước ngày tiếp nhận",
+    "line_too_long": "Dòng dữ liệu quá dài (vượt giới hạn DVC_MAX_LINE_MB)",
+    "implausible_date": "Ngày ở trường {field} nằm ngoài khoảng hợp lý",
+    "bad_fee": "Lệ phí ở trường {field} không phải số tiền hợp lệ (VND, không âm)",
 }
 
 
 def _reason_pattern(template: str) -> re.Pattern:
     text = re.escape(template)
     text = text.replace(re.escape("{field}"), r"(?P<field>[^:]+?)").replace(re.escape("{value}"), r"(?P<value>.*?)")
-    return re.compile(text)
+    # Any other placeholder (sizes, limits, date bounds) is matched and never shown.
+    return re.compile(re.sub(r"\\\{[a-z_]+\\\}", lambda _: r".*?", text))
 
 
 _REASON_PATTERNS = [(key, _reason_pattern(t)) for key, t in REASONS.items()]

@@ -27,6 +27,11 @@ def _pct(value: float | None) -> str:
     return "   -  " if value is None else f"{100 * value:5.1f}%"
 
 
+def _pct_vi(value: float | None) -> str:
+    """A rate as the Vietnamese text around it writes numbers (``4,4%``, as ``−55,6 điểm``)."""
+    return "—" if value is None else f"{100 * value:.1f}".replace(".", ",") + "%"
+
+
 def latest_closed_quarter(last_data_day: date) -> periods.Period:
     """The latest quarter window that has ended by the last day of data."""
     return periods.latest_closed("quarter", last_data_day + timedelta(days=1), config.cutoff_day())
@@ -126,8 +131,8 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
     print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}):")
     for r in shown:
         name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "")
-        print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct(r['actual'])} "
-              f"target {_pct(r['target'])} gap {gap_points(r['gap'])} {verdict_word(r)}")
+        print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct_vi(r['actual']):>6} "
+              f"target {_pct_vi(r['target']):>6} gap {gap_points(r['gap'])} {verdict_word(r)}")
     if not below:
         with_data = [r for r in verdicts.rows if r["met"] is not None]
         print("    every unit with data met its targets" if with_data else
