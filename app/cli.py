@@ -36,6 +36,29 @@ COMMAND_JOBS: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------
+def _refuse_wrong_pii_key(warehouse: Path) -> None:
+    """Before any job runs: a DVC_PII_KEY other than the warehouse's is refused in one line
+    (the landing step would refuse it too, with every later step's "not executed" after it)."""
+    from pipeline import config
+    from pipeline.warehouse import PII_KEY_MISMATCH, connect, pii_key_fingerprint
+
+    if not warehouse.exists() or config.pii_rekey_requested():
+        return
+    try:
+        con = connect(warehouse, read_only=True)
+    except RuntimeError:  # busy: the run itself says who holds it
+        return
+    try:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                           "AND table_name = 'pii_key'").fetchone()[0]:
+            return
+        row = con.execute("SELECT fingerprint FROM raw.pii_key").fetchone()
+    finally:
+        con.close()
+    if row is not None and row[0] != pii_key_fingerprint(config.pii_key()):
+        raise CommandError(PII_KEY_MISMATCH)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from app.runner import Runner, step_metadata
     from pipeline.reports.summary import print_summary
@@ -43,6 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     inbox: Path = args.inbox
     if not inbox.is_dir():
         raise CommandError(f"inbox folder {inbox} does not exist", EXIT_USAGE)
+    _refuse_wrong_pii_key(args.warehouse)
     runner = Runner(args.warehouse, inbox=inbox, command="run")
     result = runner.run("ingest_files_job")
     ingest = step_metadata(result, "raw__export_files")
@@ -76,6 +100,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
         PortalSettings.from_env()
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+    _refuse_wrong_pii_key(args.warehouse)
     keys = day_keys(args.from_day, args.to_day)
     runner = Runner(args.warehouse, command="pull")
     runner.run("portal_pull_job", partition_range=(keys[0], keys[-1]))

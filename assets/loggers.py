@@ -12,10 +12,13 @@ or the daemon keep Dagster's default console logger; the event log is the same f
 from __future__ import annotations
 
 import logging
+import re
 
 import dagster as dg
 
 RUN_LOGGER = "pipeline.run"
+# Dagster's "Dependencies for step X failed / were not executed: [...]. Not executing." lines.
+_SKIPPED_STEP = re.compile(r"^Dependencies for step \S+ (failed|were not executed)\b")
 
 
 class _Forward(logging.Handler):
@@ -34,6 +37,8 @@ class _Forward(logging.Handler):
         if meta.get("dagster_event") is not None:
             level = logging.DEBUG  # framework events: only with --debug (with their detail)
             message = record.getMessage()
+        elif _SKIPPED_STEP.match(message):
+            level = logging.DEBUG  # follows a failure whose reason the runner states in one line
         target = logging.getLogger(RUN_LOGGER)
         if level > logging.DEBUG:
             if (level, message) in self._said:
