@@ -191,3 +191,20 @@ def test_the_run_log_says_a_line_once():
         target.removeHandler(keep)
         target.setLevel(previous)
     assert records == ["2025-Q1: skipped, x", "2025-Q2: skipped, x"]
+
+
+@pytest.mark.slow
+def test_run_names_the_missing_units_once_and_skips_each_report_once(tmp_path, capsys, monkeypatch):
+    """The whole `run` (Dagster jobs) on H50's files with the shipped lists."""
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(SEEDS_DIR))
+    inbox = tmp_path / "inbox"
+    write_h50_inbox(inbox, n_versions=1500)
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(tmp_path / "w.duckdb")]) == 0
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
+    assert out.count("have no row in the unit list") == 1 and "7 unit code(s) with" in out
+    assert "DVC_SEEDS_DIR" in out and "reference draft" in out
+    skipped = [line.split(" ", 1)[1] for line in err.splitlines() if ": skipped, no report for" in line]
+    assert skipped and len(skipped) == len(set(skipped))  # the workbook's and the dashboard's asset: once
+    assert any("missing from the unit list" in line for line in skipped)
+    assert not any("with no case" in line for line in skipped)
