@@ -127,6 +127,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 f"{key} is not a reporting partition: they run from {keys[0]} (DVC_FIRST_PERIOD) "
                 f"to the open quarter {keys[-1]}", EXIT_USAGE,
             )
+    _refuse_wrong_pii_key(args.warehouse)
     result = Runner(args.warehouse, command="backfill").run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
     )
@@ -218,6 +219,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
             f"{args.period} is {state.status} on {as_of} (report due {state.due}): only a final period can be "
             f"issued, from {state.final_from} on"
         )
+    _refuse_wrong_pii_key(args.warehouse)
     config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
     result = Runner(args.warehouse, command="issue").run(
         "issue_job",

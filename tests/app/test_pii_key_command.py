@@ -26,6 +26,10 @@ def test_wrong_key_is_refused_in_one_line_before_any_step(tmp_path, fixtures, mo
     assert [ln for ln in err.splitlines() if ln.strip()] == [
         ln for ln in err.splitlines() if ln.startswith("error: DVC_PII_KEY is not the key")]
     assert err.count("DVC_PII_KEY is not the key") == 1 and "Dependencies" not in err
+    # backfill and issue write too: the same one line before any step.
+    assert main(["backfill", "--quarters", "2025-Q1", "--warehouse", str(warehouse)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [ln for ln in err.strip().splitlines() if ln.startswith("error: DVC_PII_KEY")]
     from app.cli import _refuse_wrong_pii_key
     from app.errors import CommandError
 
