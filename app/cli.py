@@ -28,12 +28,36 @@ COMMAND_JOBS: dict[str, tuple[str, ...]] = {
     "report": (),
     "summary": (),
     "issue": ("issue_job",),
+    "reference": (),
 }
 
 
 # ---------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------
+def _refuse_wrong_pii_key(warehouse: Path) -> None:
+    """Before any job runs: a DVC_PII_KEY other than the warehouse's is refused in one line
+    (the landing step would refuse it too, with every later step's "not executed" after it)."""
+    from pipeline import config
+    from pipeline.warehouse import PII_KEY_MISMATCH, connect, pii_key_fingerprint
+
+    if not warehouse.exists() or config.pii_rekey_requested():
+        return
+    try:
+        con = connect(warehouse, read_only=True)
+    except RuntimeError:  # busy: the run itself says who holds it
+        return
+    try:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                           "AND table_name = 'pii_key'").fetchone()[0]:
+            return
+        row = con.execute("SELECT fingerprint FROM raw.pii_key").fetchone()
+    finally:
+        con.close()
+    if row is not None and row[0] != pii_key_fingerprint(config.pii_key()):
+        raise CommandError(PII_KEY_MISMATCH)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from app.runner import Runner, step_metadata
     from pipeline.reports.summary import print_summary
@@ -41,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     inbox: Path = args.inbox
     if not inbox.is_dir():
         raise CommandError(f"inbox folder {inbox} does not exist", EXIT_USAGE)
+    _refuse_wrong_pii_key(args.warehouse)
     runner = Runner(args.warehouse, inbox=inbox, command="run", settings=_settings(args))
     result = runner.run("ingest_files_job")
     ingest = step_metadata(result, "raw__export_files")
@@ -82,6 +107,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
         PortalSettings.from_env()
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+    _refuse_wrong_pii_key(args.warehouse)
     keys = day_keys(args.from_day, args.to_day)
     runner = Runner(args.warehouse, command="pull", settings=_settings(args))
     runner.run("portal_pull_job", partition_range=(keys[0], keys[-1]))
@@ -108,6 +134,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 f"{key} is not a reporting partition: they run from {keys[0]} (DVC_FIRST_PERIOD) "
                 f"to the open quarter {keys[-1]}", EXIT_USAGE,
             )
+    _refuse_wrong_pii_key(args.warehouse)
     result = Runner(args.warehouse, command="backfill", settings=_settings(args)).run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
     )
@@ -199,6 +226,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
             f"{args.period} is {state.status} on {as_of} (report due {state.due}): only a final period can be "
             f"issued, from {state.final_from} on"
         )
+    _refuse_wrong_pii_key(args.warehouse)
     config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
     result = Runner(args.warehouse, command="issue", settings=_settings(args)).run(
         "issue_job",
@@ -222,6 +250,32 @@ def cmd_summary(args: argparse.Namespace) -> int:
             print(f"(read from the published analyst copy {source}: a run holds the warehouse)")
     finally:
         con.close()
+    return EXIT_OK
+
+
+def cmd_reference_draft(args: argparse.Namespace) -> int:
+    """Draft a province's own reference lists from the cases of a warehouse (read-only)."""
+    from pipeline import config
+    from pipeline.ingest.reference import ReferenceDataError
+    from pipeline.ingest.reference_draft import draft_reference
+
+    con, source = _open_for_reading(args.warehouse)
+    try:
+        draft = draft_reference(con, args.out, config.seeds_dir().resolve(), force=args.force)
+    except (FileExistsError, ValueError) as exc:
+        code = EXIT_FAILED if isinstance(exc, ReferenceDataError) else EXIT_USAGE
+        raise CommandError(str(exc), code) from None
+    finally:
+        con.close()
+    out = draft.folder.resolve()
+    print(f"Draft reference lists from {source} in {out}:")
+    print(f"  units.csv       {draft.units} units ({draft.guessed} guessed from the data: level and parent from "
+          f"code and name, see draft_note), province(s) {', '.join(draft.provinces) or 'none'}")
+    print(f"  procedures.csv  {draft.procedures} procedures ({draft.procedures_known} with eligibility and fee "
+          "from the current catalogue; the others empty = not known)")
+    print("  targets.csv, unit_crosswalk.csv  headers only: add your plan's targets and reorganisations")
+    print("They pass the reference validation. Review them (names, unit_level, parent_code), then:")
+    print(f"  DVC_SEEDS_DIR={out} python -m pipeline run --full-refresh --warehouse {args.warehouse}")
     return EXIT_OK
 
 
@@ -293,6 +347,16 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     summary.add_argument("--period", default=None,
                          help="period whose rates and target verdicts to print (default: the latest closed quarter)")
     summary.set_defaults(func=cmd_summary)
+
+    reference = sub.add_parser("reference", help="reference lists (units, procedures, targets, crosswalk)")
+    reference_sub = reference.add_subparsers(dest="reference_command", required=True)
+    draft = reference_sub.add_parser(
+        "draft", help="draft a province's own lists (units.csv, procedures.csv, …) from the cases it landed"
+    )
+    draft.add_argument("--warehouse", type=Path, default=config.default_warehouse())
+    draft.add_argument("--out", type=Path, required=True, help="folder for the draft lists (then DVC_SEEDS_DIR)")
+    draft.add_argument("--force", action="store_true", help="overwrite lists already in --out")
+    draft.set_defaults(func=cmd_reference_draft)
 
     for extend in extensions:
         extend(sub)

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.marts import level_period_stats, target_attainment, unit_period_stats
+from assets.metadata import table_metadata
 from assets.partitions import issue_periods, reporting_quarters
 from assets.resources import RunSettings, WarehouseResource
 from pipeline.cycle import issue, timeline
@@ -38,9 +39,10 @@ def period_status(
         by_status = dict(con.execute(
             "SELECT status, count(*) FROM mart.period_status WHERE period_grain = 'quarter' GROUP BY status"
         ).fetchall())
+        table = table_metadata(con, "mart.period_status")
     context.log.info(f"mart.period_status: {rows} windows as of {today}; quarters {by_status}")
     return dg.MaterializeResult(metadata={"as_of": str(today), "windows": rows,
-                                          "quarters_by_status": dg.MetadataValue.json(by_status)})
+                                          "quarters_by_status": dg.MetadataValue.json(by_status)} | table)
 
 
 @dg.asset(
@@ -57,6 +59,7 @@ def restatements(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with warehouse.connect() as con:
         cells = issue.refresh_restatements(con)
         moved = issue.moved_periods(con)
+        table = table_metadata(con, "mart.restatements")
     if moved:
         context.log.warning(
             "issued periods whose numbers moved since their issue: "
@@ -66,7 +69,7 @@ def restatements(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         "cells": cells,
         "periods_moved": len(moved),
         "moved": dg.MetadataValue.json({m.period_label: {"issue": m.issue, "cells": m.cells} for m in moved}),
-    })
+    } | table)
 
 
 class IssueConfig(dg.Config):

@@ -12,14 +12,23 @@ or the daemon keep Dagster's default console logger; the event log is the same f
 from __future__ import annotations
 
 import logging
+import re
 
 import dagster as dg
 
 RUN_LOGGER = "pipeline.run"
+# Dagster's "Dependencies for step X failed / were not executed: [...]. Not executing." lines.
+_SKIPPED_STEP = re.compile(r"^Dependencies for step \S+ (failed|were not executed)\b")
 
 
 class _Forward(logging.Handler):
-    """Re-emits a Dagster log record as a plain record of the ``pipeline.run`` logger."""
+    """Re-emits a Dagster log record as a plain record of the ``pipeline.run`` logger; a line
+    an operator has already read in this run (e.g. the workbook's and the dashboard's asset
+    skipping the same quarter for the same reason) is not printed twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._said: set[tuple[int, str]] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
@@ -28,7 +37,13 @@ class _Forward(logging.Handler):
         if meta.get("dagster_event") is not None:
             level = logging.DEBUG  # framework events: only with --debug (with their detail)
             message = record.getMessage()
+        elif _SKIPPED_STEP.match(message):
+            level = logging.DEBUG  # follows a failure whose reason the runner states in one line
         target = logging.getLogger(RUN_LOGGER)
+        if level > logging.DEBUG:
+            if (level, message) in self._said:
+                return
+            self._said.add((level, message))
         if target.isEnabledFor(level):
             step = meta.get("step_key")
             target.log(level, f"{step}: {message}" if step and level <= logging.DEBUG else message)

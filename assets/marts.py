@@ -11,6 +11,7 @@ import time
 import dagster as dg
 
 from assets.core_assets import core_cases
+from assets.metadata import table_metadata
 from assets.partitions import (
     quarter_key,
     quarter_label,
@@ -64,10 +65,11 @@ def unit_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         rows = marts.refresh_unit_stats(con, windows)
         seconds = time.perf_counter() - started
         marts.note_unit_rows(con, context.run_id, rows, seconds)
+        table = table_metadata(con, marts.UNIT_TABLE)
     context.log.info(f"mart.unit_period_stats: {rows} rows for {len(windows)} windows in {seconds:.1f}s")
     return dg.MaterializeResult(
         metadata=_window_metadata(labels, windows)
-        | {"rows": rows, "duration_s": round(seconds, 2), "covered_pending_changes": covers}
+        | {"rows": rows, "duration_s": round(seconds, 2), "covered_pending_changes": covers} | table
     )
 
 
@@ -85,8 +87,9 @@ def level_period_stats(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     started = time.perf_counter()
     with warehouse.connect() as con:
         rows = marts.refresh_level_stats(con, windows)
+        table = table_metadata(con, marts.LEVEL_TABLE)
     context.log.info(f"mart.level_period_stats: {rows:,} rows in {time.perf_counter() - started:.1f}s")
-    return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows})
+    return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows} | table)
 
 
 @dg.asset(
@@ -105,10 +108,11 @@ def target_attainment(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     with warehouse.connect() as con:
         rows = marts.refresh_target_attainment(con, windows)
         below = marts.targets_missed(con, windows)
+        table = table_metadata(con, marts.TARGET_TABLE)
     context.log.info(f"mart.target_attainment: {rows:,} rows in {time.perf_counter() - started:.1f}s")
     return dg.MaterializeResult(
         metadata=_window_metadata(labels, windows)
-        | {"rows": rows, "targets_missed": below[0], "targets_with_actual": below[1]}
+        | {"rows": rows, "targets_missed": below[0], "targets_with_actual": below[1]} | table
     )
 
 
@@ -138,6 +142,7 @@ def drilldown_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     context.log.info("drill-down marts: procedures and fields of every unit and window (the largest tables)")
     with warehouse.connect() as con:
         rows = marts.refresh_drilldown(con, windows)
+        tables = {t: table_metadata(con, t) for t in rows}
     context.log.info(
         "drill-down marts: " + ", ".join(f"{table} {n:,} rows" for table, n in rows.items())
         + f" in {time.perf_counter() - started:.1f}s"
@@ -147,7 +152,8 @@ def drilldown_stats(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                        (PROCEDURE_PROVINCE_KEY, marts.PROCEDURE_PROVINCE_TABLE)):
         yield dg.MaterializeResult(
             asset_key=key,
-            metadata=_window_metadata(labels, windows) | {"rows": rows[table], "duration_s": seconds},
+            metadata=_window_metadata(labels, windows) | {"rows": rows[table], "duration_s": seconds}
+            | tables.get(table, {}),
         )
 
 
@@ -165,8 +171,9 @@ def late_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     started = time.perf_counter()
     with warehouse.connect() as con:
         rows = marts.refresh_late_cases(con, windows)
+        table = table_metadata(con, marts.LATE_TABLE)
     context.log.info(f"mart.late_cases: {rows:,} rows in {time.perf_counter() - started:.1f}s")
-    return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows})
+    return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows} | table)
 
 
 def _check_result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:

@@ -8,6 +8,7 @@ record open, so the changes stay pending and the next run (or the sensor) refres
 
 import dagster as dg
 
+from assets.metadata import table_metadata
 from assets.partitions import quarter_label, reporting_quarters
 from assets.publish import analytics_database
 from assets.reports import dashboard_html, quarter_xlsx
@@ -28,9 +29,12 @@ from pipeline import marts
 def refresh_log(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         covered = marts.complete_refresh(con, context.run_id)
+        table = table_metadata(con, "mart.refresh_log")
     quarters = [quarter_label(k) for k in context.partition_keys]
     context.log.info(
         f"refresh of {quarters[0]}..{quarters[-1]} complete"
         + ("" if covered else " (some changes lie outside these quarters and stay pending)")
     )
-    return dg.MaterializeResult(metadata={"covered_pending_changes": covered, "quarters": ", ".join(quarters)})
+    return dg.MaterializeResult(
+        metadata={"covered_pending_changes": covered, "quarters": ", ".join(quarters)} | table
+    )

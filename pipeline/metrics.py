@@ -86,6 +86,7 @@ class Rate:
     kind: str = "ratio"  # ratio (a fraction in [0, 1]) | mean (days) | reduction
     title_vi: str = ""  # the name reports print; set = a headline rate (workbook, dashboard)
     short: str = ""  # column heading of the command line's summary; set = shown there
+    label_vi: str = ""  # the Vietnamese name of a rate that is not a headline (target sheets, lists)
 
 
 RATES: tuple[Rate, ...] = (
@@ -96,11 +97,13 @@ RATES: tuple[Rate, ...] = (
     Rate("full_process_online_rate", "new_online_full_process", "new_total",
          "tỷ lệ hồ sơ trực tuyến toàn trình — new online with MucDo = toàn trình / new (the plans' headline rate).", title_vi="Tỷ lệ hồ sơ trực tuyến toàn trình", short="full-process online"),
     Rate("full_process_online_within_rate", "new_online_full_process", "new_full_process",
-         "online rate within full-process procedures — new online with MucDo = toàn trình / new with MucDo = toàn trình."),
+         "online rate within full-process procedures — new online with MucDo = toàn trình / new with MucDo = toàn trình.",
+         label_vi="Tỷ lệ hồ sơ trực tuyến toàn trình trong số hồ sơ của thủ tục toàn trình"),
     Rate("online_payment_rate", "new_paid_online_portal", "new_with_fees",
          "tỷ lệ thanh toán trực tuyến qua Cổng DVCQG — new with fees > 0 and DuocThanhToanTrucTuyen = 1 / new with fees > 0.", title_vi="Tỷ lệ thanh toán trực tuyến qua Cổng DVCQG", short="paid online"),
     Rate("online_payment_any_rate", "new_paid_online_any", "new_with_fees",
-         "online payment rate, any gateway — new with fees > 0 and DuocThanhToanTrucTuyen = 1 or 2 / new with fees > 0."),
+         "online payment rate, any gateway — new with fees > 0 and DuocThanhToanTrucTuyen = 1 or 2 / new with fees > 0.",
+         label_vi="Tỷ lệ thanh toán trực tuyến (mọi kênh thanh toán)"),
     Rate("digitised_components_rate", "new_digitised", "new_total",
          "số hóa thành phần hồ sơ — new with HoSoCoThanhPhanSoHoa = 1 / new.", title_vi="Tỷ lệ số hóa thành phần hồ sơ", short="digitised"),
     Rate("electronic_result_rate", "resolved_electronic_result", "resolved_with_result",
@@ -108,14 +111,17 @@ RATES: tuple[Rate, ...] = (
     Rate("satisfaction_rate", "resolved_satisfied", "resolved_rated",
          "satisfaction — rated 1 / rated 1–3, over cases resolved in the window.", title_vi="Tỷ lệ hài lòng", short="satisfied"),
     Rate("avg_days_online", "days_online_sum", "resolved_result_online",
-         "Mean days from received to end, status 9/10 resolved in the window, channel online.", kind="mean"),
+         "Mean days from received to end, status 9/10 resolved in the window, channel online.", kind="mean",
+         label_vi="Thời gian giải quyết bình quân hồ sơ trực tuyến (ngày)"),
     Rate("avg_days_in_person", "days_in_person_sum", "resolved_result_in_person",
-         "Mean days from received to end, status 9/10 resolved in the window, channel in person.", kind="mean"),
+         "Mean days from received to end, status 9/10 resolved in the window, channel in person.", kind="mean",
+         label_vi="Thời gian giải quyết bình quân hồ sơ trực tiếp (ngày)"),
     Rate("time_reduction_rate", "avg_days_online", "avg_days_in_person",
          "Processing-time reduction = 1 − avg_days_online / avg_days_in_person (plans ask 20 % in 2025, 30 % in 2026). Numerator/denominator are the two averages.",
-         kind="reduction"),
+         kind="reduction", label_vi="Tỷ lệ cắt giảm thời gian giải quyết trực tuyến so với trực tiếp"),
     Rate("full_process_online_eligible_rate", "new_online_full_process_eligible", "new_eligible",
-         "full-process online rate over eligible procedures (Hà Tĩnh: > 95 % of the cases of procedures eligible for full-process online service) — new online with MucDo = toàn trình whose procedure is eligible / new whose procedure is full_process_eligible (a procedure missing from the catalogue is not eligible)."),
+         "full-process online rate over eligible procedures (Hà Tĩnh: > 95 % of the cases of procedures eligible for full-process online service) — new online with MucDo = toàn trình whose procedure is eligible / new whose procedure is full_process_eligible (a procedure missing from the catalogue is not eligible).",
+         label_vi="Tỷ lệ hồ sơ trực tuyến toàn trình của thủ tục đủ điều kiện toàn trình"),
 )
 
 
@@ -260,7 +266,8 @@ def procedure_province_table_docs() -> dict[str, str]:
 FRACTION_RATES: tuple[str, ...] = tuple(r.name for r in RATES if r.kind == "ratio")
 # The headline rates every report shows, in the form's order, with their Vietnamese names.
 HEADLINE_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.title_vi) for r in RATES if r.title_vi)
-RATE_TITLES: dict[str, str] = {r.name: r.title_vi or r.name for r in RATES}
+# Every rate's Vietnamese name (a test checks none falls back to its column name).
+RATE_TITLES: dict[str, str] = {r.name: r.title_vi or r.label_vi or r.name for r in RATES}
 # The command line summary's columns: (rate, short English heading).
 SUMMARY_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.short) for r in RATES if r.short)
 

@@ -121,6 +121,13 @@ def pii_key_fingerprint(key: str) -> str:
     return hashlib.sha256(f"dvc-pii-key-fingerprint:{key}".encode()).hexdigest()[:32]
 
 
+PII_KEY_MISMATCH = (
+    f"{config.ENV_PII_KEY} is not the key this warehouse's personal-data hashes were made with: "
+    f"set the original {config.ENV_PII_KEY}, or re-key on purpose with DVC_PII_REKEY=1 "
+    "(hashes landed before and after re-keying are then not comparable; see README, Operations)"
+)
+
+
 def check_pii_key(con: duckdb.DuckDBPyConnection) -> None:
     """Refuse to write with another DVC_PII_KEY than the warehouse's hashes were made with
     (one applicant would silently get two hashes), unless re-keying is asked (DVC_PII_REKEY=1)."""
@@ -132,11 +139,7 @@ def check_pii_key(con: duckdb.DuckDBPyConnection) -> None:
     if row[0] == fingerprint:
         return
     if not config.pii_rekey_requested():
-        raise PiiKeyMismatchError(
-            f"{config.ENV_PII_KEY} is not the key this warehouse's personal-data hashes were made with: "
-            f"set the original {config.ENV_PII_KEY}, or re-key on purpose with DVC_PII_REKEY=1 "
-            "(hashes landed before and after re-keying are then not comparable; see README, Operations)"
-        )
+        raise PiiKeyMismatchError(PII_KEY_MISMATCH)
     with transaction(con):
         con.execute("DELETE FROM raw.pii_key")
         con.execute("INSERT INTO raw.pii_key VALUES (?, now()::TIMESTAMP)", [fingerprint])

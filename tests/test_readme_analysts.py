@@ -17,7 +17,7 @@ MARKER = "<!-- analyst-example -->"
 BLOCK = re.compile(re.escape(MARKER) + r"\s*```(\w+)\n(.*?)```", re.DOTALL)
 # What each example must show, in README order (the demo-like fixture's values).
 EXPECTED = [
-    ["period_label", "2025-Q1", "province_total"],
+    ["period_label", "province_code", "2025-Q1", "province_total"],
     ["gap", "BOOLEAN", "target"],
     ["full_process_online_rate", "Sở Thử Nghiệm"],
     ["on_time_rate", "2025-Q1", "Huyện Thử Nghiệm"],
@@ -49,3 +49,20 @@ def test_analyst_example_runs_as_written(index, published_demo):
     assert proc.returncode == 0, f"README analyst example {index + 1} failed:\n{code}\n{proc.stderr}"
     for expected in EXPECTED[index]:
         assert expected in proc.stdout, f"README analyst example {index + 1}: {expected!r} not in\n{proc.stdout}"
+
+
+def test_first_analyst_query_gives_one_province_total_per_quarter_and_province(published_demo):
+    """The first example names province_code: one province_total row per quarter and province
+    (without it the roll-ups of several provinces looked like duplicates)."""
+    import duckdb
+
+    lang, code = analyst_examples()[0]
+    sql = re.search(r'"(SELECT .*?)"', code, re.S).group(1)
+    assert "province_code" in sql
+    con = duckdb.connect(str(published_demo / "var" / "demo" / "warehouse.analytics.duckdb"), read_only=True)
+    try:
+        rows = con.execute(sql).fetchall()
+    finally:
+        con.close()
+    totals = [(r[0], r[1]) for r in rows if r[2] == "province_total"]
+    assert totals and len(totals) == len(set(totals))

@@ -60,7 +60,9 @@ class IssuedTable:
 
 ISSUED_TABLES: tuple[IssuedTable, ...] = (
     IssuedTable("mart.unit_period_stats", ("unit_code",)),
-    IssuedTable("mart.level_period_stats", ("unit_level",)),
+    # Roll-ups are per province (METRICS.md §4.3): one province_total per province, NULL for
+    # codes with no province, so the key holds the province too.
+    IssuedTable("mart.level_period_stats", ("province_code", "unit_level")),
     # Per year, not per window: a period's report shows its report year's target rows.
     IssuedTable("mart.target_attainment", ("unit_code", "metric")),
     IssuedTable("mart.procedure_period_stats", ("unit_code", "procedure_code"), optional=True),
@@ -231,7 +233,7 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     ) + "]"
     key_text = "concat_ws(' / ', " + ", ".join(f'coalesce(i."{k}", c."{k}")::VARCHAR' for k in spec.keys) + ")"
     join = " AND ".join(
-        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"] + [f'i."{k}" = c."{k}"' for k in spec.keys]
+        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"] + [f'i."{k}" IS NOT DISTINCT FROM c."{k}"' for k in spec.keys]
     )
     by_year = _by_year(names)
     if by_year:

@@ -79,8 +79,7 @@ def _unit_select() -> str:
 
 
 def _level_select() -> str:
-    sums = ", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS)
-    inner = render_sql("marts/level_period_stats.sql", count_sums=sums)
+    inner = render_sql("marts/level_period_stats.sql", count_sums=_count_sums("u"))
     return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
 
 
@@ -307,6 +306,8 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
     if LEVEL_TABLE not in created:
         con.execute(f"CREATE TABLE {LEVEL_TABLE} AS {_level_select()} WITH NO DATA")
         _comment(con, LEVEL_TABLE, level_table_docs())
+    else:
+        _narrow_level_counts(con)
     if TARGET_TABLE not in created:
         _set_target_periods(con, [])
         con.execute(f"CREATE TABLE {TARGET_TABLE} AS {_target_select()} WITH NO DATA")
@@ -327,6 +328,17 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {LATE_TABLE} AS {_late_select()} WITH NO DATA")
         _comment(con, LATE_TABLE, LATE_CASE_COLUMNS)
     con.execute(read_sql("ddl/marts.sql"))
+
+
+def _narrow_level_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Count columns an older refresh created as HUGEINT become BIGINT, like the unit table's
+    (a small table: the roll-ups; the values are unchanged)."""
+    wide = [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'mart' AND table_name = 'level_period_stats' "
+        "AND data_type = 'HUGEINT'"
+    ).fetchall()]
+    for column in wide:
+        con.execute(f"ALTER TABLE {LEVEL_TABLE} ALTER COLUMN {column} TYPE BIGINT")
 
 
 def _drop_outdated(con: duckdb.DuckDBPyConnection) -> None:

@@ -68,6 +68,7 @@ from pipeline.reports.data import (
     verdict_word,
     vn_date,
 )
+from pipeline.reports.procedure_view import procedure_late_cases, procedure_levels, procedures_html
 from pipeline.reports.stamp import banner_html
 
 TREND_RATES: tuple[str, ...] = ("on_time_rate", "online_rate", "full_process_online_rate", "online_payment_rate")
@@ -526,6 +527,12 @@ def render_dashboard(
     comparisons = _comparisons(con, period)
     data["comparisons"] = [{"key": c["key"], "label": c["label"], "title": c["title"]} for c in comparisons]
     overdue_table, late_section = _overdue_html(overdue_by_unit(con, period), late_cases(con, period))
+    by_procedure = procedure_levels(con, period, sample)
+    procedure_section = procedures_html(
+        by_procedure,
+        procedure_late_cases(con, period, [(b.level, r["procedure_code"]) for b in by_procedure or [] for r in b.most_late]),
+        sample,
+    )
     quality = _quality(con)
     title = f"Tình hình, kết quả giải quyết TTHC — {period_title(period)}"
     options = "".join(f'<option value="{_e(k)}">{_e(v)}</option>' for k, v in HEADLINE_RATES)
@@ -564,6 +571,7 @@ def render_dashboard(
 <p class="note">Tỷ lệ trong kỳ báo cáo; đơn vị có dưới {_e(sample)} hồ sơ ở mẫu số được đánh dấu, không xếp hạng.</p></section>
 <section id="overdue"><h2>Hồ sơ quá hạn theo đơn vị</h2>{overdue_table}</section>
 {late_section}
+<section id="procedures"><h2>Theo thủ tục hành chính: trễ hạn và tỷ lệ thấp nhất trong từng cấp</h2>{procedure_section}</section>
 <section id="trend"><h2>Xu hướng các tỷ lệ chính toàn tỉnh</h2>
 <div class="legend" id="trend-legend"></div>
 <div class="grid2">{trend_blocks}</div>

@@ -243,6 +243,7 @@ def ensure_reportable(con: duckdb.DuckDBPyConnection, period: periods.Period) ->
     ).fetchone()[0]
     if cases:
         return
+    _refuse_hidden_cases(con, period)
     first, last = con.execute(
         "SELECT min(period_start), max(period_end) FROM mart.level_period_stats "
         "WHERE period_grain = ? AND unit_level = ? AND received_total + not_received > 0",
@@ -256,6 +257,38 @@ def ensure_reportable(con: duckdb.DuckDBPyConnection, period: periods.Period) ->
         f"no report for {period.label} ({vn_date(period.start)}–{vn_date(period.end)}): it lies "
         f"{where_word}; the data covers {vn_date(first)}–{vn_date(last)}"
     )
+
+
+def _refuse_hidden_cases(con: duckdb.DuckDBPyConnection, period: periods.Period) -> None:
+    """A period whose province shows no case although the window has cases: say where they are
+    (codes missing from the unit list, or another province) rather than "no case"."""
+    from pipeline.reports.unit_gaps import period_missing_units
+
+    window = f"{period.label} ({vn_date(period.start)}–{vn_date(period.end)})"
+    province = report_province(con, period)
+    codes, cases, largest = period_missing_units(con, period.grain, period.label)
+    if codes:
+        shown = ", ".join(f"{code} {name or ''} ({n:,})".replace("  ", " ") for code, name, n in largest)
+        raise NoReportData(
+            f"no report for {window}: its {cases:,} cases lie under {codes} unit code(s) missing from the unit "
+            f"list units.csv ({shown}{', …' if codes > len(largest) else ''}), so province "
+            f"{province or '(none)'} shows none of them; add the units (see the warning of python -m pipeline "
+            f"summary)"
+        )
+    if province is not None:
+        others = con.execute(
+            "SELECT province_code, sum(received_total + not_received) AS cases FROM mart.level_period_stats "
+            "WHERE period_grain = ? AND period_label = ? AND unit_level = ? AND province_code IS DISTINCT FROM ? "
+            "AND province_code IS NOT NULL GROUP BY province_code HAVING sum(received_total + not_received) > 0 "
+            "ORDER BY cases DESC, province_code",
+            [period.grain, period.label, PROVINCE_TOTAL, province],
+        ).fetchall()
+        if others:
+            listed = ", ".join(f"{code} ({int(n):,} cases)" for code, n in others)
+            raise NoReportData(
+                f"no report for {window} of province {province}: its cases lie in province(s) {listed}; "
+                f"set {ENV_PROVINCE_CODE} to report one of them"
+            )
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -612,13 +645,17 @@ REASONS_VI: dict[str, str] = {
     "received_required": "Thiếu ngày tiếp nhận (NgayTiepNhan) dù hồ sơ đã được tiếp nhận",
     "no_end": "Hồ sơ trạng thái {value} không có ngày kết thúc",
     "end_before_received": "Ngày kết thúc trước ngày tiếp nhận",
+    "line_too_long": "Dòng dữ liệu quá dài (vượt giới hạn DVC_MAX_LINE_MB)",
+    "implausible_date": "Ngày ở trường {field} nằm ngoài khoảng hợp lý",
+    "bad_fee": "Lệ phí ở trường {field} không phải số tiền hợp lệ (VND, không âm)",
 }
 
 
 def _reason_pattern(template: str) -> re.Pattern:
     text = re.escape(template)
     text = text.replace(re.escape("{field}"), r"(?P<field>[^:]+?)").replace(re.escape("{value}"), r"(?P<value>.*?)")
-    return re.compile(text)
+    # Any other placeholder (sizes, limits, date bounds) is matched and never shown.
+    return re.compile(re.sub(r"\\\{[a-z_]+\\\}", lambda _: r".*?", text))
 
 
 _REASON_PATTERNS = [(key, _reason_pattern(t)) for key, t in REASONS.items()]

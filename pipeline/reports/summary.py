@@ -12,10 +12,12 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL,
     gap_points,
     level_rows,
+    report_province,
     resolve_period,
     target_verdicts,
     verdict_word,
 )
+from pipeline.reports.unit_gaps import missing_units, missing_units_lines
 from pipeline.warehouse import connect
 
 HEADLINE = SUMMARY_RATES
@@ -23,6 +25,11 @@ HEADLINE = SUMMARY_RATES
 
 def _pct(value: float | None) -> str:
     return "   -  " if value is None else f"{100 * value:5.1f}%"
+
+
+def _pct_vi(value: float | None) -> str:
+    """A rate as the Vietnamese text around it writes numbers (``4,4%``, as ``−55,6 điểm``)."""
+    return "—" if value is None else f"{100 * value:.1f}".replace(".", ",") + "%"
 
 
 def latest_closed_quarter(last_data_day: date) -> periods.Period:
@@ -68,6 +75,9 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
         print(f"  cases:          {cases:,} in core.cases")
     if config.using_dev_pii_key():
         print("  WARNING: personal data was hashed with the public development key (set DVC_PII_KEY).")
+    gap = missing_units(con)
+    for line in missing_units_lines(gap, warehouse):
+        print(("  " if line.startswith("WARNING") else "") + line)
     if not table_exists(con, "mart.level_period_stats"):
         return
     last_day = con.execute("SELECT max(period_end) FROM mart.unit_period_stats WHERE period_grain = 'month'").fetchone()[0]
@@ -83,6 +93,10 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
           f"({quarter.start} – {quarter.end}):")
     header = f"  {'level':<22}{'units':>6}{'new':>9}{'resolved':>10}" + "".join(f"{name:>21}" for _, name in HEADLINE)
     print(header)
+    if not by_level:
+        province = report_province(con, quarter)
+        print(f"  (no row for province {province or '(none in the unit list)'} in {quarter.label}"
+              + (": its units are missing from the unit list, see the WARNING above)" if gap.codes else ")"))
     for level in order:
         r = by_level[level]
         print(f"  {level:<22}{r['units']:>6}{r['new_total']:>9,}{r['resolved_total']:>10,}"
@@ -118,10 +132,12 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
     print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}):")
     for r in shown:
         name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "")
-        print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct(r['actual'])} "
-              f"target {_pct(r['target'])} gap {gap_points(r['gap'])} {verdict_word(r)}")
+        print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct_vi(r['actual']):>6} "
+              f"target {_pct_vi(r['target']):>6} gap {gap_points(r['gap'])} {verdict_word(r)}")
     if not below:
-        print("    every unit with data met its targets")
+        with_data = [r for r in verdicts.rows if r["met"] is not None]
+        print("    every unit with data met its targets" if with_data else
+              "    no unit with a target has data in this period: nothing was judged")
 
 
 def _print_cycle(con, today: date | None = None) -> None:

@@ -39,6 +39,23 @@ def test_drilldown_assets_checks_and_publication(landed):
     warehouse, instance = landed
     result = materialize(("mart", "publish"), warehouse=warehouse, tags=Q1, instance=instance)
     assert _materialized(instance) >= DRILL_KEYS
+    # Every mart asset shows its table in the UI: name, column schema (with comments) and rows.
+    mart_tables = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            if mat.asset_key.path[0] == "mart":
+                mart_tables[mat.asset_key.to_user_string()] = mat.metadata
+    assert set(mart_tables) >= DRILL_KEYS | {"mart/unit_period_stats", "mart/level_period_stats",
+                                             "mart/target_attainment", "mart/period_status",
+                                             "mart/restatements", "mart/refresh_log"}
+    for key, meta in mart_tables.items():
+        assert meta["dagster/table_name"].value == key.replace("/", "."), key
+        schema = meta["dagster/column_schema"].schema
+        assert schema.columns and all(c.type for c in schema.columns), key
+        assert isinstance(meta["dagster/row_count"].value, int), key
+    level_columns = {c.name: c for c in mart_tables["mart/level_period_stats"]["dagster/column_schema"].schema.columns}
+    assert level_columns["new_total"].type == "BIGINT" and level_columns["new_total"].description
     evaluations = {
         e.event_specific_data.check_name: e.event_specific_data.passed
         for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"

@@ -3,6 +3,8 @@ Vietnamese period labels and quarantine reasons, the periods the headline cards 
 
 from __future__ import annotations
 
+import re
+
 from pipeline import periods
 from pipeline.reports import data
 from schemas.case_record import reason_text
@@ -61,6 +63,6 @@ def test_quarantine_reasons_in_vietnamese():
     assert data.reason_vi(reason_text("no_end", value="9")) == "Hồ sơ trạng thái 9 không có ngày kết thúc"
     assert data.reason_vi(reason_text("end_before_received")) == "Ngày kết thúc trước ngày tiếp nhận"
     for key in data.REASONS_VI:  # every rule of the contract has its Vietnamese wording
-        text = reason_text(key, **{k: "X" for k in ("field", "value") if "{" + k + "}" in data.REASONS[key]})
+        text = reason_text(key, **{k: "X" for k in re.findall(r"\{(\w+)\}", data.REASONS[key])})
         assert not data.reason_vi(text).startswith("Lỗi khác"), key
     assert data.reason_vi("something new") == "Lỗi khác: something new"
