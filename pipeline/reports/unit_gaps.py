@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config
-from pipeline.warehouse import read_sql
+from pipeline.db import read_sql, table_exists
 
 SHOWN = 5  # codes listed by name; the rest are counted
 
@@ -38,15 +38,9 @@ class MissingUnits:
         return self.cases / self.all_cases if self.all_cases else 0.0
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
-    ).fetchone()[0])
-
-
 def missing_units(con: duckdb.DuckDBPyConnection) -> MissingUnits:
     """The codes of core.cases that core.units lacks entirely (sql/checks/units_missing.sql)."""
-    if not (_exists(con, "core", "cases") and _exists(con, "core", "units")):
+    if not (table_exists(con, "core.cases") and table_exists(con, "core.units")):
         return MissingUnits([], 0)
     rows = con.execute(read_sql("checks/units_missing.sql")).fetchall()
     total = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
