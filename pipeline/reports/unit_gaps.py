@@ -76,7 +76,7 @@ def period_missing_units(
 ) -> tuple[int, int, list[tuple[str, str | None, int]]]:
     """(codes, cases, the largest ``limit``) of a window's unit rows with no province (codes
     the unit list does not place), from mart.unit_period_stats; cases = received + not received."""
-    if not _exists(con, "mart", "unit_period_stats"):
+    if not table_exists(con, "mart.unit_period_stats"):
         return 0, 0, []
     province = ("province_code IS NULL AND " if con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'mart' AND table_name = 'unit_period_stats' "
