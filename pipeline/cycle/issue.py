@@ -58,15 +58,24 @@ class IssuedTable:
         return f"issued.{self.table}"
 
 
+# Each table's FULL row key within one window (METRICS.md §6: rows are matched on their full
+# key). A partial key (e.g. the roll-up level without its province) pairs rows of different
+# provinces and reports every cell of them as moved. Keys may be NULL (the roll-up of unknown
+# codes has no province): they are matched with IS NOT DISTINCT FROM.
 ISSUED_TABLES: tuple[IssuedTable, ...] = (
     IssuedTable("mart.unit_period_stats", ("unit_code",)),
-    IssuedTable("mart.level_period_stats", ("unit_level",)),
-    # Per year, not per window: a period's report shows its report year's target rows.
-    IssuedTable("mart.target_attainment", ("unit_code", "metric")),
+    IssuedTable("mart.level_period_stats", ("province_code", "unit_level")),
+    # Per year, not per window: a period's report shows its report year's target rows, one per
+    # (as-of period, unit, metric).
+    IssuedTable("mart.target_attainment", ("as_of_period", "unit_code", "metric")),
     IssuedTable("mart.procedure_period_stats", ("unit_code", "procedure_code"), optional=True),
     IssuedTable("mart.field_period_stats", ("unit_code", "field_code"), optional=True),
     IssuedTable("mart.late_cases", ("case_id",), optional=True),
 )
+# A rate (or any floating value) moved only when it differs by more than rounding (METRICS.md
+# §6: 1e-9); relative to the value's size above 1 (day sums), since summing the same cases in
+# another order changes the last bits. Counts are compared exactly.
+FLOAT_TOLERANCE = 1e-9
 
 
 class IssueRefused(ValueError):
@@ -210,6 +219,7 @@ def _copy_table(
 # ---------------------------------------------------------------------------------------
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "FLOAT", "DOUBLE", "BOOLEAN")
+_FLOATING = ("FLOAT", "DOUBLE", "REAL")
 
 
 def _value_columns(columns: list[tuple[str, str, str]], keys: tuple[str, ...]) -> list[str]:
@@ -223,21 +233,32 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     if not current or not issued:
         return None
     names = [c for c, _, _ in current]
+    types = {c: t for c, t, _ in current}
     values = [c for c in _value_columns(current, spec.keys) if c in issued]
-    if not values:
+    if not values or not all(k in issued and k in types for k in spec.keys):
         return None
     cells = "[" + ", ".join(
-        f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE}}" for c in values
+        f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE, "
+        f"'tolerance': {FLOAT_TOLERANCE if types[c] in _FLOATING else 0.0}::DOUBLE}}"
+        for c in values
     ) + "]"
-    key_text = "concat_ws(' / ', " + ", ".join(f'coalesce(i."{k}", c."{k}")::VARCHAR' for k in spec.keys) + ")"
+    # The key as the clerk reads it; an empty key part (no province) shows as "—".
+    key_text = "concat_ws(' / ', " + ", ".join(
+        f"coalesce(i.\"{k}\", c.\"{k}\")::VARCHAR" if k != "province_code"
+        else f"coalesce(i.\"{k}\", c.\"{k}\", '—')::VARCHAR" for k in spec.keys
+    ) + ")"
     join = " AND ".join(
-        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"] + [f'i."{k}" = c."{k}"' for k in spec.keys]
+        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"]
+        + [f'i."{k}" IS NOT DISTINCT FROM c."{k}"' for k in spec.keys]
     )
     by_year = _by_year(names)
     if by_year:
         window = "m.year = CAST(regexp_extract(l.period_label, '[0-9]{4}') AS INTEGER)"
-        # A quarter's issue froze the year-to-date figures, which move by design: yearly issues only.
-        compared, compared_current = "x.period_grain = 'year'", "l.period_grain = 'year'"
+        # A report shows the target rows judged as of its own period (year to date; the year's
+        # own row is the verdict): those are compared. The year's other as-of rows move by
+        # design while the year runs and are not part of this issue's numbers.
+        compared = "x.as_of_period = x.period_label"
+        compared_current = "m.as_of_period = l.period_label"
     else:
         window = "m.period_grain = l.period_grain AND m.period_label = l.period_label"
         compared = compared_current = "TRUE"
@@ -249,7 +270,8 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     for placeholder, value in (
         ("$issued", spec.issued), ("$current", spec.source), ("$join", join), ("$window", window),
         ("$compared_current", compared_current), ("$compared", compared), ("$key_text", key_text),
-        ("$unit_code", either("unit_code")), ("$unit_level", either("unit_level")), ("$cells", cells),
+        ("$unit_code", either("unit_code")), ("$unit_level", either("unit_level")),
+        ("$province_code", either("province_code")), ("$cells", cells),
         ("$table_name", spec.table),
     ):
         sql = sql.replace(placeholder, value)
@@ -389,8 +411,9 @@ def issue_period(
             _copy_table(con, spec, period, meta)
         if latest is not None:
             con.execute(
-                "INSERT INTO issued.changes SELECT period_grain, period_label, ?, issue, table_name, row_key, "
-                "unit_code, unit_level, column_name, issued_value, current_value, difference "
+                "INSERT INTO issued.changes BY NAME SELECT period_grain, period_label, ? AS issue, "
+                "issue AS previous_issue, table_name, row_key, unit_code, unit_level, province_code, column_name, "
+                "issued_value AS previous_value, current_value AS new_value, difference "
                 "FROM mart.restatements WHERE period_grain = ? AND period_label = ? AND issue = ?",
                 [number, period.grain, period.label, latest.issue],
             )

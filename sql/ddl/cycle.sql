@@ -23,14 +23,16 @@ CREATE TABLE IF NOT EXISTS mart.restatements (
     unit_code VARCHAR, unit_level VARCHAR, column_name VARCHAR,
     issued_value DOUBLE, current_value DOUBLE, difference DOUBLE, computed_at TIMESTAMP
 );
-COMMENT ON TABLE mart.restatements IS 'For every issued window (its latest issue), each cell whose current mart value differs from the issued one; rebuilt after every refresh and every issue. A row missing on one side shows NULL there. Target rows are compared for yearly issues only (a quarter''s issue froze the year-to-date target figures, which move by design while the year runs).';
+COMMENT ON TABLE mart.restatements IS 'For every issued window (its latest issue), each cell whose current mart value differs from the issued one (METRICS.md §6): rows matched on their full key (unit; province and level; as-of period, unit and metric; unit and procedure or field; case), counts compared exactly, rates and other fractional values beyond rounding (1e-9, relative above 1), so recomputing unchanged data records nothing. Rebuilt after every refresh and every issue. A row missing on one side shows NULL there. Target rows: those judged as of the issued period (the year''s own row for a yearly issue); the year''s other as-of rows move by design while the year runs.';
 COMMENT ON COLUMN mart.restatements.period_grain IS 'Grain of the issued window.';
 COMMENT ON COLUMN mart.restatements.period_label IS 'Label of the issued window.';
 COMMENT ON COLUMN mart.restatements.issue IS 'The issue compared with (the window''s latest in issued.issues).';
 COMMENT ON COLUMN mart.restatements.table_name IS 'The mart table of the cell (unit_period_stats, level_period_stats, target_attainment, and the drill-down tables when present).';
-COMMENT ON COLUMN mart.restatements.row_key IS 'The row within the window: the table''s key values joined by " / " (e.g. the unit code; unit code / procedure code).';
+COMMENT ON COLUMN mart.restatements.row_key IS 'The row within the window: the table''s full key values joined by " / " (e.g. the unit code; province code / level, "—" for no province; as-of period / unit code / metric; unit code / procedure code).';
 COMMENT ON COLUMN mart.restatements.unit_code IS 'Unit code of the row, when the table has one.';
 COMMENT ON COLUMN mart.restatements.unit_level IS 'Unit level of the row (roll-up level for level_period_stats), when the table has one.';
+ALTER TABLE mart.restatements ADD COLUMN IF NOT EXISTS province_code VARCHAR;
+COMMENT ON COLUMN mart.restatements.province_code IS 'Province of the row, when the table has one (NULL also for the roll-up of codes with no row in force).';
 COMMENT ON COLUMN mart.restatements.column_name IS 'The column whose value moved.';
 COMMENT ON COLUMN mart.restatements.issued_value IS 'Value in the issue (NULL: no value, or the row was not in the issue).';
 COMMENT ON COLUMN mart.restatements.current_value IS 'Value in the mart now (NULL: no value, or the row is no longer in the mart).';
@@ -75,6 +77,8 @@ COMMENT ON COLUMN issued.changes.table_name IS 'Table of the cell.';
 COMMENT ON COLUMN issued.changes.row_key IS 'Row key within the window (as in mart.restatements).';
 COMMENT ON COLUMN issued.changes.unit_code IS 'Unit code of the row, when the table has one.';
 COMMENT ON COLUMN issued.changes.unit_level IS 'Unit level of the row, when the table has one.';
+ALTER TABLE issued.changes ADD COLUMN IF NOT EXISTS province_code VARCHAR;
+COMMENT ON COLUMN issued.changes.province_code IS 'Province of the row, when the table has one.';
 COMMENT ON COLUMN issued.changes.column_name IS 'Column of the cell.';
 COMMENT ON COLUMN issued.changes.previous_value IS 'Value in the previous issue.';
 COMMENT ON COLUMN issued.changes.new_value IS 'Value in the new issue.';

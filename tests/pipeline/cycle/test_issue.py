@@ -135,7 +135,7 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         ).fetchall()
         u1_before = dict((u, n) for u, n, _ in mart_units)["U1"]
         assert ("unit_period_stats", "U1", "received_total", u1_before, u1_before + 1, 1.0) in moved
-        assert any(m[:3] == ("level_period_stats", "province_total", "resolved_late") and m[5] == 1.0 for m in moved)
+        assert any(m[:3] == ("level_period_stats", "— / province_total", "resolved_late") and m[5] == 1.0 for m in moved)
         assert [(m.period_label, m.issue) for m in issue.moved_periods(con)] == [("2025-Q1", 1)]
         assert "1 kỳ đã phát hành" not in issue.working_banner(con, Q1, FINAL_DAY)  # its own move is on line 1
         assert "ô khác bản chính thức" in issue.working_banner(con, Q1, FINAL_DAY)
@@ -225,13 +225,20 @@ def test_schedule_candidates_are_final_and_never_issued(warehouse, tmp_path):
 
 
 def test_a_quarters_year_to_date_targets_moving_is_no_reason_to_reissue(warehouse, tmp_path):
-    """A quarter's issue froze the year's target figures, which move by design while the year
-    runs: not a restatement of the quarter, so no corrected issue (a yearly issue compares them)."""
+    """A quarter's issue froze the year's target figures; those judged as of later periods move
+    by design while the year runs: not a restatement of the quarter, so no corrected issue. The
+    rows judged as of the quarter itself (what its report shows) are compared."""
     with open_warehouse(warehouse) as con:
         issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
-        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 WHERE year = 2025")
+        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 "
+                    "WHERE year = 2025 AND as_of_period <> '2025-Q1'")
         assert issue.refresh_restatements(con) == 0
         again = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path, reissue=True)
         assert (again.action, again.issue) == ("unchanged", 1) and "no cell moved" in again.message
         frozen = con.execute("SELECT sum(numerator) FROM issued.target_attainment WHERE issue = 1").fetchone()[0]
         assert frozen < con.execute("SELECT sum(numerator) FROM mart.target_attainment WHERE year = 2025").fetchone()[0]
+        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 "
+                    "WHERE as_of_period = '2025-Q1' AND unit_code = 'U1' AND metric = 'online_payment_rate'")
+        issue.refresh_restatements(con)
+        assert con.execute("SELECT row_key, column_name, difference FROM mart.restatements").fetchall() == [
+            ("2025-Q1 / U1 / online_payment_rate", "numerator", 1.0)]
