@@ -172,10 +172,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    """Issue a final period through the declared issue_job (partition = the period label)."""
+    """Issue a closed period through the declared issue_job (partition = the period label)."""
     from app.runner import Runner, step_metadata
     from assets.partitions import issue_periods
-    from pipeline.cycle.timeline import FINAL, period_state, today_local
+    from pipeline.cycle.timeline import issue_refusal, today_local
     from pipeline.reports.data import resolve_period
 
     if args.period not in issue_periods.get_partition_keys():
@@ -186,12 +186,9 @@ def cmd_issue(args: argparse.Namespace) -> int:
     if not args.warehouse.exists():
         raise CommandError(f"warehouse {args.warehouse} does not exist", EXIT_USAGE)
     as_of = today_local(args.as_of)
-    state = period_state(resolve_period(None, args.period), as_of)
-    if state.status != FINAL:  # refused here in one line; the asset refuses the same way in Dagster
-        raise CommandError(
-            f"{args.period} is {state.status} on {as_of} (report due {state.due}): only a final period can be "
-            f"issued, from {state.final_from} on"
-        )
+    refusal = issue_refusal(resolve_period(None, args.period), as_of)
+    if refusal:  # refused here in one line; the asset refuses the same way in Dagster
+        raise CommandError(refusal)
     config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
     result = Runner(args.warehouse, command="issue").run(
         "issue_job",
@@ -266,7 +263,8 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     report.set_defaults(func=cmd_report)
 
     issue = sub.add_parser(
-        "issue", help="issue a final period officially (frozen rows + files written once), e.g. 2025-Q3"
+        "issue", help="issue a closed period officially (frozen rows + files written once), e.g. 2025-Q3: from the "
+        "day after its window closes through its due day, or later"
     )
     issue.add_argument("--period", required=True, help="quarter, half or year label: 2025-Q3, 2025-H2, 2025")
     issue.add_argument("--reissue", action="store_true",

@@ -2,9 +2,9 @@
 
 - ``mart/period_status`` and ``mart/restatements`` are rebuilt on every marts refresh (group
   ``marts``, so marts_job runs them; the report files read them for their status line).
-- ``issued/period`` freezes one final window per partition (partition = period LABEL, e.g.
-  ``2025-Q3``): ``issue_job`` runs it, the daily schedule ``daily_issue`` requests every window
-  that turned final and was never issued. Issuing an issued window again is a no-op that says so.
+- ``issued/period`` freezes one closed window per partition (partition = period LABEL, e.g.
+  ``2025-Q3``), from the day after it closes through its due day or later: ``issue_job`` runs it,
+  the daily schedule ``daily_issue`` requests every window due that day (or final) and never issued. Issuing an issued window again is a no-op that says so.
 """
 
 from pathlib import Path

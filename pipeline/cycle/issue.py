@@ -1,5 +1,6 @@
-"""Issuing a final period: frozen rows in schema ``issued``, official files written once, and
-``mart.restatements`` (METRICS.md §6).
+"""Issuing a closed period: frozen rows in schema ``issued``, official files written once, and
+``mart.restatements`` (METRICS.md §6). A period can be issued from the day after its window
+closes through its due day (and later, once final); issuing makes it final.
 
 Issuing copies the period's rows of the marts into ``issued.<table>`` (same columns + issue,
 issued_at, data_as_of, content_hash) and registers the issue in ``issued.issues``, all in ONE
@@ -16,7 +17,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -355,17 +356,16 @@ def issue_period(
     out_dir: Path,
     due_days: int | None = None,
 ) -> IssueOutcome:
-    """Issue a final window (see the module doc). ``as_of`` is the run's "today"; ``now`` the
-    issue time (default: the clock)."""
+    """Issue a closed window (see the module doc): provisional (from the day after its window
+    closes through its due day; issuing makes it final) or final. ``as_of`` is the run's
+    "today"; ``now`` the issue time (default: the clock)."""
     from pipeline.reports.data import province_name
 
     as_of = as_of or timeline.today_local()
     state = timeline.period_state(period, as_of, due_days)
-    if state.status != timeline.FINAL:
-        raise IssueRefused(
-            f"{period.label} is {state.status} on {as_of} (window {period.start} – {period.end}, report due "
-            f"{state.due}): only a final period can be issued, from {state.final_from} on"
-        )
+    refusal = timeline.issue_refusal(period, as_of, due_days)
+    if refusal:
+        raise IssueRefused(refusal)
     tables = present_tables(con)
     has_rows = con.execute(
         "SELECT count(*) FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?",
@@ -377,7 +377,7 @@ def issue_period(
     latest = issue_record(con, period)
     if latest is not None and not reissue:
         files = write_issue_files(con, period, latest.issue, out_dir)
-        return IssueOutcome(period, "already_issued", latest.issue, state.status, latest.content_hash,
+        return IssueOutcome(period, "already_issued", latest.issue, timeline.FINAL, latest.content_hash,
                             f"{period.label} is already issued (issue {latest.issue}, {latest.issued_at:%Y-%m-%d %H:%M}); "
                             "nothing written (use --reissue for a corrected issue)", files)
     digest = content_hash(con, period, tables)
@@ -392,7 +392,7 @@ def issue_period(
         ).fetchone()[0]
         if not changed:
             files = write_issue_files(con, period, latest.issue, out_dir)
-            return IssueOutcome(period, "unchanged", latest.issue, state.status, latest.content_hash,
+            return IssueOutcome(period, "unchanged", latest.issue, timeline.FINAL, latest.content_hash,
                                 f"{period.label}: no cell moved since issue {latest.issue} (mart.restatements is "
                                 "empty for it); no new issue", files, 0)
     number = latest.issue + 1 if latest else 1
@@ -401,7 +401,9 @@ def issue_period(
     xlsx_file, html_file = issued_file_names(period, number)
     meta = {"issue": number, "issued_at": issued_at, "data_as_of": as_of_data, "content_hash": digest}
     if latest is None:
-        reason = f"first official issue of {period.label} (final since {state.final_from})"
+        reason = (f"first official issue of {period.label} (final since {state.final_from})"
+                  if state.status == timeline.FINAL else
+                  f"first official issue of {period.label}, on {as_of} (report due {state.due}): final from this issue")
     else:
         reason = (f"corrected issue on request: data that arrived after issue {latest.issue} "
                   f"({latest.issued_at:%Y-%m-%d %H:%M}) changed {changed} cells")
@@ -431,7 +433,7 @@ def issue_period(
     files = write_issue_files(con, period, number, out_dir)
     refresh_restatements(con)
     timeline.refresh_period_status(con, as_of, due_days)
-    return IssueOutcome(period, "issued", number, state.status, digest,
+    return IssueOutcome(period, "issued", number, timeline.FINAL, digest,
                         f"{period.label}: issue {number} written ({reason})", files, changed)
 
 
@@ -556,14 +558,15 @@ ISSUE_GRAINS: tuple[str, ...] = ("quarter", "half", "year")
 def periods_to_issue(
     con: duckdb.DuckDBPyConnection, today: date, grains: tuple[str, ...] = ISSUE_GRAINS, due_days: int | None = None
 ) -> list[periods.Period]:
-    """Windows in the marts (of ``grains``) that are final on ``today`` and were never issued."""
+    """Windows in the marts (of ``grains``) that were never issued and are due on ``today`` or
+    final: the schedule issues each report on its due day at the latest (METRICS.md §6)."""
     issued = set()
     if _exists(con, "issued.issues"):
         issued = {tuple(r) for r in con.execute("SELECT DISTINCT period_grain, period_label FROM issued.issues").fetchall()}
     return [
         w for w in sorted(timeline.mart_windows(con))
         if w.grain in grains and (w.grain, w.label) not in issued
-        and timeline.period_status(w, today, due_days) == timeline.FINAL
+        and today >= timeline.due_date(w, due_days)
     ]
 
 
@@ -571,7 +574,9 @@ def working_banner(con: duckdb.DuckDBPyConnection, period: periods.Period, today
     """The status line of a refreshed report of ``period`` (provisional, final, or final with an
     official issue elsewhere and how many cells moved since)."""
     state = timeline.period_state(period, today)
-    latest = issue_record(con, period) if state.status == timeline.FINAL else None
+    latest = issue_record(con, period) if state.status != timeline.OPEN else None
+    if latest is not None:  # issued before its due day: final from that issue
+        state = replace(state, status=timeline.FINAL)
     moved = 0
     if latest is not None:
         moved = next((m.cells for m in moved_periods(con)

@@ -1,9 +1,11 @@
 """The official reporting cycle (METRICS.md §6): period status, due dates, what a file's face says.
 
-A period is **open** until its last day has passed, **provisional** from the next day until its
-report is due (the due day included: the report may still be sent that day), and **final**
-afterwards. Due = the window's last day + ``DVC_REPORT_DUE_DAYS`` (default 6: the 14th + 6 =
-the 20th of the window's last month). The same rule applies to every grain.
+A period is **open** until its last day has passed, **provisional** from the next day until it is
+issued or its report is due (the due day included: the report may still be sent that day), and
+**final** afterwards. It can be issued on any day from the day after its window closes up to and
+including its due day (and later, once final): issuing makes it final. Due = the window's last
+day + ``DVC_REPORT_DUE_DAYS`` (default 6: the 14th + 6 = the 20th of the window's last month).
+The same rule applies to every grain.
 
 "Today" is injectable so tests and backfills are reproducible: an explicit date (``--as-of``),
 else ``DVC_AS_OF``, else the local date in Asia/Ho_Chi_Minh.
@@ -45,8 +47,28 @@ def period_status(period: periods.Period, today: date, due_days: int | None = No
 
 
 def final_from(period: periods.Period, due_days: int | None = None) -> date:
-    """The first day on which the period is final (and can be issued)."""
+    """The first day on which the period is final without an issue."""
     return due_date(period, due_days) + timedelta(days=1)
+
+
+def issuable_from(period: periods.Period) -> date:
+    """The first day the period can be issued: the day after its window closes (METRICS.md §6)."""
+    return period.end + timedelta(days=1)
+
+
+def issued_status(status: str, issued: bool) -> str:
+    """The status of a period that has (or has not) been issued: issuing makes it final."""
+    return FINAL if issued and status == PROVISIONAL else status
+
+
+def issue_refusal(period: periods.Period, today: date, due_days: int | None = None) -> str | None:
+    """Why ``period`` cannot be issued on ``today``, in one line; None when it can (closed: from
+    the day after its window, through its due day while provisional, and later once final)."""
+    if period_status(period, today, due_days) != OPEN:
+        return None
+    return (f"{period.label} is open on {today} (window {period.start} – {period.end}): a period can be issued "
+            f"from the day after its window closes, {issuable_from(period)}, through its due day "
+            f"{due_date(period, due_days)} (and later, once final)")
 
 
 def parse_day(text: str) -> date:

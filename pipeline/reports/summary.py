@@ -135,7 +135,8 @@ def _print_cycle(con) -> None:
     parts = []
     for q in quarters:
         record = issue.issue_record(con, q)
-        parts.append(f"{q.label} {timeline.period_status(q, today)}" + (f" (issue {record.issue})" if record else ""))
+        status = timeline.issued_status(timeline.period_status(q, today), record is not None)
+        parts.append(f"{q.label} {status}" + (f" (issue {record.issue})" if record else ""))
     print()
     print(f"Reporting cycle as of {today} (report due {config.report_due_days()} days after a window closes):")
     print("  " + ", ".join(parts))

@@ -8,13 +8,13 @@ CREATE TABLE IF NOT EXISTS mart.period_status (
     period_grain VARCHAR, period_label VARCHAR, period_start DATE, period_end DATE,
     due_date DATE, status VARCHAR, as_of DATE, latest_issue INTEGER
 );
-COMMENT ON TABLE mart.period_status IS 'Status of every window in the marts as of the run''s date (METRICS.md §6), rebuilt on every refresh: open until its last day has passed, provisional until its report is due (due day included), final afterwards.';
+COMMENT ON TABLE mart.period_status IS 'Status of every window in the marts as of the run''s date (METRICS.md §6), rebuilt on every refresh: open until its last day has passed, provisional until it is issued or its report is due (due day included), final afterwards. A window can be issued from the day after it closes through its due day (and later, once final); issuing makes it final.';
 COMMENT ON COLUMN mart.period_status.period_grain IS 'Window grain (as in mart.unit_period_stats).';
 COMMENT ON COLUMN mart.period_status.period_label IS 'Window label (as in mart.unit_period_stats).';
 COMMENT ON COLUMN mart.period_status.period_start IS 'First day of the window (local date, inclusive).';
 COMMENT ON COLUMN mart.period_status.period_end IS 'Last day of the window (local date, inclusive).';
 COMMENT ON COLUMN mart.period_status.due_date IS 'Day the report is due: period_end + DVC_REPORT_DUE_DAYS (default 6: the 20th of the window''s last month).';
-COMMENT ON COLUMN mart.period_status.status IS 'open (as_of <= period_end), provisional (period_end < as_of <= due_date) or final (as_of > due_date).';
+COMMENT ON COLUMN mart.period_status.status IS 'open (as_of <= period_end), provisional (period_end < as_of <= due_date, not issued) or final (as_of > due_date, or issued).';
 COMMENT ON COLUMN mart.period_status.as_of IS 'The day the status was computed for ("today": --as-of, else DVC_AS_OF, else the local date in Asia/Ho_Chi_Minh).';
 COMMENT ON COLUMN mart.period_status.latest_issue IS 'Number of the latest official issue of the window (issued.issues); NULL when never issued.';
 
@@ -53,7 +53,7 @@ COMMENT ON COLUMN issued.issues.period_end IS 'Last day of the window.';
 COMMENT ON COLUMN issued.issues.issue IS 'Issue number: 1 for the first official issue, 2, 3 … for corrected issues.';
 COMMENT ON COLUMN issued.issues.issued_at IS 'When the issue was committed (local time).';
 COMMENT ON COLUMN issued.issues.data_as_of IS 'The data''s as-of time: the newest NgayCapNhat in core.cases when issued.';
-COMMENT ON COLUMN issued.issues.as_of IS 'The run''s "today" when issued (the window was final on it).';
+COMMENT ON COLUMN issued.issues.as_of IS 'The run''s "today" when issued: after the window closed; on or before due_date when the report was issued in time (issuing made the window final).';
 COMMENT ON COLUMN issued.issues.due_date IS 'The day the window''s report was due.';
 COMMENT ON COLUMN issued.issues.content_hash IS 'SHA-256 over the issued rows of every table (issue bookkeeping columns excluded): equal hashes = equal numbers.';
 COMMENT ON COLUMN issued.issues.previous_issue IS 'The issue this one replaces (NULL for issue 1).';

@@ -26,12 +26,13 @@ def warehouse(tmp_path, fixtures, monkeypatch):
     return path
 
 
-def test_issue_refuses_a_provisional_period_in_one_line(warehouse, capsys):
-    code = main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-18", "--warehouse", str(warehouse)])
+def test_issue_refuses_an_open_period_in_one_line(warehouse, capsys):
+    code = main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-14", "--warehouse", str(warehouse)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1
-    assert err[0] == ("error: 2025-Q1 is provisional on 2025-03-18 (report due 2025-03-20): only a final period "
-                      "can be issued, from 2025-03-21 on")
+    assert err[0] == ("error: 2025-Q1 is open on 2025-03-14 (window 2024-12-15 – 2025-03-14): a period can be "
+                      "issued from the day after its window closes, 2025-03-15, through its due day 2025-03-20 "
+                      "(and later, once final)")
     assert main(["issue", "--period", "2025-03", "--warehouse", str(warehouse)]) == 2
 
 

@@ -70,9 +70,10 @@ def test_daily_schedule_judges_the_local_day_of_its_tick(warehouse, monkeypatch)
     from assets.schedules import daily_issue
 
     monkeypatch.setenv("DVC_WAREHOUSE", str(warehouse))
-    tick = datetime(2025, 3, 21, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    # 06:00 on the due day in Hà Nội is still the 19th in UTC: the report is issued by its due day.
+    tick = datetime(2025, 3, 20, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     requests = daily_issue(dg.build_schedule_context(scheduled_execution_time=tick))
     assert [r.partition_key for r in requests] == ["2025-Q1"]
-    assert requests[0].run_config["ops"]["issued__period"]["config"]["as_of"] == "2025-03-21"
-    day_before = datetime(2025, 3, 20, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert requests[0].run_config["ops"]["issued__period"]["config"]["as_of"] == "2025-03-20"
+    day_before = datetime(2025, 3, 19, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     assert isinstance(daily_issue(dg.build_schedule_context(scheduled_execution_time=day_before)), dg.SkipReason)

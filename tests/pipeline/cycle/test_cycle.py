@@ -82,3 +82,32 @@ def test_banners_say_provisional_final_or_official():
     assert text.startswith("SỐ LIỆU ĐÃ CHỐT") and "chưa phát hành" in text and "TẠM TÍNH" not in text
     issued = timeline.working_banner(final, None, latest_issue=1, issue_file="f.xlsx", moved_cells=3)
     assert "KHÔNG phải bản chính thức" in issued and "3 ô" in issued
+
+
+Q4 = periods.parse_label("2025-Q4")  # 15 Sep – 14 Dec 2025, due 20 Dec
+
+
+@pytest.mark.parametrize(
+    ("today", "refused"),
+    [
+        (date(2025, 12, 1), True),
+        (date(2025, 12, 14), True),  # the window's last day: still open
+        (date(2025, 12, 15), False),  # the day after it closes
+        (date(2025, 12, 20), False),  # the due day itself (the clerk's deadline)
+        (date(2025, 12, 21), False),  # final
+    ],
+)
+def test_a_period_can_be_issued_from_the_day_after_it_closes_through_its_due_day(today, refused):
+    refusal = timeline.issue_refusal(Q4, today)
+    assert (refusal is not None) == refused
+    if refused:
+        assert refusal == (f"2025-Q4 is open on {today} (window 2025-09-15 – 2025-12-14): a period can be issued "
+                           "from the day after its window closes, 2025-12-15, through its due day 2025-12-20 "
+                           "(and later, once final)")
+
+
+def test_issuing_makes_a_provisional_period_final():
+    assert timeline.issued_status("provisional", True) == "final"
+    assert timeline.issued_status("provisional", False) == "provisional"
+    assert timeline.issued_status("final", False) == "final"
+    assert timeline.issued_status("open", True) == "open"

@@ -82,11 +82,14 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         # The form itself still starts right below the banner.
         assert load_workbook(out / "open.xlsx").worksheets[0].cell(row=2, column=1).value == "Biểu số II.06a/VPCP/KSTT"
 
-        # Provisional: issuing is refused with a clear message; nothing is written.
-        timeline.refresh_period_status(con, PROVISIONAL_DAY)
-        with pytest.raises(issue.IssueRefused, match=r"2025-Q1 is provisional on 2025-03-18 .* from 2025-03-21 on"):
-            issue.issue_period(con, Q1, as_of=PROVISIONAL_DAY, out_dir=out)
+        # Open (its last day included): issuing is refused with a clear message; nothing is written.
+        with pytest.raises(issue.IssueRefused, match=r"2025-Q1 is open on 2025-03-14 .* from the day after its "
+                                                     r"window closes, 2025-03-15, through its due day 2025-03-20"):
+            issue.issue_period(con, Q1, as_of=date(2025, 3, 14), out_dir=out)
         assert not list(out.glob("*issue*"))
+        timeline.refresh_period_status(con, PROVISIONAL_DAY)
+        assert con.execute("SELECT status FROM mart.period_status WHERE period_label = '2025-Q1'").fetchone()[0] \
+            == "provisional"
 
         # Final: issue 1, rows equal the marts, files read-only with the issue on their face.
         first = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out, now=datetime(2025, 3, 21, 6, 0))
@@ -215,9 +218,35 @@ def test_open_period_is_refused_and_drill_down_tables_are_issued_when_present(wa
         ).fetchall() == [("U1 / P1", "received_total", 5.0)]
 
 
+def test_issued_on_its_due_day_the_period_is_final_everywhere(warehouse, tmp_path):
+    """The report is due on the 20th: issuing that day works, and the issue makes the period
+    final at once (status table, banners, summary), before the due day has passed."""
+    due_day = date(2025, 3, 20)
+    with open_warehouse(warehouse) as con:
+        assert timeline.period_status(Q1, due_day) == "provisional"
+        done = issue.issue_period(con, Q1, as_of=due_day, out_dir=tmp_path, now=datetime(2025, 3, 20, 16, 0))
+        assert (done.action, done.issue, done.status) == ("issued", 1, "final")
+        assert "report due 2025-03-20" in issue.issue_record(con, Q1).reason
+        assert con.execute(
+            "SELECT status, latest_issue FROM mart.period_status WHERE period_label = '2025-Q1'"
+        ).fetchone() == ("final", 1)
+        banner = issue.working_banner(con, Q1, due_day)
+        assert banner.startswith("SỐ LIỆU ĐÃ CHỐT — số liệu hiện tại, KHÔNG phải bản chính thức") and "TẠM TÍNH" not in banner
+        # Issued early (the day after the window closed): final too; the other quarters unchanged.
+        q2 = periods.parse_label("2025-Q2")
+        early = issue.issue_period(con, q2, as_of=date(2025, 6, 15), out_dir=tmp_path)
+        assert early.status == "final"
+        timeline.refresh_period_status(con, date(2025, 6, 15))
+        assert dict(con.execute("SELECT period_label, status FROM mart.period_status WHERE period_grain = 'quarter'"
+                                ).fetchall())["2025-Q2"] == "final"
+        assert timeline.period_status(periods.parse_label("2025-Q3"), date(2025, 6, 15)) == "open"
+
+
 def test_schedule_candidates_are_final_and_never_issued(warehouse, tmp_path):
     with open_warehouse(warehouse) as con:
         assert issue.periods_to_issue(con, PROVISIONAL_DAY) == []
+        assert issue.periods_to_issue(con, date(2025, 3, 19)) == []
+        assert [p.label for p in issue.periods_to_issue(con, date(2025, 3, 20))] == ["2025-Q1"]  # by its due day
         assert [p.label for p in issue.periods_to_issue(con, FINAL_DAY)] == ["2025-Q1"]  # not months, not 2025
         assert [p.label for p in issue.periods_to_issue(con, date(2025, 6, 21))] == ["2025-H1", "2025-Q1", "2025-Q2"]
         issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
