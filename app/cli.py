@@ -175,7 +175,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
     """Issue a closed period through the declared issue_job (partition = the period label)."""
     from app.runner import Runner, step_metadata
     from assets.partitions import issue_periods
-    from pipeline.cycle.timeline import issue_refusal, today_local
+    from pipeline.cycle.timeline import data_as_of, incomplete_refusal, issue_refusal, today_local
     from pipeline.reports.data import resolve_period
 
     if args.period not in issue_periods.get_partition_keys():
@@ -186,10 +186,18 @@ def cmd_issue(args: argparse.Namespace) -> int:
     if not args.warehouse.exists():
         raise CommandError(f"warehouse {args.warehouse} does not exist", EXIT_USAGE)
     as_of = today_local(args.as_of)
-    refusal = issue_refusal(resolve_period(None, args.period), as_of)
+    period = resolve_period(None, args.period)
+    refusal = issue_refusal(period, as_of)
+    if refusal is None and not args.confirm_incomplete:
+        con, _ = _open_for_reading(args.warehouse)
+        try:
+            refusal = incomplete_refusal(period, data_as_of(con))
+        finally:
+            con.close()
     if refusal:  # refused here in one line; the asset refuses the same way in Dagster
         raise CommandError(refusal)
-    config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
+    config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or ""),
+              "confirm_incomplete": args.confirm_incomplete}
     result = Runner(args.warehouse, command="issue").run(
         "issue_job",
         run_config={"ops": {"issued__period": {"config": config}}},
@@ -269,6 +277,8 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     issue.add_argument("--period", required=True, help="quarter, half or year label: 2025-Q3, 2025-H2, 2025")
     issue.add_argument("--reissue", action="store_true",
                        help="write a corrected issue next to the latest one when the numbers moved")
+    issue.add_argument("--confirm-incomplete", dest="confirm_incomplete", action="store_true",
+                       help="issue a window whose case data does not reach its last day (recorded in issued.issues)")
     issue.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     issue.add_argument("--out", type=Path, default=None,
                        help="output folder (default: DVC_REPORTS_DIR, else reports/ next to the warehouse)")

@@ -70,9 +70,11 @@ def restatements(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 class IssueConfig(dg.Config):
     """``reissue``: write a corrected issue when the numbers moved; ``as_of``: the run's "today"
-    (YYYY-MM-DD; empty = DVC_AS_OF, else the local date)."""
+    (YYYY-MM-DD; empty = DVC_AS_OF, else the local date); ``confirm_incomplete``: issue a window
+    whose data does not reach its last day (recorded in issued.issues)."""
 
     reissue: bool = False
+    confirm_incomplete: bool = False
     as_of: str = ""
     out_dir: str = ""
 
@@ -96,7 +98,8 @@ def issued_period(context: dg.AssetExecutionContext, config: IssueConfig, wareho
     out_dir = config.out_dir or str(config_reports_dir(warehouse.path))
 
     with warehouse.connect() as con:
-        outcome = issue.issue_period(con, period, as_of=today, reissue=config.reissue, out_dir=Path(out_dir))
+        outcome = issue.issue_period(con, period, as_of=today, reissue=config.reissue, out_dir=Path(out_dir),
+                                     confirm_incomplete=config.confirm_incomplete)
         if outcome.action == "issued":
             publish(con, warehouse.path)  # analysts see the new issue at once
     context.log.info(outcome.message)

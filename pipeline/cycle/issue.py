@@ -355,10 +355,12 @@ def issue_period(
     reissue: bool = False,
     out_dir: Path,
     due_days: int | None = None,
+    confirm_incomplete: bool = False,
 ) -> IssueOutcome:
     """Issue a closed window (see the module doc): provisional (from the day after its window
     closes through its due day; issuing makes it final) or final. ``as_of`` is the run's
-    "today"; ``now`` the issue time (default: the clock)."""
+    "today"; ``now`` the issue time (default: the clock). A window whose data does not reach
+    its last day is issued only with ``confirm_incomplete`` (recorded in issued.issues)."""
     from pipeline.reports.data import province_name
 
     as_of = as_of or timeline.today_local()
@@ -395,9 +397,12 @@ def issue_period(
             return IssueOutcome(period, "unchanged", latest.issue, timeline.FINAL, latest.content_hash,
                                 f"{period.label}: no cell moved since issue {latest.issue} (mart.restatements is "
                                 "empty for it); no new issue", files, 0)
+    as_of_data = timeline.data_as_of(con)
+    incomplete = timeline.incomplete_refusal(period, as_of_data)
+    if incomplete and not confirm_incomplete:
+        raise IssueRefused(incomplete)
     number = latest.issue + 1 if latest else 1
     issued_at = (now or datetime.now()).replace(microsecond=0)
-    as_of_data = timeline.data_as_of(con)
     xlsx_file, html_file = issued_file_names(period, number)
     meta = {"issue": number, "issued_at": issued_at, "data_as_of": as_of_data, "content_hash": digest}
     if latest is None:
@@ -407,6 +412,8 @@ def issue_period(
     else:
         reason = (f"corrected issue on request: data that arrived after issue {latest.issue} "
                   f"({latest.issued_at:%Y-%m-%d %H:%M}) changed {changed} cells")
+    if incomplete:
+        reason += f"; issued incomplete on confirmation ({timeline.reach_text(as_of_data)})"
     con.execute("BEGIN TRANSACTION")
     try:
         for spec in tables:
@@ -420,10 +427,13 @@ def issue_period(
                 [number, period.grain, period.label, latest.issue],
             )
         con.execute(
-            "INSERT INTO issued.issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO issued.issues (period_grain, period_label, period_start, period_end, issue, issued_at, "
+            "data_as_of, as_of, due_date, content_hash, previous_issue, cells_changed, reason, province_name, "
+            "xlsx_file, dashboard_file, confirmed_incomplete) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [period.grain, period.label, period.start, period.end, number, issued_at, as_of_data, as_of,
              state.due, digest, latest.issue if latest else None, changed, reason, province_name(con),
-             xlsx_file, html_file],
+             xlsx_file, html_file, bool(incomplete)],
         )
         con.execute("COMMIT")
     except Exception:

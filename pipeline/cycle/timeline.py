@@ -28,6 +28,9 @@ STATUSES: tuple[str, ...] = (OPEN, PROVISIONAL, FINAL)
 PROVISIONAL_MARK = "SỐ LIỆU TẠM TÍNH — chưa chốt"
 FINAL_MARK = "SỐ LIỆU ĐÃ CHỐT"
 OFFICIAL_MARK = "BẢN CHÍNH THỨC"
+# A closed window whose newest case data is older than its last day (METRICS.md §6): never
+# stamped final; every output says how far its data reaches.
+INCOMPLETE_MARK = "SỐ LIỆU CHƯA ĐỦ KỲ"
 STATUS_TABLE = "mart.period_status"
 
 
@@ -119,6 +122,38 @@ def status_rows(
 
 
 # ---------------------------------------------------------------------------------------
+# Incomplete windows (METRICS.md §6)
+# ---------------------------------------------------------------------------------------
+def is_incomplete(period: periods.Period, data_as_of: datetime | date | None) -> bool:
+    """The window's newest case data (the newest NgayCapNhat) is older than its last day: e.g.
+    only January pulled for a quarter ending 14 March. No data at all is incomplete too."""
+    if data_as_of is None:
+        return True
+    day = data_as_of.date() if isinstance(data_as_of, datetime) else data_as_of
+    return day < period.end
+
+
+def reach_text(data_as_of: datetime | date | None) -> str:
+    """"số liệu đến ngày dd/mm/yyyy": how far the data reaches, as every output of an
+    incomplete window says it."""
+    day = data_as_of.date() if isinstance(data_as_of, datetime) else data_as_of
+    return f"số liệu đến ngày {_vn(day)}"
+
+
+def incomplete_refusal(period: periods.Period, data_as_of: datetime | date | None) -> str | None:
+    """Why an incomplete window needs an explicit confirmation to be issued; None when complete."""
+    if not is_incomplete(period, data_as_of):
+        return None
+    reach = "no case data" if data_as_of is None else f"the newest case data is of {_iso(data_as_of)}"
+    return (f"{period.label} is incomplete: {reach}, the window ends {period.end} ({reach_text(data_as_of)}); "
+            "pull the missing data, or issue it as it is with --confirm-incomplete")
+
+
+def _iso(value: datetime | date) -> str:
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+# ---------------------------------------------------------------------------------------
 # What a file's first line says
 # ---------------------------------------------------------------------------------------
 def _vn(day: date | datetime | None) -> str:
@@ -135,14 +170,24 @@ def working_banner(
     issue_file: str | None = None,
     moved_cells: int = 0,
 ) -> str:
-    """The first line of a refreshed (not official) report file of the period."""
+    """The first line of a refreshed (not official) report file of the period. A window whose
+    data does not reach its last day says how far it reaches and is never stamped final."""
     p = state.period
+    incomplete = is_incomplete(p, data_as_of)
+    reach = f"{reach_text(data_as_of)} (chưa đủ kỳ, kỳ đến hết {_vn(p.end)}) · " if incomplete else ""
     if state.status == OPEN:
-        return (f"{PROVISIONAL_MARK} · kỳ báo cáo chưa kết thúc (đến hết {_vn(p.end)}) · "
+        return (f"{PROVISIONAL_MARK} · kỳ báo cáo chưa kết thúc (đến hết {_vn(p.end)}) · {reach}"
                 f"số liệu tính đến {_vn(data_as_of)} · hạn báo cáo {_vn(state.due)} · trạng thái ngày {_vn(state.as_of)}")
     if state.status == PROVISIONAL:
-        return (f"{PROVISIONAL_MARK} · kỳ đã kết thúc, chờ đến hạn báo cáo {_vn(state.due)} · "
+        return (f"{PROVISIONAL_MARK} · kỳ đã kết thúc, chờ đến hạn báo cáo {_vn(state.due)} · {reach}"
                 f"số liệu tính đến {_vn(data_as_of)} · trạng thái ngày {_vn(state.as_of)}")
+    if incomplete:
+        issued = (f"bản chính thức: lần phát hành {latest_issue}{f' ({issue_file})' if issue_file else ''}"
+                  if latest_issue is not None else
+                  f"chưa phát hành bản chính thức (cần xác nhận: python -m pipeline issue --period {p.label} "
+                  "--confirm-incomplete)")
+        return (f"{INCOMPLETE_MARK} — {reach}đã qua hạn báo cáo {_vn(state.due)} · {issued} · "
+                f"số liệu tính đến {_vn(data_as_of)}")
     if latest_issue is None:
         return (f"{FINAL_MARK} — kỳ báo cáo đã qua hạn báo cáo {_vn(state.due)}, chưa phát hành bản chính thức "
                 f"(python -m pipeline issue --period {p.label}) · số liệu tính đến {_vn(data_as_of)}")
@@ -155,10 +200,13 @@ def working_banner(
 def official_banner(
     period: periods.Period, issue: int, issued_at: datetime, data_as_of: datetime | None, content_hash: str
 ) -> str:
-    """The first line of an issued (official, frozen) file."""
+    """The first line of an issued (official, frozen) file; an issue of an incomplete window
+    (made with a confirmation) says how far its data reached."""
     replaces = f" · thay thế lần phát hành {issue - 1}, xem trang «Thay đổi»" if issue > 1 else ""
+    incomplete = (f" · {INCOMPLETE_MARK}: {reach_text(data_as_of)}, kỳ đến hết {_vn(period.end)} "
+                  "(phát hành có xác nhận)" if is_incomplete(period, data_as_of) else "")
     return (f"{OFFICIAL_MARK} — {period.label} — LẦN PHÁT HÀNH {issue} · phát hành {_vn(issued_at)} · "
-            f"số liệu tính đến {_vn(data_as_of)} · mã kiểm tra {content_hash[:16]}{replaces}")
+            f"số liệu tính đến {_vn(data_as_of)}{incomplete} · mã kiểm tra {content_hash[:16]}{replaces}")
 
 
 # ---------------------------------------------------------------------------------------

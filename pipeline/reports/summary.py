@@ -78,8 +78,13 @@ def _print(con, warehouse: Path, period_label: str | None = None) -> None:
     by_level = level_rows(con, quarter, cols)
     order = sorted(by_level, key=lambda lv: (lv == PROVINCE_TOTAL, lv))
     print()
+    from pipeline.cycle import timeline
+
+    newest = timeline.data_as_of(con)
+    reach = (f" — {timeline.INCOMPLETE_MARK}: {timeline.reach_text(newest)} (incomplete window)"
+             if timeline.is_incomplete(quarter, newest) else "")
     print(f"Headline rates, {'' if period_label else 'latest closed '}{quarter.grain} {quarter.label} "
-          f"({quarter.start} – {quarter.end}):")
+          f"({quarter.start} – {quarter.end}){reach}:")
     header = f"  {'level':<22}{'units':>6}{'new':>9}{'resolved':>10}" + "".join(f"{name:>21}" for _, name in HEADLINE)
     print(header)
     for level in order:

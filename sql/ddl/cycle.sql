@@ -61,6 +61,8 @@ COMMENT ON COLUMN issued.issues.cells_changed IS 'Cells that differ from the pre
 COMMENT ON COLUMN issued.issues.reason IS 'Why this issue exists, in words.';
 COMMENT ON COLUMN issued.issues.province_name IS 'Province shown on the files (seeds/units.csv) when issued.';
 COMMENT ON COLUMN issued.issues.xlsx_file IS 'File name of the issued Biểu II.06a workbook (read-only, never overwritten).';
+ALTER TABLE issued.issues ADD COLUMN IF NOT EXISTS confirmed_incomplete BOOLEAN;
+COMMENT ON COLUMN issued.issues.confirmed_incomplete IS 'TRUE when the window was incomplete when issued (its newest case data, data_as_of, older than its last day) and the issue was confirmed explicitly (issue --confirm-incomplete); FALSE for a complete window; NULL for issues made before this was recorded.';
 COMMENT ON COLUMN issued.issues.dashboard_file IS 'File name of the issued dashboard (read-only, never overwritten).';
 
 CREATE TABLE IF NOT EXISTS issued.changes (

@@ -69,3 +69,21 @@ def test_report_as_of_marks_the_open_quarter_and_issue_freezes_the_final_one(war
     assert final == 0
     line = load_workbook(out / "bieu_II06a_2025-Q1.xlsx").worksheets[0].cell(row=1, column=1).value
     assert line.startswith("SỐ LIỆU ĐÃ CHỐT") and "lần phát hành 1" in line
+
+
+def test_issue_of_an_incomplete_window_needs_confirm_incomplete(warehouse, tmp_path, capsys):
+    """The fixture's data reaches 20/04/2025; 2025-Q2 ends 14/06/2025."""
+    out = tmp_path / "out"
+    args = ["issue", "--period", "2025-Q2", "--as-of", "2025-06-30", "--warehouse", str(warehouse), "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2025-Q2 is incomplete" in err[0] and "--confirm-incomplete" in err[0]
+    assert not out.exists() or not list(out.glob("*issue*"))
+    assert main([*args, "--confirm-incomplete"]) == 0
+    assert "2025-Q2: issue 1 written" in capsys.readouterr().out
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT confirmed_incomplete FROM issued.issues WHERE period_label = '2025-Q2'"
+                           ).fetchall() == [(True,)]
+    finally:
+        con.close()

@@ -3,7 +3,7 @@ is due (the 20th of the window's last month by default), final afterwards; "toda
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -78,9 +78,10 @@ def test_banners_say_provisional_final_or_official():
     provisional = timeline.period_state(Q3, date(2025, 9, 16))
     assert timeline.working_banner(provisional, None).startswith("SỐ LIỆU TẠM TÍNH — chưa chốt")
     final = timeline.period_state(Q3, date(2025, 9, 21))
-    text = timeline.working_banner(final, None)
+    complete = datetime(2025, 9, 20, 8, 0)  # the data reaches past the window's last day
+    text = timeline.working_banner(final, complete)
     assert text.startswith("SỐ LIỆU ĐÃ CHỐT") and "chưa phát hành" in text and "TẠM TÍNH" not in text
-    issued = timeline.working_banner(final, None, latest_issue=1, issue_file="f.xlsx", moved_cells=3)
+    issued = timeline.working_banner(final, complete, latest_issue=1, issue_file="f.xlsx", moved_cells=3)
     assert "KHÔNG phải bản chính thức" in issued and "3 ô" in issued
 
 

@@ -234,7 +234,7 @@ def test_issued_on_its_due_day_the_period_is_final_everywhere(warehouse, tmp_pat
         assert banner.startswith("SỐ LIỆU ĐÃ CHỐT — số liệu hiện tại, KHÔNG phải bản chính thức") and "TẠM TÍNH" not in banner
         # Issued early (the day after the window closed): final too; the other quarters unchanged.
         q2 = periods.parse_label("2025-Q2")
-        early = issue.issue_period(con, q2, as_of=date(2025, 6, 15), out_dir=tmp_path)
+        early = issue.issue_period(con, q2, as_of=date(2025, 6, 15), out_dir=tmp_path, confirm_incomplete=True)
         assert early.status == "final"
         timeline.refresh_period_status(con, date(2025, 6, 15))
         assert dict(con.execute("SELECT period_label, status FROM mart.period_status WHERE period_grain = 'quarter'"
