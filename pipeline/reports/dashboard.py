@@ -5,10 +5,10 @@ Sections (Vietnamese labels):
 - headline figures of the province for the period with their change against the previous
   period and the same period a year earlier, and the per-level rates;
 - the yearly targets judged for the period (data.target_verdicts: year to date up to the
-  period's last day, the same verdict as the workbook and the command line summary), ranked
-  within each level by gap to target among units in force with at least DVC_MIN_SAMPLE cases;
-  smaller units flagged, not ranked; abolished units only where their partial window is judged,
-  labelled with the unit they merged into;
+  period's last day, the same verdict as the workbook and the command line summary), placed by
+  the one ranking rule of mart.target_attainment (data.TARGET_RANK_RULE: by actual, within the
+  province and level); units with fewer than DVC_MIN_SAMPLE cases keep their rank and are
+  flagged; abolished units ranked on their partial window, labelled with their successor;
 - a ranking within each level by a chosen headline rate (same minimum-sample rule);
 - overdue cases by unit, linked to the late-case list when the late-case mart exists;
 - the trend of the province's headline rates (axis labels "Quý III/2025");
@@ -56,7 +56,7 @@ from pipeline.reports.data import (
     period_title,
     province_clause,
     province_name,
-    rank_by_gap,
+    rank_targets,
     rank_units_by_rate,
     reason_vi,
     report_province,
@@ -169,13 +169,13 @@ def _ranking(units: list[dict], sample: int) -> dict[str, list[dict]]:
 
 
 def _target_blocks(verdicts: Verdicts, units: list[dict], sample: int) -> list[dict]:
-    """Per metric: the verdict rows ranked within each level by gap (data.rank_by_gap)."""
+    """Per metric: the verdict rows within each level, placed by the mart's rank (data.rank_targets)."""
     period_rates = {u["code"]: u["rates"] for u in units}
     metrics = list(dict.fromkeys(r["metric"] for r in verdicts.rows))
     metrics.sort(key=lambda m: (TARGET_CHART_METRICS.index(m) if m in TARGET_CHART_METRICS else 99, m))
     blocks = []
     for metric in metrics:
-        rows = rank_by_gap([r for r in verdicts.rows if r["metric"] == metric], sample)
+        rows = rank_targets([r for r in verdicts.rows if r["metric"] == metric], sample)
         blocks.append({"metric": metric, "name": RATE_TITLES.get(metric, metric), "rows": [
             {"code": r["unit_code"], "name": unit_label(r), "level": r["unit_level"], "status": r["status"],
              "place": r["place"], "rankedUnits": r["ranked_units"], "actual": r["actual"], "num": r["numerator"],
@@ -357,7 +357,7 @@ def _level_table(levels: dict[str, dict]) -> str:
 
 
 _STATUS_WORDS = {
-    "small": "ít hồ sơ, không xếp hạng",
+    "small": "ít hồ sơ",
     "no_data": "chưa có số liệu",
     "not_applicable": "không áp dụng chỉ tiêu",
     "abolished": "đánh giá đến ngày cuối hoạt động",
@@ -376,10 +376,10 @@ def _target_row(r: dict, sample: int) -> str:
     if r["target"]:
         bar += f'<span class="mark" style="left:{min(100.0, 100 * r["target"]):.2f}%"></span>'
     flags = []
-    if status == "small":
-        flags.append(f'<span class="flag">{_e(_n(r["den"]))} hồ sơ &lt; {_e(sample)}: không xếp hạng</span>')
-    elif status in _STATUS_WORDS:
+    if status in _STATUS_WORDS and status != "small":
         flags.append(f'<span class="flag">{_e(_STATUS_WORDS[status])}</span>')
+    if r["actual"] is not None and (r["den"] or 0) < sample:  # ranked all the same (TARGET_RANK_RULE)
+        flags.append(f'<span class="flag">ít hồ sơ: {_e(_n(r["den"]))} &lt; {_e(sample)}</span>')
     note = f' <span class="merged">{_e(r["note"])}</span>' if r["note"] else ""
     window = f"{vn_date(r['windowStart'])}–{vn_date(r['windowEnd'])}" if status == "abolished" else ""
     parts = [f'<span class="num">{_e(_pct(r["actual"]))} <small>({_e(_n(r["num"]))}/{_e(_n(r["den"]))})</small></span>',
@@ -413,8 +413,8 @@ def _targets_html(blocks: list[dict], verdicts: Verdicts, sample: int) -> str:
         for level in levels:
             rows = [r for r in b["rows"] if r["level"] == level]
             ranked = rows[0]["rankedUnits"]
-            how = (f"xếp hạng {ranked} đơn vị đang hoạt động có từ {sample} hồ sơ" if ranked else
-                   f"không xếp hạng: không có đơn vị đang hoạt động có từ {sample} hồ sơ")
+            how = (f"xếp hạng {ranked} đơn vị theo tỷ lệ đạt được (đơn vị dưới {sample} hồ sơ được đánh dấu)"
+                   if ranked else "không xếp hạng: không có đơn vị có số liệu")
             parts.append(f'<div class="tlevel" data-level="{_e(level)}"><h4>{_e(level_name(level))} '
                          f'<small>— {_e(how)}</small></h4>')
             parts += [_target_row(r, sample) for r in rows]

@@ -11,7 +11,9 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL,
     gap_points,
     level_rows,
+    min_sample,
     resolve_period,
+    small_sample_note,
     table_exists,
     target_verdicts,
     verdict_word,
@@ -119,11 +121,15 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
               f"{words.count('Chưa có số liệu')} without data, {words.count('Không áp dụng')} not applicable")
     below = sorted((r for r in verdicts.rows if r["met"] is False), key=lambda r: (r["gap"], r["unit_code"]))
     shown = below if every else below[:8]
-    print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}):")
+    sample = min_sample()
+    print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}); "
+          f"rank = by actual within province and level, units under {sample} cases ranked and flagged:")
     for r in shown:
-        name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "")
+        small = small_sample_note(r, sample)
+        name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "") + (f" ({small})" if small else "")
+        rank = f"rank {r['rank_in_level']}/{r['units_in_level']}" if r["rank_in_level"] is not None else "rank —"
         print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct(r['actual'])} "
-              f"target {_pct(r['target'])} gap {gap_points(r['gap'])} {verdict_word(r)}")
+              f"target {_pct(r['target'])} gap {gap_points(r['gap'])} {rank} {verdict_word(r)}")
     if not below:
         print("    every unit with data met its targets")
 
