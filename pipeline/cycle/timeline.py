@@ -81,6 +81,34 @@ def parse_day(text: str) -> date:
         raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+# Every time printed on an output is local time in Asia/Ho_Chi_Minh, and says so.
+LOCAL_ZONE = ZoneInfo(config.LOCAL_TIMEZONE)
+ZONE_NOTE = "giờ Việt Nam, UTC+7"
+
+
+def local_now() -> datetime:
+    """Now, as a naive local time in Asia/Ho_Chi_Minh (whatever the server's clock zone)."""
+    return datetime.now(LOCAL_ZONE).replace(tzinfo=None, microsecond=0)
+
+
+def server_to_local(value: datetime | None) -> datetime | None:
+    """A naive time written by the server's clock (Python ``datetime.now()``, DuckDB ``now()``,
+    e.g. raw.batches.finished_at, mart.refresh_log.refreshed_at) as naive local time."""
+    if value is None:
+        return None
+    return value.astimezone(LOCAL_ZONE).replace(tzinfo=None)
+
+
+def local_to_server(value: datetime) -> datetime:
+    """The inverse of server_to_local: a naive local time on the server's clock."""
+    return value.replace(tzinfo=LOCAL_ZONE).astimezone().replace(tzinfo=None)
+
+
+def vn_time(value: datetime | None) -> str:
+    """``dd/mm/yyyy HH:MM (giờ Việt Nam, UTC+7)`` for a naive local time."""
+    return "—" if value is None else f"{value:%d/%m/%Y %H:%M} ({ZONE_NOTE})"
+
+
 def today_local(explicit: date | None = None) -> date:
     """The run's "today": ``explicit``, else DVC_AS_OF, else the local date in Asia/Ho_Chi_Minh."""
     if explicit is not None:
@@ -159,7 +187,7 @@ def _iso(value: datetime | date) -> str:
 def _vn(day: date | datetime | None) -> str:
     if day is None:
         return "—"
-    return day.strftime("%d/%m/%Y %H:%M") if isinstance(day, datetime) else day.strftime("%d/%m/%Y")
+    return vn_time(day) if isinstance(day, datetime) else day.strftime("%d/%m/%Y")
 
 
 def working_banner(

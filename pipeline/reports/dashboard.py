@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import periods
+from pipeline.cycle.timeline import local_now, server_to_local, vn_time
 from pipeline.reports.data import (
     HEADLINE_RATES,
     LEVEL_ORDER,
@@ -280,8 +281,28 @@ def _script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
+# Which way is better for each headline figure: the colour of a change says better or worse,
+# never just up or down (a rising backlog is not an improvement). Rates: higher is better.
+KPI_POLARITY: dict[str, int] = {
+    "received_total": 0,  # more cases received is demand, neither better nor worse
+    "resolved_total": 1,
+    "in_progress_total": -1,  # the backlog
+    "in_progress_overdue": -1,
+    "resolved_late": -1,
+}
+
+
+def _judgement(key: str, delta: float, rate: bool) -> str:
+    """better / worse / neutral for a change of ``key`` by ``delta``."""
+    polarity = 1 if rate and key not in KPI_POLARITY else KPI_POLARITY.get(key, 0)
+    if not delta or not polarity:
+        return "neutral"
+    return "better" if delta * polarity > 0 else "worse"
+
+
 def _delta_text(key: str, value, other, *, rate: bool, title: str) -> tuple[str, float | None, str]:
-    """(text, delta, direction) of one comparison: points for a rate, cases (and %) for a count."""
+    """(text, delta, classes) of one comparison: points for a rate, cases (and %) for a count;
+    classes = the arrow's direction and whether the change is better, worse or neutral."""
     if value is None or other is None:
         return f"{title}: chưa có số liệu", None, "none"
     delta = value - other
@@ -293,7 +314,10 @@ def _delta_text(key: str, value, other, *, rate: bool, title: str) -> tuple[str,
         share = f" ({'+' if delta > 0 else '−' if delta < 0 else '±'}{abs(100 * delta / other):.1f}".replace(".", ",") + " %)" if other else ""
         sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
         text = f"{arrow} {sign}{_n(abs(delta))}{share} so với {title}"
-    return text, delta, direction
+    judgement = _judgement(key, delta, rate)
+    if judgement == "worse":  # said in words too (printed in black and white)
+        text = text.replace(f"{arrow} ", f"{arrow} xấu đi: ", 1)
+    return text, delta, f"{direction} {judgement}"
 
 
 def _card(key: str, name: str, value: str, sub: str = "", deltas: list[tuple[str, str, float | None, str]] = ()) -> str:
@@ -471,7 +495,7 @@ def _overdue_html(rows: list[dict], late: list[dict] | None) -> tuple[str, str]:
 def _quality_html(q: Quality, total: dict | None) -> str:
     share = f"{_pct(q.quarantined / q.read)} số bản ghi đọc" if q.read else ""
     cards = [
-        _card("batches", "Lô dữ liệu đã nạp", _n(q.batches), f"lô gần nhất {q.last_batch:%d/%m/%Y %H:%M}" if q.last_batch else ""),
+        _card("batches", "Lô dữ liệu đã nạp", _n(q.batches), f"lô gần nhất {vn_time(server_to_local(q.last_batch))}" if q.last_batch else ""),
         _card("read", "Bản ghi đã đọc", _n(q.read)),
         _card("landed", "Bản ghi hợp lệ", _n(q.landed)),
         _card("quarantined", "Bản ghi bị cách ly", _n(q.quarantined), share),
@@ -493,7 +517,8 @@ def _quality_html(q: Quality, total: dict | None) -> str:
         )
     else:
         parts.append('<p class="note">Không có bản ghi nào bị cách ly.</p>')
-    refreshed = f"; số liệu tổng hợp cập nhật lần cuối {q.last_refresh:%d/%m/%Y %H:%M}" if q.last_refresh else ""
+    refreshed = (f"; số liệu tổng hợp cập nhật lần cuối {vn_time(server_to_local(q.last_refresh))}"
+                 if q.last_refresh else "")
     parts.append(f'<p class="note">Số liệu chất lượng tính trên toàn bộ kho dữ liệu tại thời điểm lập báo cáo{_e(refreshed)}.</p>')
     return "".join(parts)
 
@@ -570,7 +595,7 @@ def render_dashboard(
 <p class="note">Các kỳ đến hết kỳ báo cáo; kỳ báo cáo được tô nền.</p></section>
 <section id="quality"><h2>Chất lượng dữ liệu</h2>{_quality_html(quality, total)}</section>
 </main>
-<footer>Lập lúc {datetime.now():%d/%m/%Y %H:%M}. Chỉ gồm số liệu tổng hợp, không có dữ liệu cá nhân.</footer>
+<footer>Lập lúc {vn_time(local_now())}. Chỉ gồm số liệu tổng hợp, không có dữ liệu cá nhân.</footer>
 <script type="application/json" id="dashboard-data">{_json_for_script(data)}</script>
 <script>{SCRIPT}</script>
 </body>

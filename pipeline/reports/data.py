@@ -220,7 +220,9 @@ def report_header(con: duckdb.DuckDBPyConnection, period: periods.Period, today:
         unit = "………………"
     place = re.sub(r"^(UBND\s+)?(tỉnh|thành phố)\s+", "", unit, flags=re.IGNORECASE) or "……"
     recipient = os.environ.get(ENV_REPORT_RECIPIENT, "").strip() or DEFAULT_RECIPIENT
-    return ReportHeader(unit, recipient, place, today or date.today())
+    from pipeline.cycle.timeline import today_local
+
+    return ReportHeader(unit, recipient, place, today or today_local())  # the local day, not the server's
 
 
 def min_sample() -> int:

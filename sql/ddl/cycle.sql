@@ -51,7 +51,7 @@ COMMENT ON COLUMN issued.issues.period_label IS 'Label of the issued window.';
 COMMENT ON COLUMN issued.issues.period_start IS 'First day of the window.';
 COMMENT ON COLUMN issued.issues.period_end IS 'Last day of the window.';
 COMMENT ON COLUMN issued.issues.issue IS 'Issue number: 1 for the first official issue, 2, 3 … for corrected issues.';
-COMMENT ON COLUMN issued.issues.issued_at IS 'When the issue was committed (local time).';
+COMMENT ON COLUMN issued.issues.issued_at IS 'When the issue was committed (local time, Asia/Ho_Chi_Minh; the files print it with the zone named).';
 COMMENT ON COLUMN issued.issues.data_as_of IS 'The data''s as-of time: the newest NgayCapNhat in core.cases when issued.';
 COMMENT ON COLUMN issued.issues.as_of IS 'The run''s "today" when issued: after the window closed; on or before due_date when the report was issued in time (issuing made the window final).';
 COMMENT ON COLUMN issued.issues.due_date IS 'The day the window''s report was due.';
