@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 ISSUE_COLUMNS: dict[str, str] = {
     "issue": "Issue number (issued.issues): 1 for the first official issue, 2, 3 … for corrected issues.",
-    "issued_at": "When the issue was committed (local time).",
+    "issued_at": "When the issue was committed (local time, Asia/Ho_Chi_Minh).",
     "data_as_of": "The data's as-of time when issued: the newest NgayCapNhat in core.cases.",
     "content_hash": "SHA-256 over the issue's rows of every issued table (same for every row of the issue).",
 }
@@ -402,7 +402,7 @@ def issue_period(
     if incomplete and not confirm_incomplete:
         raise IssueRefused(incomplete)
     number = latest.issue + 1 if latest else 1
-    issued_at = (now or datetime.now()).replace(microsecond=0)
+    issued_at = (now or timeline.local_now()).replace(microsecond=0)  # local time, as every output shows
     xlsx_file, html_file = issued_file_names(period, number)
     meta = {"issue": number, "issued_at": issued_at, "data_as_of": as_of_data, "content_hash": digest}
     if latest is None:
@@ -507,7 +507,8 @@ def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue:
     )
     if _exists(con, "raw.batches"):
         _copy_into(scratch, con, "quality.batches",
-                   "SELECT * FROM raw.batches WHERE finished_at <= ?", [record.issued_at])
+                   "SELECT * FROM raw.batches WHERE finished_at <= ?",  # the server's clock
+                   [timeline.local_to_server(record.issued_at)])
     for spec in ISSUED_TABLES:  # the drill-down rows of the issue, when it has them
         if spec.optional and _exists(con, spec.issued):
             _copy_into(scratch, con, spec.source, f"SELECT * FROM {spec.issued} WHERE {this}", key)
@@ -522,19 +523,22 @@ def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue:
     return scratch
 
 
-def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int) -> list[tuple]:
-    return con.execute(
-        "SELECT table_name, row_key, unit_level, column_name, previous_value, new_value, difference "
-        "FROM issued.changes WHERE period_grain = ? AND period_label = ? AND issue = ? "
+def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int) -> list[dict]:
+    """The cells issue ``issue`` changed (issued.changes), as dicts."""
+    cur = con.execute(
+        "SELECT table_name, row_key, unit_code, unit_level, province_code, column_name, previous_value, "
+        "new_value, difference FROM issued.changes WHERE period_grain = ? AND period_label = ? AND issue = ? "
         "ORDER BY table_name, row_key, column_name",
         [period.grain, period.label, issue],
-    ).fetchall()
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int, out_dir: Path) -> list[Path]:
     """Write the issue's workbook and dashboard if missing (never replaced); returns both paths."""
+    from pipeline.reports.changes_sheet import add_changes_sheet
     from pipeline.reports.dashboard import write_dashboard
-    from pipeline.reports.stamp import add_changes_sheet
     from pipeline.reports.xlsx import write_quarter_report
 
     record = issue_record(con, period, issue)
@@ -548,7 +552,8 @@ def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, is
         if not xlsx_path.exists():
             def extra(wb) -> None:
                 if changes is not None:
-                    add_changes_sheet(wb, period, issue, record.reason, changes)
+                    previous = issue_record(con, period, issue - 1)
+                    add_changes_sheet(wb, scratch, period, issue, previous.issued_at if previous else None, changes)
 
             write_once(xlsx_path, lambda tmp: write_quarter_report(
                 scratch, period.grain, period.label, tmp, banner=banner, extra=extra))

@@ -152,8 +152,20 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         assert {p: p.read_bytes() for p in (xlsx1, html1)} == frozen_bytes
         book = load_workbook(xlsx2)
         assert book.sheetnames[-1] == "Thay đổi"
-        changes = list(book["Thay đổi"].iter_rows(min_row=7, values_only=True))
-        assert ("unit_period_stats", "U1", "province_department", "received_total", u1_before, u1_before + 1, 1) in changes
+        sheet = book["Thay đổi"]
+        changes = [r for r in sheet.iter_rows(min_row=2, values_only=True) if isinstance(r[0], int)]
+        assert len(changes) == second.cells_changed
+        # A clerk's sheet: Vietnamese names of the unit and the column, values as in the form.
+        assert (1, "Theo đơn vị", "Sở Thử Nghiệm (U1)", "Sở, ban, ngành cấp tỉnh", "Tổng số hồ sơ nhận giải quyết",
+                u1_before, u1_before + 1, 1, "unit_period_stats: U1 · received_total") == changes[0]
+        assert all("_" not in r[1] + r[4] for r in changes)  # no table or column codes shown
+        cells = {r[8].rsplit(" · ", 1)[1]: sheet.cell(row=i, column=6)
+                 for i, r in enumerate(sheet.iter_rows(values_only=True), start=1) if isinstance(r[0], int)}
+        assert cells["received_total"].number_format == "#,##0" and cells["on_time_rate"].number_format == "0.00%"
+        assert sheet.column_dimensions["I"].hidden  # the machine codes are kept, not printed
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.print_title_rows
+        assert "THỦ TRƯỞNG ĐƠN VỊ" in [c for r in sheet.iter_rows(values_only=True) for c in r]
         assert "thay thế lần phát hành 1" in book.worksheets[0].cell(row=1, column=1).value
         assert con.execute("SELECT count(*) FROM mart.restatements").fetchone()[0] == 0
         assert issued_rows(con, "unit_period_stats", 1) == frozen_rows["unit_period_stats"]
