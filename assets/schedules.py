@@ -10,7 +10,7 @@ import duckdb
 from assets.jobs import issue_job, portal_pull_job
 from assets.partitions import TIMEZONE
 from pipeline import config
-from pipeline.cycle import issue
+from pipeline.cycle import issue, timeline
 from pipeline.warehouse import connect
 
 
@@ -34,10 +34,17 @@ def issue_run_requests(warehouse_path: str, today) -> list[dg.RunRequest] | dg.S
         return dg.SkipReason(f"warehouse busy or missing, will retry: {exc}")
     try:
         due = issue.periods_to_issue(con, today)
+        newest = timeline.data_as_of(con)
     finally:
         con.close()
+    # An incomplete window is issued only on a clerk's explicit confirmation (METRICS.md §6):
+    # the schedule leaves it to `issue --confirm-incomplete` instead of failing every day.
+    waiting = [p for p in due if timeline.is_incomplete(p, newest)]
+    due = [p for p in due if p not in waiting]
     if not due:
-        return dg.SkipReason(f"no period due or final without an issue as of {today}")
+        held = (f"; incomplete, waiting for data or `issue --confirm-incomplete`: "
+                f"{', '.join(p.label for p in waiting)}" if waiting else "")
+        return dg.SkipReason(f"no period due or final without an issue as of {today}{held}")
     return [
         dg.RunRequest(
             run_key=f"issue-{p.label}", partition_key=p.label,
