@@ -206,10 +206,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    """Issue a final period through the declared issue_job (partition = the period label)."""
+    """Issue a closed period through the declared issue_job (partition = the period label)."""
     from app.runner import Runner, step_metadata
     from assets.partitions import issue_periods
-    from pipeline.cycle.timeline import FINAL, period_state, today_local
+    from pipeline.cycle.timeline import data_as_of, incomplete_refusal, issue_refusal, today_local
     from pipeline.reports.data import resolve_period
 
     if args.period not in issue_periods.get_partition_keys():
@@ -220,14 +220,19 @@ def cmd_issue(args: argparse.Namespace) -> int:
     if not args.warehouse.exists():
         raise CommandError(f"warehouse {args.warehouse} does not exist", EXIT_USAGE)
     as_of = today_local(args.as_of)
-    state = period_state(resolve_period(None, args.period), as_of)
-    if state.status != FINAL:  # refused here in one line; the asset refuses the same way in Dagster
-        raise CommandError(
-            f"{args.period} is {state.status} on {as_of} (report due {state.due}): only a final period can be "
-            f"issued, from {state.final_from} on"
-        )
+    period = resolve_period(None, args.period)
+    refusal = issue_refusal(period, as_of)
+    if refusal is None and not args.confirm_incomplete:
+        con, _ = _open_for_reading(args.warehouse)
+        try:
+            refusal = incomplete_refusal(period, data_as_of(con))
+        finally:
+            con.close()
+    if refusal:  # refused here in one line; the asset refuses the same way in Dagster
+        raise CommandError(refusal)
+    config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or ""),
+              "confirm_incomplete": args.confirm_incomplete}
     _refuse_wrong_pii_key(args.warehouse)
-    config = {"reissue": args.reissue, "as_of": as_of.isoformat(), "out_dir": str(args.out or "")}
     result = Runner(args.warehouse, command="issue", settings=_settings(args)).run(
         "issue_job",
         run_config={"ops": {"issued__period": {"config": config}}},
@@ -330,11 +335,14 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     report.set_defaults(func=cmd_report)
 
     issue = sub.add_parser(
-        "issue", help="issue a final period officially (frozen rows + files written once), e.g. 2025-Q3"
+        "issue", help="issue a closed period officially (frozen rows + files written once), e.g. 2025-Q3: from the "
+        "day after its window closes through its due day, or later"
     )
     issue.add_argument("--period", required=True, help="quarter, half or year label: 2025-Q3, 2025-H2, 2025")
     issue.add_argument("--reissue", action="store_true",
                        help="write a corrected issue next to the latest one when the numbers moved")
+    issue.add_argument("--confirm-incomplete", dest="confirm_incomplete", action="store_true",
+                       help="issue a window whose case data does not reach its last day (recorded in issued.issues)")
     issue.add_argument("--warehouse", type=Path, default=config.default_warehouse())
     issue.add_argument("--out", type=Path, default=None,
                        help="output folder (default: DVC_REPORTS_DIR, else reports/ next to the warehouse)")

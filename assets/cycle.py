@@ -2,9 +2,9 @@
 
 - ``mart/period_status`` and ``mart/restatements`` are rebuilt on every marts refresh (group
   ``marts``, so marts_job runs them; the report files read them for their status line).
-- ``issued/period`` freezes one final window per partition (partition = period LABEL, e.g.
-  ``2025-Q3``): ``issue_job`` runs it, the daily schedule ``daily_issue`` requests every window
-  that turned final and was never issued. Issuing an issued window again is a no-op that says so.
+- ``issued/period`` freezes one closed window per partition (partition = period LABEL, e.g.
+  ``2025-Q3``), from the day after it closes through its due day or later: ``issue_job`` runs it,
+  the daily schedule ``daily_issue`` requests every window due that day (or final) and never issued. Issuing an issued window again is a no-op that says so.
 """
 
 from pathlib import Path
@@ -74,9 +74,11 @@ def restatements(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 class IssueConfig(dg.Config):
     """``reissue``: write a corrected issue when the numbers moved; ``as_of``: the run's "today"
-    (YYYY-MM-DD; empty = DVC_AS_OF, else the local date)."""
+    (YYYY-MM-DD; empty = DVC_AS_OF, else the local date); ``confirm_incomplete``: issue a window
+    whose data does not reach its last day (recorded in issued.issues)."""
 
     reissue: bool = False
+    confirm_incomplete: bool = False
     as_of: str = ""
     out_dir: str = ""
 
@@ -102,7 +104,8 @@ def issued_period(
     out_dir = config.out_dir or str(settings.reports_folder(warehouse.path))
 
     with warehouse.connect() as con:
-        outcome = issue.issue_period(con, period, as_of=today, reissue=config.reissue, out_dir=Path(out_dir))
+        outcome = issue.issue_period(con, period, as_of=today, reissue=config.reissue, out_dir=Path(out_dir),
+                                     confirm_incomplete=config.confirm_incomplete)
         if outcome.action == "issued":
             publish(con, warehouse.path)  # analysts see the new issue at once
     context.log.info(outcome.message)

@@ -38,6 +38,6 @@ issue_job = dg.define_asset_job(
     "issue_job",
     selection=dg.AssetSelection.assets(["issued", "period"]),
     partitions_def=issue_periods,
-    description="Issue one final period (partition = its label, e.g. 2025-Q3): frozen rows in schema issued and the "
+    description="Issue one closed period (partition = its label, e.g. 2025-Q3): frozen rows in schema issued and the "
     "official files, written once. Already issued: a no-op that says so.",
 )

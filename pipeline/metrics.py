@@ -204,7 +204,7 @@ TARGET_COLUMNS: dict[str, str] = {
     "applicable": "FALSE when the target is empty or 0 (not applicable to the unit, e.g. units that collect no fees): actual shown, gap/met/rank empty.",
     "gap": "actual − target (negative = below target); NULL when not applicable or actual is NULL.",
     "met": "actual ≥ target; NULL when not applicable or actual is NULL.",
-    "rank_in_level": "Rank by actual (1 = highest) among the applicable targets with an actual of the same year, as_of_period, metric, province and level; ties share the better rank (SQL RANK).",
+    "rank_in_level": "Rank by actual (1 = highest) among the applicable targets with an actual of the same year, as_of_period, metric, province and level; ties share the better rank (SQL RANK). The one ranking rule of every report (workbook «Chỉ tiêu» sheet, dashboard, summary): no minimum sample (units with fewer than DVC_MIN_SAMPLE cases in the denominator keep their rank and are flagged «ít hồ sơ»); units judged on a partial window rank with the others.",
     "units_in_level": "Number of ranked targets in that group.",
 }
 

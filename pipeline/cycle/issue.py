@@ -1,5 +1,6 @@
-"""Issuing a final period: frozen rows in schema ``issued``, official files written once, and
-``mart.restatements`` (METRICS.md §6).
+"""Issuing a closed period: frozen rows in schema ``issued``, official files written once, and
+``mart.restatements`` (METRICS.md §6). A period can be issued from the day after its window
+closes through its due day (and later, once final); issuing makes it final.
 
 Issuing copies the period's rows of the marts into ``issued.<table>`` (same columns + issue,
 issued_at, data_as_of, content_hash) and registers the issue in ``issued.issues``, all in ONE
@@ -16,7 +17,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 ISSUE_COLUMNS: dict[str, str] = {
     "issue": "Issue number (issued.issues): 1 for the first official issue, 2, 3 … for corrected issues.",
-    "issued_at": "When the issue was committed (local time).",
+    "issued_at": "When the issue was committed (local time, Asia/Ho_Chi_Minh).",
     "data_as_of": "The data's as-of time when issued: the newest NgayCapNhat in core.cases.",
     "content_hash": "SHA-256 over the issue's rows of every issued table (same for every row of the issue).",
 }
@@ -58,17 +59,24 @@ class IssuedTable:
         return f"issued.{self.table}"
 
 
+# Each table's FULL row key within one window (METRICS.md §6: rows are matched on their full
+# key). A partial key (e.g. the roll-up level without its province) pairs rows of different
+# provinces and reports every cell of them as moved. Keys may be NULL (the roll-up of unknown
+# codes has no province): they are matched with IS NOT DISTINCT FROM.
 ISSUED_TABLES: tuple[IssuedTable, ...] = (
     IssuedTable("mart.unit_period_stats", ("unit_code",)),
-    # Roll-ups are per province (METRICS.md §4.3): one province_total per province, NULL for
-    # codes with no province, so the key holds the province too.
     IssuedTable("mart.level_period_stats", ("province_code", "unit_level")),
-    # Per year, not per window: a period's report shows its report year's target rows.
-    IssuedTable("mart.target_attainment", ("unit_code", "metric")),
+    # Per year, not per window: a period's report shows its report year's target rows, one per
+    # (as-of period, unit, metric).
+    IssuedTable("mart.target_attainment", ("as_of_period", "unit_code", "metric")),
     IssuedTable("mart.procedure_period_stats", ("unit_code", "procedure_code"), optional=True),
     IssuedTable("mart.field_period_stats", ("unit_code", "field_code"), optional=True),
     IssuedTable("mart.late_cases", ("case_id",), optional=True),
 )
+# A rate (or any floating value) moved only when it differs by more than rounding (METRICS.md
+# §6: 1e-9); relative to the value's size above 1 (day sums), since summing the same cases in
+# another order changes the last bits. Counts are compared exactly.
+FLOAT_TOLERANCE = 1e-9
 
 
 class IssueRefused(ValueError):
@@ -212,6 +220,7 @@ def _copy_table(
 # ---------------------------------------------------------------------------------------
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "FLOAT", "DOUBLE", "BOOLEAN")
+_FLOATING = ("FLOAT", "DOUBLE", "REAL")
 
 
 def _value_columns(columns: list[tuple[str, str, str]], keys: tuple[str, ...]) -> list[str]:
@@ -225,21 +234,32 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     if not current or not issued:
         return None
     names = [c for c, _, _ in current]
+    types = {c: t for c, t, _ in current}
     values = [c for c in _value_columns(current, spec.keys) if c in issued]
-    if not values:
+    if not values or not all(k in issued and k in types for k in spec.keys):
         return None
     cells = "[" + ", ".join(
-        f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE}}" for c in values
+        f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE, "
+        f"'tolerance': {FLOAT_TOLERANCE if types[c] in _FLOATING else 0.0}::DOUBLE}}"
+        for c in values
     ) + "]"
-    key_text = "concat_ws(' / ', " + ", ".join(f'coalesce(i."{k}", c."{k}")::VARCHAR' for k in spec.keys) + ")"
+    # The key as the clerk reads it; an empty key part (no province) shows as "—".
+    key_text = "concat_ws(' / ', " + ", ".join(
+        f"coalesce(i.\"{k}\", c.\"{k}\")::VARCHAR" if k != "province_code"
+        else f"coalesce(i.\"{k}\", c.\"{k}\", '—')::VARCHAR" for k in spec.keys
+    ) + ")"
     join = " AND ".join(
-        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"] + [f'i."{k}" IS NOT DISTINCT FROM c."{k}"' for k in spec.keys]
+        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"]
+        + [f'i."{k}" IS NOT DISTINCT FROM c."{k}"' for k in spec.keys]
     )
     by_year = _by_year(names)
     if by_year:
         window = "m.year = CAST(regexp_extract(l.period_label, '[0-9]{4}') AS INTEGER)"
-        # A quarter's issue froze the year-to-date figures, which move by design: yearly issues only.
-        compared, compared_current = "x.period_grain = 'year'", "l.period_grain = 'year'"
+        # A report shows the target rows judged as of its own period (year to date; the year's
+        # own row is the verdict): those are compared. The year's other as-of rows move by
+        # design while the year runs and are not part of this issue's numbers.
+        compared = "x.as_of_period = x.period_label"
+        compared_current = "m.as_of_period = l.period_label"
     else:
         window = "m.period_grain = l.period_grain AND m.period_label = l.period_label"
         compared = compared_current = "TRUE"
@@ -251,7 +271,8 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     for placeholder, value in (
         ("$issued", spec.issued), ("$current", spec.source), ("$join", join), ("$window", window),
         ("$compared_current", compared_current), ("$compared", compared), ("$key_text", key_text),
-        ("$unit_code", either("unit_code")), ("$unit_level", either("unit_level")), ("$cells", cells),
+        ("$unit_code", either("unit_code")), ("$unit_level", either("unit_level")),
+        ("$province_code", either("province_code")), ("$cells", cells),
         ("$table_name", spec.table),
     ):
         sql = sql.replace(placeholder, value)
@@ -329,18 +350,19 @@ def issue_period(
     reissue: bool = False,
     out_dir: Path,
     due_days: int | None = None,
+    confirm_incomplete: bool = False,
 ) -> IssueOutcome:
-    """Issue a final window (see the module doc). ``as_of`` is the run's "today"; ``now`` the
-    issue time (default: the clock)."""
+    """Issue a closed window (see the module doc): provisional (from the day after its window
+    closes through its due day; issuing makes it final) or final. ``as_of`` is the run's
+    "today"; ``now`` the issue time (default: the clock). A window whose data does not reach
+    its last day is issued only with ``confirm_incomplete`` (recorded in issued.issues)."""
     from pipeline.reports.data import province_name
 
     as_of = as_of or timeline.today_local()
     state = timeline.period_state(period, as_of, due_days)
-    if state.status != timeline.FINAL:
-        raise IssueRefused(
-            f"{period.label} is {state.status} on {as_of} (window {period.start} – {period.end}, report due "
-            f"{state.due}): only a final period can be issued, from {state.final_from} on"
-        )
+    refusal = timeline.issue_refusal(period, as_of, due_days)
+    if refusal:
+        raise IssueRefused(refusal)
     tables = present_tables(con)
     has_rows = con.execute(
         "SELECT count(*) FROM mart.level_period_stats WHERE period_grain = ? AND period_label = ?",
@@ -352,7 +374,7 @@ def issue_period(
     latest = issue_record(con, period)
     if latest is not None and not reissue:
         files = write_issue_files(con, period, latest.issue, out_dir)
-        return IssueOutcome(period, "already_issued", latest.issue, state.status, latest.content_hash,
+        return IssueOutcome(period, "already_issued", latest.issue, timeline.FINAL, latest.content_hash,
                             f"{period.label} is already issued (issue {latest.issue}, {latest.issued_at:%Y-%m-%d %H:%M}); "
                             "nothing written (use --reissue for a corrected issue)", files)
     digest = content_hash(con, period, tables)
@@ -367,40 +389,51 @@ def issue_period(
         ).fetchone()[0]
         if not changed:
             files = write_issue_files(con, period, latest.issue, out_dir)
-            return IssueOutcome(period, "unchanged", latest.issue, state.status, latest.content_hash,
+            return IssueOutcome(period, "unchanged", latest.issue, timeline.FINAL, latest.content_hash,
                                 f"{period.label}: no cell moved since issue {latest.issue} (mart.restatements is "
                                 "empty for it); no new issue", files, 0)
-    number = latest.issue + 1 if latest else 1
-    issued_at = (now or datetime.now()).replace(microsecond=0)
     as_of_data = timeline.data_as_of(con)
+    incomplete = timeline.incomplete_refusal(period, as_of_data)
+    if incomplete and not confirm_incomplete:
+        raise IssueRefused(incomplete)
+    number = latest.issue + 1 if latest else 1
+    issued_at = (now or timeline.local_now()).replace(microsecond=0)  # local time, as every output shows
     xlsx_file, html_file = issued_file_names(period, number)
     meta = {"issue": number, "issued_at": issued_at, "data_as_of": as_of_data, "content_hash": digest}
     if latest is None:
-        reason = f"first official issue of {period.label} (final since {state.final_from})"
+        reason = (f"first official issue of {period.label} (final since {state.final_from})"
+                  if state.status == timeline.FINAL else
+                  f"first official issue of {period.label}, on {as_of} (report due {state.due}): final from this issue")
     else:
         reason = (f"corrected issue on request: data that arrived after issue {latest.issue} "
                   f"({latest.issued_at:%Y-%m-%d %H:%M}) changed {changed} cells")
+    if incomplete:
+        reason += f"; issued incomplete on confirmation ({timeline.reach_text(as_of_data)})"
     with transaction(con):
         for spec in tables:
             _copy_table(con, spec, period, meta)
         if latest is not None:
             con.execute(
-                "INSERT INTO issued.changes SELECT period_grain, period_label, ?, issue, table_name, row_key, "
-                "unit_code, unit_level, column_name, issued_value, current_value, difference "
+                "INSERT INTO issued.changes BY NAME SELECT period_grain, period_label, ? AS issue, "
+                "issue AS previous_issue, table_name, row_key, unit_code, unit_level, province_code, column_name, "
+                "issued_value AS previous_value, current_value AS new_value, difference "
                 "FROM mart.restatements WHERE period_grain = ? AND period_label = ? AND issue = ?",
                 [number, period.grain, period.label, latest.issue],
             )
         con.execute(
-            "INSERT INTO issued.issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO issued.issues (period_grain, period_label, period_start, period_end, issue, issued_at, "
+            "data_as_of, as_of, due_date, content_hash, previous_issue, cells_changed, reason, province_name, "
+            "xlsx_file, dashboard_file, confirmed_incomplete) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [period.grain, period.label, period.start, period.end, number, issued_at, as_of_data, as_of,
              state.due, digest, latest.issue if latest else None, changed, reason, province_name(con),
-             xlsx_file, html_file],
+             xlsx_file, html_file, bool(incomplete)],
         )
     log.info("issued %s issue %d (%s)", period.label, number, digest[:16])
     files = write_issue_files(con, period, number, out_dir)
     refresh_restatements(con)
     timeline.refresh_period_status(con, as_of, due_days)
-    return IssueOutcome(period, "issued", number, state.status, digest,
+    return IssueOutcome(period, "issued", number, timeline.FINAL, digest,
                         f"{period.label}: issue {number} written ({reason})", files, changed)
 
 
@@ -464,7 +497,8 @@ def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue:
     )
     if _exists(con, "raw.batches"):
         _copy_into(scratch, con, "quality.batches",
-                   "SELECT * FROM raw.batches WHERE finished_at <= ?", [record.issued_at])
+                   "SELECT * FROM raw.batches WHERE finished_at <= ?",  # the server's clock
+                   [timeline.local_to_server(record.issued_at)])
     for spec in ISSUED_TABLES:  # the drill-down rows of the issue, when it has them
         if spec.optional and _exists(con, spec.issued):
             _copy_into(scratch, con, spec.source, f"SELECT * FROM {spec.issued} WHERE {this}", key)
@@ -479,19 +513,22 @@ def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue:
     return scratch
 
 
-def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int) -> list[tuple]:
-    return con.execute(
-        "SELECT table_name, row_key, unit_level, column_name, previous_value, new_value, difference "
-        "FROM issued.changes WHERE period_grain = ? AND period_label = ? AND issue = ? "
+def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int) -> list[dict]:
+    """The cells issue ``issue`` changed (issued.changes), as dicts."""
+    cur = con.execute(
+        "SELECT table_name, row_key, unit_code, unit_level, province_code, column_name, previous_value, "
+        "new_value, difference FROM issued.changes WHERE period_grain = ? AND period_label = ? AND issue = ? "
         "ORDER BY table_name, row_key, column_name",
         [period.grain, period.label, issue],
-    ).fetchall()
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int, out_dir: Path) -> list[Path]:
     """Write the issue's workbook and dashboard if missing (never replaced); returns both paths."""
+    from pipeline.reports.changes_sheet import add_changes_sheet
     from pipeline.reports.dashboard import write_dashboard
-    from pipeline.reports.stamp import add_changes_sheet
     from pipeline.reports.xlsx import write_quarter_report
 
     record = issue_record(con, period, issue)
@@ -505,7 +542,8 @@ def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, is
         if not xlsx_path.exists():
             def extra(wb) -> None:
                 if changes is not None:
-                    add_changes_sheet(wb, period, issue, record.reason, changes)
+                    previous = issue_record(con, period, issue - 1)
+                    add_changes_sheet(wb, scratch, period, issue, previous.issued_at if previous else None, changes)
 
             write_once(xlsx_path, lambda tmp: write_quarter_report(
                 scratch, period.grain, period.label, tmp, banner=banner, extra=extra))
@@ -525,14 +563,15 @@ ISSUE_GRAINS: tuple[str, ...] = ("quarter", "half", "year")
 def periods_to_issue(
     con: duckdb.DuckDBPyConnection, today: date, grains: tuple[str, ...] = ISSUE_GRAINS, due_days: int | None = None
 ) -> list[periods.Period]:
-    """Windows in the marts (of ``grains``) that are final on ``today`` and were never issued."""
+    """Windows in the marts (of ``grains``) that were never issued and are due on ``today`` or
+    final: the schedule issues each report on its due day at the latest (METRICS.md §6)."""
     issued = set()
     if _exists(con, "issued.issues"):
         issued = {tuple(r) for r in con.execute("SELECT DISTINCT period_grain, period_label FROM issued.issues").fetchall()}
     return [
         w for w in sorted(timeline.mart_windows(con))
         if w.grain in grains and (w.grain, w.label) not in issued
-        and timeline.period_status(w, today, due_days) == timeline.FINAL
+        and today >= timeline.due_date(w, due_days)
     ]
 
 
@@ -540,7 +579,9 @@ def working_banner(con: duckdb.DuckDBPyConnection, period: periods.Period, today
     """The status line of a refreshed report of ``period`` (provisional, final, or final with an
     official issue elsewhere and how many cells moved since)."""
     state = timeline.period_state(period, today)
-    latest = issue_record(con, period) if state.status == timeline.FINAL else None
+    latest = issue_record(con, period) if state.status != timeline.OPEN else None
+    if latest is not None:  # issued before its due day: final from that issue
+        state = replace(state, status=timeline.FINAL)
     moved = 0
     if latest is not None:
         moved = next((m.cells for m in moved_periods(con)

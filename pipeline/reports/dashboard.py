@@ -5,10 +5,10 @@ Sections (Vietnamese labels):
 - headline figures of the province for the period with their change against the previous
   period and the same period a year earlier, and the per-level rates;
 - the yearly targets judged for the period (data.target_verdicts: year to date up to the
-  period's last day, the same verdict as the workbook and the command line summary), ranked
-  within each level by gap to target among units in force with at least DVC_MIN_SAMPLE cases;
-  smaller units flagged, not ranked; abolished units only where their partial window is judged,
-  labelled with the unit they merged into;
+  period's last day, the same verdict as the workbook and the command line summary), placed by
+  the one ranking rule of mart.target_attainment (data.TARGET_RANK_RULE: by actual, within the
+  province and level); units with fewer than DVC_MIN_SAMPLE cases keep their rank and are
+  flagged; abolished units ranked on their partial window, labelled with their successor;
 - a ranking within each level by a chosen headline rate (same minimum-sample rule);
 - overdue cases by unit, linked to the late-case list when the late-case mart exists;
 - the trend of the province's headline rates (axis labels "Quý III/2025");
@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import periods
+from pipeline.cycle.timeline import local_now, server_to_local, vn_time
 from pipeline.db import table_exists
 from pipeline.reports.data import (
     HEADLINE_RATES,
@@ -57,7 +58,7 @@ from pipeline.reports.data import (
     period_title,
     province_clause,
     province_name,
-    rank_by_gap,
+    rank_targets,
     rank_units_by_rate,
     reason_vi,
     report_province,
@@ -170,13 +171,13 @@ def _ranking(units: list[dict], sample: int) -> dict[str, list[dict]]:
 
 
 def _target_blocks(verdicts: Verdicts, units: list[dict], sample: int) -> list[dict]:
-    """Per metric: the verdict rows ranked within each level by gap (data.rank_by_gap)."""
+    """Per metric: the verdict rows within each level, placed by the mart's rank (data.rank_targets)."""
     period_rates = {u["code"]: u["rates"] for u in units}
     metrics = list(dict.fromkeys(r["metric"] for r in verdicts.rows))
     metrics.sort(key=lambda m: (TARGET_CHART_METRICS.index(m) if m in TARGET_CHART_METRICS else 99, m))
     blocks = []
     for metric in metrics:
-        rows = rank_by_gap([r for r in verdicts.rows if r["metric"] == metric], sample)
+        rows = rank_targets([r for r in verdicts.rows if r["metric"] == metric], sample)
         blocks.append({"metric": metric, "name": RATE_TITLES.get(metric, metric), "rows": [
             {"code": r["unit_code"], "name": unit_label(r), "level": r["unit_level"], "status": r["status"],
              "place": r["place"], "rankedUnits": r["ranked_units"], "actual": r["actual"], "num": r["numerator"],
@@ -281,8 +282,28 @@ def _script_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
+# Which way is better for each headline figure: the colour of a change says better or worse,
+# never just up or down (a rising backlog is not an improvement). Rates: higher is better.
+KPI_POLARITY: dict[str, int] = {
+    "received_total": 0,  # more cases received is demand, neither better nor worse
+    "resolved_total": 1,
+    "in_progress_total": -1,  # the backlog
+    "in_progress_overdue": -1,
+    "resolved_late": -1,
+}
+
+
+def _judgement(key: str, delta: float, rate: bool) -> str:
+    """better / worse / neutral for a change of ``key`` by ``delta``."""
+    polarity = 1 if rate and key not in KPI_POLARITY else KPI_POLARITY.get(key, 0)
+    if not delta or not polarity:
+        return "neutral"
+    return "better" if delta * polarity > 0 else "worse"
+
+
 def _delta_text(key: str, value, other, *, rate: bool, title: str) -> tuple[str, float | None, str]:
-    """(text, delta, direction) of one comparison: points for a rate, cases (and %) for a count."""
+    """(text, delta, classes) of one comparison: points for a rate, cases (and %) for a count;
+    classes = the arrow's direction and whether the change is better, worse or neutral."""
     if value is None or other is None:
         return f"{title}: chưa có số liệu", None, "none"
     delta = value - other
@@ -294,7 +315,10 @@ def _delta_text(key: str, value, other, *, rate: bool, title: str) -> tuple[str,
         share = f" ({'+' if delta > 0 else '−' if delta < 0 else '±'}{abs(100 * delta / other):.1f}".replace(".", ",") + " %)" if other else ""
         sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
         text = f"{arrow} {sign}{_n(abs(delta))}{share} so với {title}"
-    return text, delta, direction
+    judgement = _judgement(key, delta, rate)
+    if judgement == "worse":  # said in words too (printed in black and white)
+        text = text.replace(f"{arrow} ", f"{arrow} xấu đi: ", 1)
+    return text, delta, f"{direction} {judgement}"
 
 
 def _card(key: str, name: str, value: str, sub: str = "", deltas: list[tuple[str, str, float | None, str]] = ()) -> str:
@@ -358,7 +382,7 @@ def _level_table(levels: dict[str, dict]) -> str:
 
 
 _STATUS_WORDS = {
-    "small": "ít hồ sơ, không xếp hạng",
+    "small": "ít hồ sơ",
     "no_data": "chưa có số liệu",
     "not_applicable": "không áp dụng chỉ tiêu",
     "abolished": "đánh giá đến ngày cuối hoạt động",
@@ -377,10 +401,10 @@ def _target_row(r: dict, sample: int) -> str:
     if r["target"]:
         bar += f'<span class="mark" style="left:{min(100.0, 100 * r["target"]):.2f}%"></span>'
     flags = []
-    if status == "small":
-        flags.append(f'<span class="flag">{_e(_n(r["den"]))} hồ sơ &lt; {_e(sample)}: không xếp hạng</span>')
-    elif status in _STATUS_WORDS:
+    if status in _STATUS_WORDS and status != "small":
         flags.append(f'<span class="flag">{_e(_STATUS_WORDS[status])}</span>')
+    if r["actual"] is not None and (r["den"] or 0) < sample:  # ranked all the same (TARGET_RANK_RULE)
+        flags.append(f'<span class="flag">ít hồ sơ: {_e(_n(r["den"]))} &lt; {_e(sample)}</span>')
     note = f' <span class="merged">{_e(r["note"])}</span>' if r["note"] else ""
     window = f"{vn_date(r['windowStart'])}–{vn_date(r['windowEnd'])}" if status == "abolished" else ""
     parts = [f'<span class="num">{_e(_pct(r["actual"]))} <small>({_e(_n(r["num"]))}/{_e(_n(r["den"]))})</small></span>',
@@ -414,8 +438,8 @@ def _targets_html(blocks: list[dict], verdicts: Verdicts, sample: int) -> str:
         for level in levels:
             rows = [r for r in b["rows"] if r["level"] == level]
             ranked = rows[0]["rankedUnits"]
-            how = (f"xếp hạng {ranked} đơn vị đang hoạt động có từ {sample} hồ sơ" if ranked else
-                   f"không xếp hạng: không có đơn vị đang hoạt động có từ {sample} hồ sơ")
+            how = (f"xếp hạng {ranked} đơn vị theo tỷ lệ đạt được (đơn vị dưới {sample} hồ sơ được đánh dấu)"
+                   if ranked else "không xếp hạng: không có đơn vị có số liệu")
             parts.append(f'<div class="tlevel" data-level="{_e(level)}"><h4>{_e(level_name(level))} '
                          f'<small>— {_e(how)}</small></h4>')
             parts += [_target_row(r, sample) for r in rows]
@@ -472,7 +496,7 @@ def _overdue_html(rows: list[dict], late: list[dict] | None) -> tuple[str, str]:
 def _quality_html(q: Quality, total: dict | None) -> str:
     share = f"{_pct(q.quarantined / q.read)} số bản ghi đọc" if q.read else ""
     cards = [
-        _card("batches", "Lô dữ liệu đã nạp", _n(q.batches), f"lô gần nhất {q.last_batch:%d/%m/%Y %H:%M}" if q.last_batch else ""),
+        _card("batches", "Lô dữ liệu đã nạp", _n(q.batches), f"lô gần nhất {vn_time(server_to_local(q.last_batch))}" if q.last_batch else ""),
         _card("read", "Bản ghi đã đọc", _n(q.read)),
         _card("landed", "Bản ghi hợp lệ", _n(q.landed)),
         _card("quarantined", "Bản ghi bị cách ly", _n(q.quarantined), share),
@@ -494,7 +518,8 @@ def _quality_html(q: Quality, total: dict | None) -> str:
         )
     else:
         parts.append('<p class="note">Không có bản ghi nào bị cách ly.</p>')
-    refreshed = f"; số liệu tổng hợp cập nhật lần cuối {q.last_refresh:%d/%m/%Y %H:%M}" if q.last_refresh else ""
+    refreshed = (f"; số liệu tổng hợp cập nhật lần cuối {vn_time(server_to_local(q.last_refresh))}"
+                 if q.last_refresh else "")
     parts.append(f'<p class="note">Số liệu chất lượng tính trên toàn bộ kho dữ liệu tại thời điểm lập báo cáo{_e(refreshed)}.</p>')
     return "".join(parts)
 
@@ -578,7 +603,7 @@ def render_dashboard(
 <p class="note">Các kỳ đến hết kỳ báo cáo; kỳ báo cáo được tô nền.</p></section>
 <section id="quality"><h2>Chất lượng dữ liệu</h2>{_quality_html(quality, total)}</section>
 </main>
-<footer>Lập lúc {datetime.now():%d/%m/%Y %H:%M}. Chỉ gồm số liệu tổng hợp, không có dữ liệu cá nhân.</footer>
+<footer>Lập lúc {vn_time(local_now())}. Chỉ gồm số liệu tổng hợp, không có dữ liệu cá nhân.</footer>
 <script type="application/json" id="dashboard-data">{_json_for_script(data)}</script>
 <script>{SCRIPT}</script>
 </body>

@@ -21,7 +21,8 @@ from schemas.case_record import REASONS
 __all__ = ["HEADLINE_RATES", "RATE_TITLES"]
 
 # Report settings (environment). The reporting unit and the receiving office print in the
-# workbook's header block; the minimum sample keeps a 3-case unit from topping a ranking.
+# workbook's header block; the minimum sample flags units with too few cases for their rate to
+# say much (the same flag in every report; target ranks follow METRICS.md §4.4 regardless).
 ENV_PROVINCE_NAME = "DVC_PROVINCE_NAME"
 ENV_PROVINCE_CODE = "DVC_PROVINCE_CODE"
 ENV_REPORT_RECIPIENT = "DVC_REPORT_RECIPIENT"
@@ -209,7 +210,9 @@ def report_header(con: duckdb.DuckDBPyConnection, period: periods.Period, today:
         unit = "………………"
     place = re.sub(r"^(UBND\s+)?(tỉnh|thành phố)\s+", "", unit, flags=re.IGNORECASE) or "……"
     recipient = os.environ.get(ENV_REPORT_RECIPIENT, "").strip() or DEFAULT_RECIPIENT
-    return ReportHeader(unit, recipient, place, today or date.today())
+    from pipeline.cycle.timeline import today_local
+
+    return ReportHeader(unit, recipient, place, today or today_local())  # the local day, not the server's
 
 
 def min_sample() -> int:
@@ -532,37 +535,59 @@ def gap_points(gap: float | None) -> str:
     return f"{sign}{abs(points):.1f}".replace(".", ",") + " điểm"
 
 
-def rank_by_gap(rows: list[dict], sample: int) -> list[dict]:
-    """The dashboard's ranking of one metric's verdict rows within each level, by gap to target
-    (highest first; ties share the better place, as SQL RANK), among units in force with an
-    applicable target, an actual and at least ``sample`` cases in the denominator. Returns the
-    rows (copies) in display order with ``place`` (None = not ranked) and ``status``:
-    ranked, small (below the minimum sample), abolished, not_applicable, no_data."""
+# The one ranking rule for targets (METRICS.md §4.4), the same in mart.target_attainment, the
+# workbook, the dashboard and the command line summary: rank_in_level of the mart = position by
+# actual (highest first, ties share the better place, SQL RANK) among the applicable targets
+# with an actual of the same year, as-of period, metric, province and level; units judged on a
+# partial window rank with the others. No minimum sample: a unit with fewer than DVC_MIN_SAMPLE
+# cases in the denominator keeps its rank and is flagged «ít hồ sơ» in every report.
+TARGET_RANK_RULE = (
+    "Xếp hạng theo tỷ lệ đạt được (cao nhất = 1, bằng nhau cùng hạng) trong các đơn vị cùng cấp, "
+    "cùng tỉnh có chỉ tiêu áp dụng và có số liệu; đơn vị có ít hơn {sample} hồ sơ vẫn được xếp hạng "
+    "và được đánh dấu «ít hồ sơ»."
+)
+
+
+def small_sample(row: dict, sample: int) -> bool:
+    """A target row whose rate rests on fewer than ``sample`` cases (flagged, still ranked)."""
+    return row.get("actual") is not None and (row.get("denominator") or 0) < sample
+
+
+def small_sample_note(row: dict, sample: int) -> str | None:
+    """«ít hồ sơ: 18 < 20» for a small-sample row, the same words in every report."""
+    if not small_sample(row, sample):
+        return None
+    return f"ít hồ sơ: {int(row.get('denominator') or 0)} < {sample}"
+
+
+def rank_targets(rows: list[dict], sample: int) -> list[dict]:
+    """One metric's verdict rows in display order within each level, with ``place`` = the
+    mart's rank_in_level (TARGET_RANK_RULE; None = not ranked), ``ranked_units`` = the mart's
+    units_in_level and ``status``: ranked, small (ranked, fewer than ``sample`` cases),
+    abolished (ranked on its partial window), no_data, not_applicable. Returns copies."""
     out: list[dict] = []
     levels = [lv for lv in LEVEL_ORDER if any(r["unit_level"] == lv for r in rows)]
     levels += sorted({r["unit_level"] for r in rows} - set(levels))
     for level in levels:
         members = [dict(r) for r in rows if r["unit_level"] == level]
         for r in members:
-            if not r["in_force"]:
-                r["status"] = "abolished"
-            elif not r["applicable"]:
+            r["place"] = r.get("rank_in_level") if r["applicable"] and r["actual"] is not None else None
+            if not r["applicable"]:
                 r["status"] = "not_applicable"
-            elif r["actual"] is None or r["gap"] is None:
+            elif r["place"] is None:
                 r["status"] = "no_data"
-            elif (r["denominator"] or 0) < sample:
+            elif not r["in_force"]:
+                r["status"] = "abolished"
+            elif small_sample(r, sample):
                 r["status"] = "small"
             else:
                 r["status"] = "ranked"
-            r["place"] = None
-        ranked = sorted((r for r in members if r["status"] == "ranked"), key=lambda r: -r["gap"])
-        for i, r in enumerate(ranked):
-            r["place"] = ranked[i - 1]["place"] if i and r["gap"] == ranked[i - 1]["gap"] else i + 1
-        order = {"ranked": 0, "small": 1, "no_data": 2, "not_applicable": 3, "abolished": 4}
-        members.sort(key=lambda r: (order[r["status"]], -(r["gap"] if r["gap"] is not None else -9),
+        ranked = [r for r in members if r["place"] is not None]
+        order = {"no_data": 1, "not_applicable": 2}
+        members.sort(key=lambda r: (order.get(r["status"], 0), r["place"] if r["place"] is not None else 0,
                                     unit_label(r), r["unit_code"]))
         for r in members:
-            r["ranked_units"] = len(ranked)
+            r["ranked_units"] = max((r2.get("units_in_level") or 0 for r2 in ranked), default=0) or len(ranked)
         out += members
     return out
 

@@ -1,19 +1,15 @@
 """What a report file says about its period's status (METRICS.md §6): the first line of every
-sheet and the top of the dashboard ("SỐ LIỆU TẠM TÍNH — chưa chốt", final, official issue), and
-the «Thay đổi» sheet of a corrected issue. Kept apart from the workbook and dashboard layout so
-either can change without the other."""
+sheet and the top of the dashboard ("SỐ LIỆU TẠM TÍNH — chưa chốt", final, official issue).
+The «Thay đổi» sheet of a corrected issue is pipeline/reports/changes_sheet.py. Kept apart from
+the workbook and dashboard layout so either can change without the other."""
 
 from __future__ import annotations
 
 import html
-import re
 
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.cell import coordinate_from_string, get_column_letter
-from openpyxl.workbook import Workbook
+from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.worksheet import Worksheet
-
-from pipeline import periods
 
 SHEET_CHANGES = "Thay đổi"
 _BANNER_FILL = PatternFill("solid", fgColor="FFE699")
@@ -70,30 +66,3 @@ def banner_html(text: str | None) -> str:
     lines = "".join(f'<p style="margin:.2em 0">{html.escape(line)}</p>' for line in text.splitlines() if line)
     return (f'<div id="status-banner" class="banner {kind}" role="status" style="background:{colour[0]};'
             f'color:{colour[1]};font-weight:bold;padding:.6em 1em;border-bottom:2px solid {colour[1]}">{lines}</div>\n')
-
-
-_CHANGE_HEADERS = ("Bảng", "Dòng (mã)", "Cấp", "Cột", "Giá trị lần phát hành trước", "Giá trị mới", "Chênh lệch")
-
-
-def add_changes_sheet(wb: Workbook, period: periods.Period, issue: int, reason: str, rows: list[tuple]) -> Worksheet:
-    """«Thay đổi»: why this is a new issue and every cell that differs from the previous one."""
-    ws = wb.create_sheet(SHEET_CHANGES)
-    bold = Font(name="Times New Roman", bold=True)
-    ws.cell(row=1, column=1, value=f"THAY ĐỔI SO VỚI LẦN PHÁT HÀNH {issue - 1} — {period.label}").font = Font(
-        name="Times New Roman", bold=True, size=13)
-    ws.cell(row=2, column=1, value=f"Lần phát hành {issue}: {reason}.").data_type = "s"
-    ws.cell(row=3, column=1, value=(
-        f"Lý do phát hành lại: số liệu của kỳ đã chốt thay đổi do hồ sơ được đồng bộ muộn; lần phát hành "
-        f"{issue - 1} được giữ nguyên, bảng dưới liệt kê {len(rows)} ô khác biệt (issued.changes)."))
-    header_row = 5
-    for col, text in enumerate(_CHANGE_HEADERS, start=1):
-        ws.cell(row=header_row, column=col, value=text).font = bold
-    for r, (table, key, level, column, before, after, diff) in enumerate(rows, start=header_row + 1):
-        for col, value in enumerate((table, key, level, column, before, after, diff), start=1):
-            cell = ws.cell(row=r, column=col, value=value)
-            if isinstance(value, str) and re.match(r"^[=+\-@]", value):
-                cell.data_type = "s"
-    for col, width in enumerate((22, 30, 20, 34, 16, 16, 14), start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = f"A{header_row + 1}"
-    return ws

@@ -12,8 +12,10 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL,
     gap_points,
     level_rows,
+    min_sample,
     report_province,
     resolve_period,
+    small_sample_note,
     target_verdicts,
     verdict_word,
 )
@@ -89,8 +91,13 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
     by_level = level_rows(con, quarter, cols)
     order = sorted(by_level, key=lambda lv: (lv == PROVINCE_TOTAL, lv))
     print()
+    from pipeline.cycle import timeline
+
+    newest = timeline.data_as_of(con)
+    reach = (f" — {timeline.INCOMPLETE_MARK}: {timeline.reach_text(newest)} (incomplete window)"
+             if timeline.is_incomplete(quarter, newest) else "")
     print(f"Headline rates, {'' if period_label else 'latest closed '}{quarter.grain} {quarter.label} "
-          f"({quarter.start} – {quarter.end}):")
+          f"({quarter.start} – {quarter.end}){reach}:")
     header = f"  {'level':<22}{'units':>6}{'new':>9}{'resolved':>10}" + "".join(f"{name:>21}" for _, name in HEADLINE)
     print(header)
     if not by_level:
@@ -129,11 +136,15 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
               f"{words.count('Chưa có số liệu')} without data, {words.count('Không áp dụng')} not applicable")
     below = sorted((r for r in verdicts.rows if r["met"] is False), key=lambda r: (r["gap"], r["unit_code"]))
     shown = below if every else below[:8]
-    print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}):")
+    sample = min_sample()
+    print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}); "
+          f"rank = by actual within province and level, units under {sample} cases ranked and flagged:")
     for r in shown:
-        name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "")
+        small = small_sample_note(r, sample)
+        name = r["unit_name"] + (f" {r['abolished_note']}" if r["abolished_note"] else "") + (f" ({small})" if small else "")
+        rank = f"rank {r['rank_in_level']}/{r['units_in_level']}" if r["rank_in_level"] is not None else "rank —"
         print(f"    {r['unit_code']:<15} {name:<60} {r['metric']:<26} actual {_pct_vi(r['actual']):>6} "
-              f"target {_pct_vi(r['target']):>6} gap {gap_points(r['gap'])} {verdict_word(r)}")
+              f"target {_pct_vi(r['target']):>6} gap {gap_points(r['gap'])} {rank} {verdict_word(r)}")
     if not below:
         with_data = [r for r in verdicts.rows if r["met"] is not None]
         print("    every unit with data met its targets" if with_data else
@@ -152,7 +163,8 @@ def _print_cycle(con, today: date | None = None) -> None:
     parts = []
     for q in quarters:
         record = issue.issue_record(con, q)
-        parts.append(f"{q.label} {timeline.period_status(q, today)}" + (f" (issue {record.issue})" if record else ""))
+        status = timeline.issued_status(timeline.period_status(q, today), record is not None)
+        parts.append(f"{q.label} {status}" + (f" (issue {record.issue})" if record else ""))
     print()
     print(f"Reporting cycle as of {today} (report due {config.report_due_days()} days after a window closes):")
     print("  " + ", ".join(parts))

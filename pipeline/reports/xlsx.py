@@ -43,17 +43,20 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL_NAME,
     RATE_TITLES,
     ROMAN,
+    TARGET_RANK_RULE,
     ReportHeader,
     Verdicts,
     atomic_write,
     ensure_reportable,
     field_level_rows,
     level_name,
+    min_sample,
     period_range_text,
     period_title,
     read_rates,
     report_header,
     resolve_period,
+    small_sample_note,
     target_verdicts,
     unit_and_level_rows,
     unit_label,
@@ -523,8 +526,11 @@ def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdic
     formats = {5: _PERCENT_FORMAT, 6: _COUNT_FORMAT, 7: _COUNT_FORMAT, 8: _PERCENT_FORMAT,
                9: _POINTS_FORMAT, 11: "0", 12: "0"}
     row = top + 1
+    sample = min_sample()
     for number, r in enumerate(rows, start=1):
-        name = unit_label(r) + (f" {r['abolished_note']}" if r["abolished_note"] else "")
+        small = small_sample_note(r, sample)  # flagged, ranked all the same (data.TARGET_RANK_RULE)
+        name = (unit_label(r) + (f" {r['abolished_note']}" if r["abolished_note"] else "")
+                + (f" ({small})" if small else ""))
         gap = None if r["gap"] is None else 100 * r["gap"]  # points: the sheet shows −3.20
         _row(ws, row, [
             number, name, level_name(r["unit_level"]), RATE_TITLES.get(r["metric"], r["metric"]),
@@ -544,7 +550,7 @@ def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdic
     _merged_text(ws, row, 1, width - 1, (
         "Ghi chú: Thực hiện = tỷ lệ lũy kế của đơn vị từ đầu năm đến hết kỳ báo cáo (kết quả năm "
         "là kết quả cuối cùng); Chênh lệch = Thực hiện − Kế hoạch, tính bằng điểm phần trăm; "
-        "xếp hạng so với các đơn vị cùng cấp (1 = cao nhất). Đơn vị đã hợp nhất, giải thể được "
+        f"{TARGET_RANK_RULE.format(sample=sample)} Đơn vị đã hợp nhất, giải thể được "
         "đánh giá trên số liệu đến ngày cuối cùng hoạt động."), italic=True, size=10, align="left")
     ws.row_dimensions[row].height = 30
     last = _signature_block(ws, row + 2, width, header)

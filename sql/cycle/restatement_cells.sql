@@ -1,7 +1,10 @@
 -- The cells of one issued table that moved since the latest issue of each issued window.
 -- Placeholders (pipeline/issue.py): $issued, $current (tables), $join (key match), $window
--- (the current rows of an issued window), $key_text, $unit_code, $unit_level, $cells (a list of
--- {column, issued, current} structs, values cast to DOUBLE), $table_name.
+-- (the current rows of an issued window), $key_text, $unit_code, $unit_level, $province_code,
+-- $cells (a list of {column, issued, current, tolerance} structs, values cast to DOUBLE;
+-- tolerance 0 for counts, 1e-9 for rates), $table_name.
+-- A cell moved when one side has a value and the other none, or when the values differ by more
+-- than its tolerance (relative above 1): recomputing unchanged data records nothing (§6).
 WITH latest AS (
     SELECT period_grain, period_label, max(issue) AS issue
     FROM issued.issues
@@ -23,11 +26,13 @@ pairs AS (
            coalesce(i.period_label, c.issue_label) AS period_label,
            coalesce(i.issue, c.issue_number) AS issue,
            $key_text AS row_key, $unit_code AS unit_code, $unit_level AS unit_level,
+           $province_code AS province_code,
            unnest($cells, recursive := true)
     FROM i FULL OUTER JOIN c ON $join
 )
 SELECT period_grain, period_label, issue, '$table_name' AS table_name, row_key, unit_code, unit_level,
-       "column" AS column_name, issued AS issued_value, "current" AS current_value,
+       province_code, "column" AS column_name, issued AS issued_value, "current" AS current_value,
        "current" - issued AS difference, now()::TIMESTAMP AS computed_at
 FROM pairs
-WHERE issued IS DISTINCT FROM "current"
+WHERE (issued IS NULL) <> ("current" IS NULL)
+   OR abs("current" - issued) > tolerance * greatest(1.0, abs(issued), abs("current"))

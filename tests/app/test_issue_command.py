@@ -26,12 +26,13 @@ def warehouse(tmp_path, fixtures, monkeypatch):
     return path
 
 
-def test_issue_refuses_a_provisional_period_in_one_line(warehouse, capsys):
-    code = main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-18", "--warehouse", str(warehouse)])
+def test_issue_refuses_an_open_period_in_one_line(warehouse, capsys):
+    code = main(["issue", "--period", "2025-Q1", "--as-of", "2025-03-14", "--warehouse", str(warehouse)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1
-    assert err[0] == ("error: 2025-Q1 is provisional on 2025-03-18 (report due 2025-03-20): only a final period "
-                      "can be issued, from 2025-03-21 on")
+    assert err[0] == ("error: 2025-Q1 is open on 2025-03-14 (window 2024-12-15 – 2025-03-14): a period can be "
+                      "issued from the day after its window closes, 2025-03-15, through its due day 2025-03-20 "
+                      "(and later, once final)")
     assert main(["issue", "--period", "2025-03", "--warehouse", str(warehouse)]) == 2
 
 
@@ -95,3 +96,21 @@ def test_run_as_of_reaches_the_assets_as_a_setting_not_the_environment(tmp_path,
     finally:
         con.close()
     assert status == "provisional"  # the window closed on 14/03; due on 20/03
+
+
+def test_issue_of_an_incomplete_window_needs_confirm_incomplete(warehouse, tmp_path, capsys):
+    """The fixture's data reaches 20/04/2025; 2025-Q2 ends 14/06/2025."""
+    out = tmp_path / "out"
+    args = ["issue", "--period", "2025-Q2", "--as-of", "2025-06-30", "--warehouse", str(warehouse), "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2025-Q2 is incomplete" in err[0] and "--confirm-incomplete" in err[0]
+    assert not out.exists() or not list(out.glob("*issue*"))
+    assert main([*args, "--confirm-incomplete"]) == 0
+    assert "2025-Q2: issue 1 written" in capsys.readouterr().out
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT confirmed_incomplete FROM issued.issues WHERE period_label = '2025-Q2'"
+                           ).fetchall() == [(True,)]
+    finally:
+        con.close()

@@ -11,7 +11,8 @@ import pytest
 from app.runner import Runner, step_metadata
 from assets.definitions import defs
 from assets.schedules import issue_run_requests
-from pipeline import marts
+from pipeline import marts, periods
+from pipeline.cycle import issue
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.warehouse import open_warehouse
@@ -70,9 +71,23 @@ def test_daily_schedule_judges_the_local_day_of_its_tick(warehouse, monkeypatch)
     from assets.schedules import daily_issue
 
     monkeypatch.setenv("DVC_WAREHOUSE", str(warehouse))
-    tick = datetime(2025, 3, 21, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    # 06:00 on the due day in Hà Nội is still the 19th in UTC: the report is issued by its due day.
+    tick = datetime(2025, 3, 20, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     requests = daily_issue(dg.build_schedule_context(scheduled_execution_time=tick))
     assert [r.partition_key for r in requests] == ["2025-Q1"]
-    assert requests[0].run_config["ops"]["issued__period"]["config"]["as_of"] == "2025-03-21"
-    day_before = datetime(2025, 3, 20, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert requests[0].run_config["ops"]["issued__period"]["config"]["as_of"] == "2025-03-20"
+    day_before = datetime(2025, 3, 19, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     assert isinstance(daily_issue(dg.build_schedule_context(scheduled_execution_time=day_before)), dg.SkipReason)
+
+
+def test_schedule_leaves_incomplete_windows_to_a_clerks_confirmation(warehouse):
+    """The fixture's data reaches 20/04/2025: on 21/06 the 2025-Q2 and 2025-H1 reports are due
+    but incomplete (METRICS.md §6): only the complete 2025-Q1 is requested."""
+    requests = issue_run_requests(str(warehouse), date(2025, 6, 21))
+    assert [r.partition_key for r in requests] == ["2025-Q1"]
+    with open_warehouse(warehouse) as con:
+        issue.issue_period(con, periods.parse_label("2025-Q1"), as_of=date(2025, 6, 21),
+                           out_dir=warehouse.parent / "reports")
+    held = issue_run_requests(str(warehouse), date(2025, 6, 21))
+    assert isinstance(held, dg.SkipReason) and "2025-H1, 2025-Q2" in held.skip_message
+    assert "--confirm-incomplete" in held.skip_message

@@ -3,7 +3,7 @@ is due (the 20th of the window's last month by default), final afterwards; "toda
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -78,7 +78,37 @@ def test_banners_say_provisional_final_or_official():
     provisional = timeline.period_state(Q3, date(2025, 9, 16))
     assert timeline.working_banner(provisional, None).startswith("SỐ LIỆU TẠM TÍNH — chưa chốt")
     final = timeline.period_state(Q3, date(2025, 9, 21))
-    text = timeline.working_banner(final, None)
+    complete = datetime(2025, 9, 20, 8, 0)  # the data reaches past the window's last day
+    text = timeline.working_banner(final, complete)
     assert text.startswith("SỐ LIỆU ĐÃ CHỐT") and "chưa phát hành" in text and "TẠM TÍNH" not in text
-    issued = timeline.working_banner(final, None, latest_issue=1, issue_file="f.xlsx", moved_cells=3)
+    issued = timeline.working_banner(final, complete, latest_issue=1, issue_file="f.xlsx", moved_cells=3)
     assert "KHÔNG phải bản chính thức" in issued and "3 ô" in issued
+
+
+Q4 = periods.parse_label("2025-Q4")  # 15 Sep – 14 Dec 2025, due 20 Dec
+
+
+@pytest.mark.parametrize(
+    ("today", "refused"),
+    [
+        (date(2025, 12, 1), True),
+        (date(2025, 12, 14), True),  # the window's last day: still open
+        (date(2025, 12, 15), False),  # the day after it closes
+        (date(2025, 12, 20), False),  # the due day itself (the clerk's deadline)
+        (date(2025, 12, 21), False),  # final
+    ],
+)
+def test_a_period_can_be_issued_from_the_day_after_it_closes_through_its_due_day(today, refused):
+    refusal = timeline.issue_refusal(Q4, today)
+    assert (refusal is not None) == refused
+    if refused:
+        assert refusal == (f"2025-Q4 is open on {today} (window 2025-09-15 – 2025-12-14): a period can be issued "
+                           "from the day after its window closes, 2025-12-15, through its due day 2025-12-20 "
+                           "(and later, once final)")
+
+
+def test_issuing_makes_a_provisional_period_final():
+    assert timeline.issued_status("provisional", True) == "final"
+    assert timeline.issued_status("provisional", False) == "provisional"
+    assert timeline.issued_status("final", False) == "final"
+    assert timeline.issued_status("open", True) == "open"

@@ -82,11 +82,14 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         # The form itself still starts right below the banner.
         assert load_workbook(out / "open.xlsx").worksheets[0].cell(row=2, column=1).value == "Biểu số II.06a/VPCP/KSTT"
 
-        # Provisional: issuing is refused with a clear message; nothing is written.
-        timeline.refresh_period_status(con, PROVISIONAL_DAY)
-        with pytest.raises(issue.IssueRefused, match=r"2025-Q1 is provisional on 2025-03-18 .* from 2025-03-21 on"):
-            issue.issue_period(con, Q1, as_of=PROVISIONAL_DAY, out_dir=out)
+        # Open (its last day included): issuing is refused with a clear message; nothing is written.
+        with pytest.raises(issue.IssueRefused, match=r"2025-Q1 is open on 2025-03-14 .* from the day after its "
+                                                     r"window closes, 2025-03-15, through its due day 2025-03-20"):
+            issue.issue_period(con, Q1, as_of=date(2025, 3, 14), out_dir=out)
         assert not list(out.glob("*issue*"))
+        timeline.refresh_period_status(con, PROVISIONAL_DAY)
+        assert con.execute("SELECT status FROM mart.period_status WHERE period_label = '2025-Q1'").fetchone()[0] \
+            == "provisional"
 
         # Final: issue 1, rows equal the marts, files read-only with the issue on their face.
         first = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out, now=datetime(2025, 3, 21, 6, 0))
@@ -135,7 +138,7 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         ).fetchall()
         u1_before = dict((u, n) for u, n, _ in mart_units)["U1"]
         assert ("unit_period_stats", "U1", "received_total", u1_before, u1_before + 1, 1.0) in moved
-        assert any(m[:3] == ("level_period_stats", "province_total", "resolved_late") and m[5] == 1.0 for m in moved)
+        assert any(m[:3] == ("level_period_stats", "— / province_total", "resolved_late") and m[5] == 1.0 for m in moved)
         assert [(m.period_label, m.issue) for m in issue.moved_periods(con)] == [("2025-Q1", 1)]
         assert "1 kỳ đã phát hành" not in issue.working_banner(con, Q1, FINAL_DAY)  # its own move is on line 1
         assert "ô khác bản chính thức" in issue.working_banner(con, Q1, FINAL_DAY)
@@ -149,8 +152,20 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         assert {p: p.read_bytes() for p in (xlsx1, html1)} == frozen_bytes
         book = load_workbook(xlsx2)
         assert book.sheetnames[-1] == "Thay đổi"
-        changes = list(book["Thay đổi"].iter_rows(min_row=7, values_only=True))
-        assert ("unit_period_stats", "U1", "province_department", "received_total", u1_before, u1_before + 1, 1) in changes
+        sheet = book["Thay đổi"]
+        changes = [r for r in sheet.iter_rows(min_row=2, values_only=True) if isinstance(r[0], int)]
+        assert len(changes) == second.cells_changed
+        # A clerk's sheet: Vietnamese names of the unit and the column, values as in the form.
+        assert (1, "Theo đơn vị", "Sở Thử Nghiệm (U1)", "Sở, ban, ngành cấp tỉnh", "Tổng số hồ sơ nhận giải quyết",
+                u1_before, u1_before + 1, 1, "unit_period_stats: U1 · received_total") == changes[0]
+        assert all("_" not in r[1] + r[4] for r in changes)  # no table or column codes shown
+        cells = {r[8].rsplit(" · ", 1)[1]: sheet.cell(row=i, column=6)
+                 for i, r in enumerate(sheet.iter_rows(values_only=True), start=1) if isinstance(r[0], int)}
+        assert cells["received_total"].number_format == "#,##0" and cells["on_time_rate"].number_format == "0.00%"
+        assert sheet.column_dimensions["I"].hidden  # the machine codes are kept, not printed
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.print_title_rows
+        assert "THỦ TRƯỞNG ĐƠN VỊ" in [c for r in sheet.iter_rows(values_only=True) for c in r]
         assert "thay thế lần phát hành 1" in book.worksheets[0].cell(row=1, column=1).value
         assert con.execute("SELECT count(*) FROM mart.restatements").fetchone()[0] == 0
         assert issued_rows(con, "unit_period_stats", 1) == frozen_rows["unit_period_stats"]
@@ -215,9 +230,35 @@ def test_open_period_is_refused_and_drill_down_tables_are_issued_when_present(wa
         ).fetchall() == [("U1 / P1", "received_total", 5.0)]
 
 
+def test_issued_on_its_due_day_the_period_is_final_everywhere(warehouse, tmp_path):
+    """The report is due on the 20th: issuing that day works, and the issue makes the period
+    final at once (status table, banners, summary), before the due day has passed."""
+    due_day = date(2025, 3, 20)
+    with open_warehouse(warehouse) as con:
+        assert timeline.period_status(Q1, due_day) == "provisional"
+        done = issue.issue_period(con, Q1, as_of=due_day, out_dir=tmp_path, now=datetime(2025, 3, 20, 16, 0))
+        assert (done.action, done.issue, done.status) == ("issued", 1, "final")
+        assert "report due 2025-03-20" in issue.issue_record(con, Q1).reason
+        assert con.execute(
+            "SELECT status, latest_issue FROM mart.period_status WHERE period_label = '2025-Q1'"
+        ).fetchone() == ("final", 1)
+        banner = issue.working_banner(con, Q1, due_day)
+        assert banner.startswith("SỐ LIỆU ĐÃ CHỐT — số liệu hiện tại, KHÔNG phải bản chính thức") and "TẠM TÍNH" not in banner
+        # Issued early (the day after the window closed): final too; the other quarters unchanged.
+        q2 = periods.parse_label("2025-Q2")
+        early = issue.issue_period(con, q2, as_of=date(2025, 6, 15), out_dir=tmp_path, confirm_incomplete=True)
+        assert early.status == "final"
+        timeline.refresh_period_status(con, date(2025, 6, 15))
+        assert dict(con.execute("SELECT period_label, status FROM mart.period_status WHERE period_grain = 'quarter'"
+                                ).fetchall())["2025-Q2"] == "final"
+        assert timeline.period_status(periods.parse_label("2025-Q3"), date(2025, 6, 15)) == "open"
+
+
 def test_schedule_candidates_are_final_and_never_issued(warehouse, tmp_path):
     with open_warehouse(warehouse) as con:
         assert issue.periods_to_issue(con, PROVISIONAL_DAY) == []
+        assert issue.periods_to_issue(con, date(2025, 3, 19)) == []
+        assert [p.label for p in issue.periods_to_issue(con, date(2025, 3, 20))] == ["2025-Q1"]  # by its due day
         assert [p.label for p in issue.periods_to_issue(con, FINAL_DAY)] == ["2025-Q1"]  # not months, not 2025
         assert [p.label for p in issue.periods_to_issue(con, date(2025, 6, 21))] == ["2025-H1", "2025-Q1", "2025-Q2"]
         issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
@@ -225,13 +266,20 @@ def test_schedule_candidates_are_final_and_never_issued(warehouse, tmp_path):
 
 
 def test_a_quarters_year_to_date_targets_moving_is_no_reason_to_reissue(warehouse, tmp_path):
-    """A quarter's issue froze the year's target figures, which move by design while the year
-    runs: not a restatement of the quarter, so no corrected issue (a yearly issue compares them)."""
+    """A quarter's issue froze the year's target figures; those judged as of later periods move
+    by design while the year runs: not a restatement of the quarter, so no corrected issue. The
+    rows judged as of the quarter itself (what its report shows) are compared."""
     with open_warehouse(warehouse) as con:
         issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
-        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 WHERE year = 2025")
+        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 "
+                    "WHERE year = 2025 AND as_of_period <> '2025-Q1'")
         assert issue.refresh_restatements(con) == 0
         again = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path, reissue=True)
         assert (again.action, again.issue) == ("unchanged", 1) and "no cell moved" in again.message
         frozen = con.execute("SELECT sum(numerator) FROM issued.target_attainment WHERE issue = 1").fetchone()[0]
         assert frozen < con.execute("SELECT sum(numerator) FROM mart.target_attainment WHERE year = 2025").fetchone()[0]
+        con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 "
+                    "WHERE as_of_period = '2025-Q1' AND unit_code = 'U1' AND metric = 'online_payment_rate'")
+        issue.refresh_restatements(con)
+        assert con.execute("SELECT row_key, column_name, difference FROM mart.restatements").fetchall() == [
+            ("2025-Q1 / U1 / online_payment_rate", "numerator", 1.0)]

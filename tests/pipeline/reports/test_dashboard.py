@@ -1,7 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's ``chromium``): the page loads offline,
 the headline cards show the change against the previous period and the same period a year
-earlier, the targets are the period's verdict (mart.target_attainment as of the period) ranked
-within each level by gap with the minimum sample flagged, the ranking is within levels, no
+earlier, the targets are the period's verdict (mart.target_attainment as of the period) placed
+by the mart's rank (one rule) with small samples flagged, the ranking is within levels, no
 console errors, no horizontal scrolling at 390 px, no wrapped number when printed; screenshots
 (desktop, 390 px) and a PDF print are saved to var/test-artifacts/ (DVC_TEST_ARTIFACTS overrides)."""
 
@@ -110,7 +110,7 @@ def _expected(warehouse: Path) -> dict:
         targets = {}
         for metric in TARGET_METRICS:
             targets[metric] = con.execute(
-                "SELECT unit_code, unit_level, met, gap, applicable, partial_window, denominator, actual "
+                "SELECT unit_code, unit_level, met, gap, applicable, partial_window, denominator, actual, rank_in_level "
                 "FROM mart.target_attainment WHERE year = 2025 AND as_of_period = ? AND metric = ?",
                 [label, metric]).fetchall()
         ranking = con.execute(
@@ -162,30 +162,28 @@ def test_dashboard_renders_in_chromium(new_warehouse, tmp_path, browser):
         if delta:
             assert card["texts"][0].startswith("▲" if delta > 0 else "▼"), card
 
-    # Targets: the period's verdict, ranked within each level by gap, minimum sample flagged.
+    # Targets: the period's verdict, placed by the mart's rank (one rule), small samples flagged.
     blocks = {b["metric"]: b["rows"] for b in got["targets"]}
     assert set(blocks) == set(TARGET_METRICS)
     for metric, rows in expected["targets"].items():
         shown = {r["unit"]: r for r in blocks[metric]}
         assert set(shown) == {r[0] for r in rows}  # every unit with a target, once
-        for code, level, met, _gap, applicable, partial, den, actual in rows:
+        for code, level, met, _gap, applicable, partial, den, actual, rank in rows:
             r = shown[code]
             assert r["verdict"] == (WORDS[met] if applicable else "Không áp dụng"), code
             assert r["level"] == level
-            if partial:
-                assert r["status"] == "abolished" and r["place"] == ""
+            assert r["place"] == ("" if rank is None else str(rank)), code  # the mart's rank, always
+            if partial and rank is not None:
+                assert r["status"] == "abolished"
                 assert re.search(r"\((đã hợp nhất vào .+|đã giải thể) từ [0-9]{2}/[0-9]{2}/2025\)", r["name"])
             elif applicable and actual is not None and den < MIN_SAMPLE:
-                assert r["status"] == "small" and r["place"] == "" and f"{int(den)} hồ sơ < {MIN_SAMPLE}" in r["flag"]
+                assert r["status"] == "small" and f"ít hồ sơ: {int(den)} < {MIN_SAMPLE}" in r["flag"]
         for level in {r[1] for r in rows}:
-            ranked = sorted((r for r in rows if r[1] == level and not r[5] and r[4] and r[7] is not None
-                             and r[6] >= MIN_SAMPLE), key=lambda r: -r[3])
-            order = [r for r in blocks[metric] if r["level"] == level and r["status"] == "ranked"]
-            assert [r["unit"] for r in order] == [r[0] for r in ranked], (metric, level)
-            places = [int(r["place"]) for r in order]
-            assert places == sorted(places) and (not places or places[0] == 1)
+            ranked = sorted((r for r in rows if r[1] == level and r[8] is not None), key=lambda r: r[8])
+            order = [r for r in blocks[metric] if r["level"] == level and r["place"] != ""]
+            assert [int(r["place"]) for r in order] == [r[8] for r in ranked], (metric, level)
             first_other = next((i for i, r in enumerate(b for b in blocks[metric] if b["level"] == level)
-                                if r["status"] != "ranked"), None)
+                                if r["place"] == ""), None)
             assert first_other is None or first_other == len(order)  # ranked first, then the rest
         assert any(r["status"] == "small" for r in blocks[metric])
         assert any(r["status"] == "abolished" for r in blocks[metric])

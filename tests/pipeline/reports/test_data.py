@@ -10,31 +10,38 @@ from pipeline.reports import data
 from schemas.case_record import reason_text
 
 
-def _verdict(code: str, level: str, gap: float | None, den: int, *, in_force: bool = True,
+def _verdict(code: str, level: str, actual: float | None, den: int, rank: int | None, *, in_force: bool = True,
              applicable: bool = True) -> dict:
-    actual = None if gap is None else 0.5 + gap
     return {"unit_code": code, "unit_name": f"Đơn vị {code}", "unit_level": level, "actual": actual,
-            "gap": gap if applicable else None, "met": None if gap is None or not applicable else gap >= 0,
-            "denominator": den, "numerator": 0, "in_force": in_force, "applicable": applicable}
+            "gap": None if actual is None or not applicable else actual - 0.5,
+            "met": None if actual is None or not applicable else actual >= 0.5, "denominator": den,
+            "numerator": 0, "in_force": in_force, "applicable": applicable,
+            "rank_in_level": rank if applicable and actual is not None else None,
+            "units_in_level": 5 if level == "commune" else 1}
 
 
-def test_rank_by_gap_within_level_with_minimum_sample():
+def test_rank_targets_places_every_unit_by_the_marts_rank():
+    """The one rule (METRICS.md §4.4): the mart's rank by actual; small samples and units judged
+    on a partial window keep their rank and are flagged; only no data / not applicable are unranked."""
     rows = [
-        _verdict("a", "commune", -0.10, 50),
-        _verdict("b", "commune", 0.05, 3),  # best gap, but 3 cases: flagged, not first
-        _verdict("c", "commune", 0.02, 20),  # exactly the minimum: ranked
-        _verdict("d", "commune", 0.02, 99),  # tie with c: shares place 1
-        _verdict("e", "commune", 0.30, 80, in_force=False),  # abolished: shown last, never ranked
-        _verdict("f", "commune", None, 0),
-        _verdict("g", "commune", 0.40, 80, applicable=False),
-        _verdict("h", "district", -0.50, 40),  # its own level: place 1 there
+        _verdict("a", "commune", 0.40, 50, 5),
+        _verdict("b", "commune", 0.95, 3, 1),  # best actual on 3 cases: first, flagged small
+        _verdict("c", "commune", 0.52, 20, 3),  # exactly the minimum: not small
+        _verdict("d", "commune", 0.52, 99, 3),  # tie with c: shares place 3
+        _verdict("e", "commune", 0.80, 80, 2, in_force=False),  # abolished: ranked on its partial window
+        _verdict("f", "commune", None, 0, None),
+        _verdict("g", "commune", 0.90, 80, None, applicable=False),
+        _verdict("h", "district", 0.10, 40, 1),  # its own level: place 1 there
     ]
-    ranked = data.rank_by_gap(rows, 20)
+    ranked = data.rank_targets(rows, 20)
     by_code = {r["unit_code"]: r for r in ranked}
-    assert [r["unit_code"] for r in ranked] == ["h", "c", "d", "a", "b", "f", "g", "e"]  # form level order
-    assert [by_code[c]["place"] for c in "cdabfgeh"] == [1, 1, 3, None, None, None, None, 1]
-    assert [by_code[c]["status"] for c in "bfge"] == ["small", "no_data", "not_applicable", "abolished"]
-    assert by_code["a"]["ranked_units"] == 3 and by_code["h"]["ranked_units"] == 1
+    assert [r["unit_code"] for r in ranked] == ["h", "b", "e", "c", "d", "a", "f", "g"]  # form level order
+    assert [by_code[c]["place"] for c in "becdafgh"] == [1, 2, 3, 3, 5, None, None, 1]
+    assert [by_code[c]["status"] for c in "beacfg"] == ["small", "abolished", "ranked", "ranked", "no_data",
+                                                         "not_applicable"]
+    assert by_code["a"]["ranked_units"] == 5 and by_code["h"]["ranked_units"] == 1
+    assert data.small_sample_note(by_code["b"], 20) == "ít hồ sơ: 3 < 20"
+    assert data.small_sample_note(by_code["c"], 20) is None and data.small_sample_note(by_code["f"], 20) is None
 
 
 def test_rank_units_by_rate_flags_small_samples():

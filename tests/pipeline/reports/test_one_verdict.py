@@ -19,7 +19,7 @@ from tests.pipeline.reports.test_xlsx import _target_sheet_rows
 
 WORDS = {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}
 SUMMARY_LINE = re.compile(r"^ {4}(\S+) .* (full_process_online_rate|online_payment_rate) +actual .* "
-                          r"gap (\S+ điểm) (Chưa đạt)$")
+                          r"gap (\S+ điểm) rank \S+ (Chưa đạt)$")
 COUNTS_LINE = re.compile(r"^  (\w+): (\d+) met \(Đạt\), (\d+) below \(Chưa đạt\), (\d+) without data, (\d+) not applicable$")
 
 
