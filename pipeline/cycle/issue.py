@@ -48,6 +48,9 @@ class IssuedTable:
     source: str  # mart.<table>
     keys: tuple[str, ...]  # a row's key within one window
     optional: bool = False  # another branch adds it: copied only when present
+    # Further columns that tell a window's rows apart when restatements pair issued and current
+    # rows (a roll-up per province and level; a target per as-of period of its year).
+    also_match: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -60,9 +63,9 @@ class IssuedTable:
 
 ISSUED_TABLES: tuple[IssuedTable, ...] = (
     IssuedTable("mart.unit_period_stats", ("unit_code",)),
-    IssuedTable("mart.level_period_stats", ("unit_level",)),
+    IssuedTable("mart.level_period_stats", ("unit_level",), also_match=("province_code",)),
     # Per year, not per window: a period's report shows its report year's target rows.
-    IssuedTable("mart.target_attainment", ("unit_code", "metric")),
+    IssuedTable("mart.target_attainment", ("unit_code", "metric"), also_match=("as_of_period",)),
     IssuedTable("mart.procedure_period_stats", ("unit_code", "procedure_code"), optional=True),
     IssuedTable("mart.field_period_stats", ("unit_code", "field_code"), optional=True),
     IssuedTable("mart.late_cases", ("case_id",), optional=True),
@@ -223,15 +226,18 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     if not current or not issued:
         return None
     names = [c for c, _, _ in current]
-    values = [c for c in _value_columns(current, spec.keys) if c in issued]
+    keys = spec.keys + tuple(k for k in spec.also_match if k in names and k in issued)
+    values = [c for c in _value_columns(current, keys) if c in issued]
     if not values:
         return None
     cells = "[" + ", ".join(
         f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE}}" for c in values
     ) + "]"
-    key_text = "concat_ws(' / ', " + ", ".join(f'coalesce(i."{k}", c."{k}")::VARCHAR' for k in spec.keys) + ")"
+    key_text = "concat_ws(' / ', " + ", ".join(f'coalesce(i."{k}", c."{k}")::VARCHAR' for k in keys) + ")"
+    # NULL-safe: codes with no province roll up on their own, with an empty province (§4.3).
     join = " AND ".join(
-        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"] + [f'i."{k}" = c."{k}"' for k in spec.keys]
+        ["i.period_grain = c.issue_grain", "i.period_label = c.issue_label"]
+        + [f'i."{k}" IS NOT DISTINCT FROM c."{k}"' for k in keys]
     )
     by_year = _by_year(names)
     if by_year:
