@@ -101,6 +101,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 f"{key} is not a reporting partition: they run from {keys[0]} (DVC_FIRST_PERIOD) "
                 f"to the open quarter {keys[-1]}", EXIT_USAGE,
             )
+    start, end = _with_reference_changes(args.warehouse, start, end, keys)
     result = Runner(args.warehouse, command="backfill").run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
     )
@@ -113,20 +114,53 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _with_reference_changes(warehouse: Path, start: str, end: str, keys: Sequence[str]) -> tuple[str, str]:
+    """Widen a backfill to the quarters a pending change of the reference lists moves: the
+    marts (and the carry-over check between windows) must all stand on the same lists."""
+    from pipeline import marts
+    from pipeline.ingest.reference import ReferenceDataError
+    from pipeline.warehouse import connect
+
+    if not warehouse.exists():
+        return start, end
+    con = connect(warehouse, read_only=True)
+    try:
+        change, moved = marts.reference_pending(con)
+    except ReferenceDataError as exc:
+        raise CommandError(f"reference data: {exc}") from None
+    finally:
+        con.close()
+    wanted = [q.label for q in moved if q.label in keys]
+    if not wanted:
+        return start, end
+    first = min([start, *wanted], key=keys.index)
+    last = max([end, *wanted], key=keys.index)
+    if (first, last) != (start, end):
+        log.info("reference lists changed since the marts were built (%s): the backfill covers %s..%s",
+                 ", ".join(change.lists), first, last)
+    return first, last
+
+
 def _open_for_reading(warehouse: Path):
-    """The warehouse read-only; while a writer holds it, the published analyst copy."""
+    """The published analyst copy while a run is in progress (a reader must never take the
+    warehouse from under it, also between its steps), else the warehouse read-only; the copy
+    too when some other process holds the warehouse."""
     from pipeline.publish.analyst_copy import analytics_path
+    from pipeline.run_marker import run_in_progress
     from pipeline.warehouse import connect
 
     if not warehouse.exists():
         raise CommandError(f"warehouse {warehouse} does not exist", EXIT_USAGE)
+    copy = analytics_path(warehouse)
+    if run_in_progress(warehouse) and copy.exists():
+        log.info("a run is in progress on the warehouse; reading the published analyst copy %s", copy)
+        return connect(copy, read_only=True), copy
     try:
         return connect(warehouse, read_only=True), warehouse
     except RuntimeError as exc:
-        copy = analytics_path(warehouse)
         if not copy.exists():
             raise CommandError(str(exc)) from None
-        log.warning("the warehouse is busy (a run holds it); reading the published analyst copy %s", copy)
+        log.warning("the warehouse is busy (another process holds it); reading the published analyst copy %s", copy)
         return connect(copy, read_only=True), copy
 
 
@@ -212,7 +246,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     try:
         print_summary(args.warehouse, args.period, con)
         if source != args.warehouse:
-            print(f"(read from the published analyst copy {source}: a run holds the warehouse)")
+            print(f"(read from the published analyst copy {source}: the warehouse is in use)")
     finally:
         con.close()
     return EXIT_OK
@@ -289,6 +323,16 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     return parser
 
 
+def _run_marker(args: argparse.Namespace):
+    from contextlib import nullcontext
+
+    from pipeline.run_marker import holding_run_marker
+
+    if COMMAND_JOBS.get(args.command) and getattr(args, "warehouse", None):
+        return holding_run_marker(args.warehouse)
+    return nullcontext()
+
+
 # Libraries that log at INFO what an operator need not read (their warnings still show).
 THIRD_PARTY_LOGGERS = ("great_expectations", "alembic", "dagster", "httpx", "httpcore", "urllib3", "filelock")
 
@@ -327,7 +371,10 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any],
     if as_of is not None:
         os.environ["DVC_AS_OF"] = as_of.isoformat()
     try:
-        return args.func(args)
+        # A writing command marks its whole length, so readers turn to the analyst copy even
+        # while it has let go of the warehouse between two steps.
+        with _run_marker(args):
+            return args.func(args)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
