@@ -24,6 +24,7 @@ import duckdb
 
 from pipeline import periods
 from pipeline.cycle import timeline
+from pipeline.output_modes import make_folders
 from pipeline.warehouse import read_sql
 
 log = logging.getLogger(__name__)
@@ -424,7 +425,7 @@ def issue_period(
 def write_once(path: Path, write: Callable[[Path], None]) -> Path:
     """Write through a temporary file, make it read-only and link it into place; an existing
     file is never replaced (FileExistsError)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     if path.exists():
         raise FileExistsError(f"{path} exists: issued files are never overwritten")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
