@@ -15,6 +15,7 @@ import codecs
 import dataclasses
 import gzip
 import json
+import logging
 import os
 import tempfile
 import unicodedata
@@ -31,6 +32,8 @@ import pyarrow as pa
 from pipeline import config
 from pipeline.ingest.validation import TOO_LONG_MARKER, stage_from_lines_sql, stage_from_tabular_sql
 from schemas.case_record import FIELD_SPECS, Kind, field_for_header, pii_like_name
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
 STAGE = "stage"
@@ -386,9 +389,14 @@ def _stage_csv(
     drop_stage(con)
 
 
-def _require_known_header(path: Path, mapping: dict[str, str]) -> None:
+def _require_known_header(path: Path, mapping: dict[str, str], fmt: str = "csv") -> None:
     """One clear failure for a file whose header is not the contract's (another delimiter,
     another export), instead of every row "required field missing"."""
+    if not mapping and fmt == "xlsx":
+        raise ReadError(
+            f"{path.name}: row 1 of the first sheet matched none of the contract's fields: expected the "
+            "header row there (contract names such as MaHoSo, or the export screen's headers such as Mã hồ sơ)"
+        )
     if not mapping:
         raise ReadError(
             f"{path.name}: the header matched none of the contract's fields (delimiter?): "
@@ -459,15 +467,15 @@ def _read_numbered(
     Accepted row k (0-based) has record number first_row + k + j, where j counts the rejected
     records r_i (i-th smallest, 1-based) with r_i - i - first_row + 1 <= k: the rejects with
     at most k accepted records before them."""
-    for name in ("reject_errors_tmp", "reject_scans_tmp"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for table in ("reject_errors_tmp", "reject_scans_tmp"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_READ} AS SELECT * FROM read_csv({_sql_text(str(path))}, {options}, "
             "store_rejects = true, rejects_table = 'reject_errors_tmp', rejects_scan = 'reject_scans_tmp')"
         )
     except duckdb.Error as exc:
-        raise ReadError(f"{name}: cannot read file: {str(exc).splitlines()[0]}") from exc
+        raise ReadError(_unreadable(name, exc)) from exc
     # One row per rejected record (a record can break several rules).
     con.execute(
         f"""
@@ -479,8 +487,8 @@ def _read_numbered(
         FROM reject_errors_tmp GROUP BY line
         """
     )
-    for name in ("reject_errors_tmp", "reject_scans_tmp"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for table in ("reject_errors_tmp", "reject_scans_tmp"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     accepted = con.execute(f"SELECT count(*) FROM {_READ}").fetchone()[0]
     rejected, keys = con.execute(
         f"SELECT count(*), list(accepted_before ORDER BY line) FROM {_REJECTS}"
@@ -507,6 +515,16 @@ def _read_numbered(
         f"r.rowid + {first_row} + coalesce(g.rejected_before, 0)",
         "ASOF LEFT JOIN stage_reject_gaps g ON g.gap_key <= r.rowid",
     )
+
+
+def _unreadable(name: str, exc: duckdb.Error) -> str:
+    """A file DuckDB's line reader gives up on, in words (its parser's state is no reason)."""
+    log.debug("%s: DuckDB could not read it: %s", name, exc)
+    kind = "JSON Lines" if ".jsonl" in name.lower() else "CSV"
+    if isinstance(exc, duckdb.InvalidInputException) or "CSV Parser" in str(exc):
+        return (f"{name}: not a {kind} file: its content is not text lines (binary or damaged data?); "
+                f"check that it is the portal's export, re-export it and drop it in again")
+    return f"{name}: cannot read the file as {kind}: {str(exc).splitlines()[0]}"
 
 
 def _chunk_bounds(accepted: int) -> Iterator[tuple[int, int, bool]]:
@@ -590,9 +608,12 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
     try:
         header = next(rows)
     except StopIteration as exc:
-        raise ReadError(f"{path.name}: empty workbook (no header row)") from exc
+        raise ReadError(
+            f"{path.name}: row 1 of the first sheet is empty: expected the header row there (contract names "
+            "or the export screen's headers); nothing below it is read"
+        ) from exc
     columns, mapping, extras = _map_headers([_excel_text(h) for h in header])
-    _require_known_header(path, mapping)
+    _require_known_header(path, mapping, "xlsx")
     width = len(columns)
     data: list[list[str]] = [[] for _ in columns]
     numbers: list[int] = []
