@@ -575,6 +575,45 @@ def _excel_text(value: Any) -> str:
     return str(value)
 
 
+# Consecutive empty rows after which an xlsx is refused (its export never has one).
+MAX_EMPTY_XLSX_ROWS = 10_000
+
+
+@contextmanager
+def _quick_sheet_size() -> Iterator[None]:
+    """While a workbook loads read-only: look for a sheet's <dimension> only before its data.
+
+    openpyxl looks for it through the whole sheet when there is none (files written by other
+    tools): 20 s for 400,000 empty rows before the first is read. Without it the size is
+    unknown, which the rows we read do not need."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.worksheet import _read_only
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+    from openpyxl.worksheet.dimensions import SheetDimension
+
+    def get_size(sheet) -> None:
+        source = sheet._get_source()
+        try:
+            for _event, element in iterparse(source, events=("start",)):
+                if element.tag == DIMENSION_TAG:
+                    dims = SheetDimension.from_tree(element).boundaries
+                    if dims is not None:
+                        sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = dims
+                    return
+                if element.tag == DATA_TAG:
+                    return
+        finally:
+            source.close()
+
+    original = _read_only.ReadOnlyWorksheet._get_size
+    _read_only.ReadOnlyWorksheet._get_size = get_size
+    try:
+        yield
+    finally:
+        _read_only.ReadOnlyWorksheet._get_size = original
+
+
 def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     """The header row (trailing empty cells dropped), then the data rows cut to its width.
 
@@ -585,7 +624,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        with _quick_sheet_size():
+            wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError) as exc:
         raise ReadError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
     except Exception as exc:  # zipfile.BadZipFile and friends
@@ -617,10 +657,21 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
     width = len(columns)
     data: list[list[str]] = [[] for _ in columns]
     numbers: list[int] = []
+    empty_run = 0
     for sheet_row, row in enumerate(rows, start=2):
         cells = [_excel_text(v) for v in row[:width]]
         if not any(c.strip() for c in cells):
+            empty_run += 1
+            if empty_run > MAX_EMPTY_XLSX_ROWS:
+                # Formatted-but-empty rows (a sheet "used" to row 1,048,576) cost a minute to
+                # read for nothing: refuse at once and say how to fix it, not read on.
+                raise ReadError(
+                    f"{path.name}: rows {sheet_row - empty_run + 1}–{sheet_row} of the first sheet are empty "
+                    f"({len(numbers):,} records above them): the portal's export has no empty rows; delete the "
+                    "empty rows (or copy the records into a new workbook) and drop the file in again"
+                )
             continue
+        empty_run = 0
         cells += [""] * (width - len(cells))
         numbers.append(sheet_row)
         for i, cell in enumerate(cells):

@@ -39,3 +39,25 @@ def test_xlsx_of_empty_rows_gets_an_xlsx_reason(con, tmp_path):
     result = land_file(con, titled)
     assert result.status == "failed" and "row 1 of the first sheet matched none of the contract's fields" in result.error
     assert "delimiter" not in result.error
+
+
+def test_xlsx_of_many_empty_rows_below_its_header_is_refused_at_once(con, tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)  # no <dimension>: openpyxl used to scan the whole sheet first
+    ws = wb.create_sheet()
+    ws.append(["MaHoSo", "MaDonVi", "MaTTHC", "TrangThaiHoSo", "NgayCapNhat"])
+    ws.append(["X1", "U", "P", "2", "20250301080000"])
+    for _ in range(60_000):  # formatted, empty
+        cell = WriteOnlyCell(ws, value=None)
+        cell.font = Font(bold=True)
+        ws.append([cell])
+    path = tmp_path / "tall.xlsx"
+    wb.save(path)
+    result = land_file(con, path)
+    assert result.status == "failed"
+    # stopped 10,000 rows into the gap, not at row 60,002
+    assert "rows 3–10003 of the first sheet are empty (1 records above them)" in result.error
+    assert "delete the empty rows" in result.error and "delimiter" not in result.error
