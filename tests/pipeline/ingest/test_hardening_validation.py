@@ -229,3 +229,16 @@ def test_the_lock_message_tells_a_reader_from_a_run(command, kind):
     from pipeline import warehouse
 
     assert warehouse.holder_kind(command) == kind
+
+
+def test_the_lock_message_of_a_summary_does_not_say_wait_for_that_run(monkeypatch):
+    from pathlib import Path
+
+    from pipeline import warehouse
+
+    error = 'IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held in /usr/bin/python3 (PID 42)'
+    monkeypatch.setattr(warehouse, "_process_command", lambda pid: "python -m pipeline summary --warehouse w.duckdb")
+    reader = warehouse.lock_message(Path("w.duckdb"), error)
+    assert "It is a reader" in reader and "Wait for that run" not in reader
+    monkeypatch.setattr(warehouse, "_process_command", lambda pid: "python -m pipeline run --inbox in")
+    assert "Wait for that run to finish" in warehouse.lock_message(Path("w.duckdb"), error)
