@@ -39,6 +39,7 @@ def _refuse_wrong_pii_key(warehouse: Path) -> None:
     """Before any job runs: a DVC_PII_KEY other than the warehouse's is refused in one line
     (the landing step would refuse it too, with every later step's "not executed" after it)."""
     from pipeline import config
+    from pipeline.db import table_exists
     from pipeline.warehouse import PII_KEY_MISMATCH, connect, pii_key_fingerprint
 
     if not warehouse.exists() or config.pii_rekey_requested():
@@ -48,8 +49,7 @@ def _refuse_wrong_pii_key(warehouse: Path) -> None:
     except RuntimeError:  # busy: the run itself says who holds it
         return
     try:
-        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                           "AND table_name = 'pii_key'").fetchone()[0]:
+        if not table_exists(con, "raw.pii_key"):
             return
         row = con.execute("SELECT fingerprint FROM raw.pii_key").fetchone()
     finally:
@@ -134,6 +134,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 f"{key} is not a reporting partition: they run from {keys[0]} (DVC_FIRST_PERIOD) "
                 f"to the open quarter {keys[-1]}", EXIT_USAGE,
             )
+    start, end = _with_reference_changes(args.warehouse, start, end, keys)
     _refuse_wrong_pii_key(args.warehouse)
     result = Runner(args.warehouse, command="backfill", settings=_settings(args)).run(
         "marts_job", partition_range=(start, end), tags={"quarters": args.quarters}
@@ -147,20 +148,53 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _with_reference_changes(warehouse: Path, start: str, end: str, keys: Sequence[str]) -> tuple[str, str]:
+    """Widen a backfill to the quarters a pending change of the reference lists moves: the
+    marts (and the carry-over check between windows) must all stand on the same lists."""
+    from pipeline import marts
+    from pipeline.ingest.reference import ReferenceDataError
+    from pipeline.warehouse import connect
+
+    if not warehouse.exists():
+        return start, end
+    con = connect(warehouse, read_only=True)
+    try:
+        change, moved = marts.reference_pending(con)
+    except ReferenceDataError as exc:
+        raise CommandError(f"reference data: {exc}") from None
+    finally:
+        con.close()
+    wanted = [q.label for q in moved if q.label in keys]
+    if not wanted:
+        return start, end
+    first = min([start, *wanted], key=keys.index)
+    last = max([end, *wanted], key=keys.index)
+    if (first, last) != (start, end):
+        log.info("reference lists changed since the marts were built (%s): the backfill covers %s..%s",
+                 ", ".join(change.lists), first, last)
+    return first, last
+
+
 def _open_for_reading(warehouse: Path):
-    """The warehouse read-only; while a writer holds it, the published analyst copy."""
+    """The published analyst copy while a run is in progress (a reader must never take the
+    warehouse from under it, also between its steps), else the warehouse read-only; the copy
+    too when some other process holds the warehouse."""
     from pipeline.publish.analyst_copy import analytics_path
+    from pipeline.run_marker import run_in_progress
     from pipeline.warehouse import connect
 
     if not warehouse.exists():
         raise CommandError(f"warehouse {warehouse} does not exist", EXIT_USAGE)
+    copy = analytics_path(warehouse)
+    if run_in_progress(warehouse) and copy.exists():
+        log.info("a run is in progress on the warehouse; reading the published analyst copy %s", copy)
+        return connect(copy, read_only=True), copy
     try:
         return connect(warehouse, read_only=True), warehouse
     except RuntimeError as exc:
-        copy = analytics_path(warehouse)
         if not copy.exists():
             raise CommandError(str(exc)) from None
-        log.warning("the warehouse is busy (a run holds it); reading the published analyst copy %s", copy)
+        log.warning("the warehouse is busy (another process holds it); reading the published analyst copy %s", copy)
         return connect(copy, read_only=True), copy
 
 
@@ -252,7 +286,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     try:
         print_summary(args.warehouse, args.period, con, today=args.as_of)
         if source != args.warehouse:
-            print(f"(read from the published analyst copy {source}: a run holds the warehouse)")
+            print(f"(read from the published analyst copy {source}: the warehouse is in use)")
     finally:
         con.close()
     return EXIT_OK
@@ -371,6 +405,16 @@ def build_parser(extensions: Sequence[Callable[[Any], None]] = ()) -> argparse.A
     return parser
 
 
+def _run_marker(args: argparse.Namespace):
+    from contextlib import nullcontext
+
+    from pipeline.run_marker import holding_run_marker
+
+    if COMMAND_JOBS.get(args.command) and getattr(args, "warehouse", None):
+        return holding_run_marker(args.warehouse)
+    return nullcontext()
+
+
 # Libraries that log at INFO what an operator need not read (their warnings still show).
 THIRD_PARTY_LOGGERS = ("great_expectations", "alembic", "dagster", "httpx", "httpcore", "urllib3", "filelock")
 
@@ -404,7 +448,10 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Callable[[Any],
     args = parser.parse_args(argv)
     configure_logging(quiet=args.quiet, verbose=args.verbose or args.debug)
     try:
-        return args.func(args)
+        # A writing command marks its whole length, so readers turn to the analyst copy even
+        # while it has let go of the warehouse between two steps.
+        with _run_marker(args):
+            return args.func(args)
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code

@@ -20,6 +20,7 @@ from assets import jobs, partitions
 from assets.definitions import ASSET_CHECKS, ASSETS, build_definitions, build_resources
 from assets.resources import RunSettings
 from pipeline import marts
+from pipeline.ingest.reference import ReferenceDataError
 from pipeline.warehouse import open_warehouse
 
 log = logging.getLogger("pipeline")
@@ -88,11 +89,20 @@ class Runner:
     def refresh_pending_marts(self, *, full: bool = False) -> str | None:
         """One marts_job run over every quarter the new data touched (every quarter with data
         when ``full``); returns the quarters' span, or None when nothing was pending."""
-        with open_warehouse(self.warehouse) as con:
-            quarters = marts.pending_quarters(con, full=full)
+        try:
+            with open_warehouse(self.warehouse) as con:
+                quarters = marts.pending_quarters(con, full=full)
+                change, moved = marts.reference_pending(con)
+        except ReferenceDataError as exc:  # the marts would fail on it: say which file and row
+            raise CommandError(f"reference data: {exc}") from None
         if not quarters:
-            log.info("marts are up to date: no core changes since the last refresh")
+            log.info("marts are up to date: no core or reference-list changes since the last refresh")
             return None
+        if moved and not full:
+            log.info(
+                "reference lists changed since the marts were built (%s): quarters %s..%s are refreshed with them",
+                ", ".join(change.lists), moved[0].label, moved[-1].label,
+            )
         keys, outside = partitions.existing_quarter_keys(quarters)
         if outside:
             log.warning(

@@ -7,7 +7,7 @@ from assets.jobs import core_refresh_job, ingest_files_job, issue_job, marts_job
 from assets.loggers import LOGGERS
 from assets.resources import InboxResource, RunSettings, WarehouseResource
 from assets.schedules import daily_issue, nightly_portal_pull
-from assets.sensors import inbox_sensor, refresh_after_ingest
+from assets.sensors import inbox_sensor, reference_lists_sensor, refresh_after_ingest
 from pipeline import config
 
 ASSETS = dg.load_assets_from_modules([ingest, core_assets, marts, cycle, publish, reports, refresh])
@@ -32,7 +32,7 @@ def build_definitions(
         asset_checks=ASSET_CHECKS,
         jobs=[ingest_files_job, portal_pull_job, core_refresh_job, marts_job, issue_job],
         schedules=[nightly_portal_pull, daily_issue],
-        sensors=[inbox_sensor, refresh_after_ingest],
+        sensors=[inbox_sensor, refresh_after_ingest, reference_lists_sensor],
         resources=build_resources(warehouse_path, inbox_path, settings),
         loggers=LOGGERS,
         # DuckDB has one writer process: run every step in the run's own process.

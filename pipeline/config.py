@@ -141,6 +141,39 @@ def duckdb_memory_limit() -> str:
     return value
 
 
+def lock_wait_seconds() -> float:
+    """How long a writing step waits for a reader that holds the warehouse (DVC_LOCK_WAIT_S,
+    default 120) before it gives up: someone running `summary` must not fail a nightly run."""
+    raw = os.environ.get("DVC_LOCK_WAIT_S", "120").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"DVC_LOCK_WAIT_S must be a number of seconds, got {raw!r}") from None
+    if seconds < 0:
+        raise ValueError(f"DVC_LOCK_WAIT_S must be 0 or more, got {raw!r}")
+    return seconds
+
+
+def output_file_mode() -> int:
+    """Mode of the files the pipeline writes for people (reports, dashboards, Data Docs, the
+    analyst copy): DVC_OUTPUT_MODE, octal, default 0640 (owner and group read, no one else).
+    Their folders get the matching search bits (0640 -> 0750)."""
+    raw = os.environ.get("DVC_OUTPUT_MODE", "0640").strip()
+    try:
+        mode = int(raw, 8)
+    except ValueError:
+        raise ValueError(f"DVC_OUTPUT_MODE must be an octal file mode such as 0640, got {raw!r}") from None
+    if not 0 <= mode <= 0o666 or not mode & 0o400:
+        raise ValueError(f"DVC_OUTPUT_MODE must be a file mode the owner can read (e.g. 0640, 0600), got {raw!r}")
+    return mode
+
+
+def output_folder_mode() -> int:
+    """Folders of the outputs: the file mode plus search (x) wherever it grants read."""
+    mode = output_file_mode()
+    return mode | ((mode & 0o444) >> 2) | 0o700
+
+
 def first_period_label() -> str:
     """The first reporting quarter the pipeline keeps (DVC_FIRST_PERIOD, e.g. 2024-Q1): Dagster's
     partitions start there, so the UI lists no empty quarters before the data."""

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,11 +40,40 @@ _DIR_MODE = 0o750
 
 
 def _process_command(pid: str) -> str:
+    """The holder's whole command line on one line (an argument's line breaks shown as \\n)."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return ""
-    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:200]
+    parts = [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    return " ".join(p.replace("\r", "").replace("\n", "\\n") for p in parts)
+
+
+_RUN_WORDS = {"run", "pull", "backfill", "issue", "demo", "bench"}
+_READER_WORDS = {"summary", "report"}
+
+
+def holder_kind(command: str) -> str:
+    """``run``, ``reader`` (e.g. ``summary``) or ``other``: who holds the warehouse, from its
+    command line, so the message says what to wait for."""
+    words = set(command.replace("=", " ").split())
+    if "pipeline" in command and words & _READER_WORDS:
+        return "reader"
+    if ("pipeline" in command and words & _RUN_WORDS) or "dagster" in command:
+        return "run"
+    if "read_only" in command or "-readonly" in words:
+        return "reader"
+    return "other"
+
+
+def _holder(error: str) -> str:
+    match = _RE_LOCK_PID.search(error)
+    if not match:
+        return "another process"
+    program, pid = match.groups()
+    command = _process_command(pid) or program
+    kind = {"reader": "a reader", "run": "a run"}.get(holder_kind(command), "a process")
+    return f"{kind}, process {pid} ({command}),"
 
 
 def lock_message(path: Path, error: str) -> str:
@@ -53,12 +83,42 @@ def lock_message(path: Path, error: str) -> str:
         return f"warehouse {path} is in use by another process ({error.splitlines()[0]})"
     program, pid = match.groups()
     command = _process_command(pid) or program
+    kind = holder_kind(command)
+    if kind == "reader":
+        advice = ("It is a reader (e.g. `summary` or `report`), done in seconds: retry when it has finished; "
+                  "readers should use the analyst copy while a run may write")
+    elif kind == "run":
+        advice = (f"Wait for that run to finish and retry (see it with `ps -o pid,etime,args -p {pid}`); "
+                  f"if it is hung, stop it with `kill {pid}` (a killed run loses nothing committed)")
+    else:
+        advice = (f"Close the warehouse in that program (or wait for it) and retry; see it with "
+                  f"`ps -o pid,etime,args -p {pid}`, stop it with `kill {pid}` if it is hung")
     return (
         f"warehouse {path} is in use by process {pid} ({command}): DuckDB lets one process use it "
-        f"at a time. Wait for that run to finish and retry (see it with `ps -o pid,etime,args -p {pid}`); "
-        f"if it is hung, stop it with `kill {pid}` (a killed run loses nothing committed). "
-        "Do not delete the warehouse or its .wal file."
+        f"at a time. {advice}. Do not delete the warehouse or its .wal file."
     )
+
+
+def _duckdb_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect; a writer that finds the file held waits up to DVC_LOCK_WAIT_S for it
+    (a reader lets go in seconds), saying so once, instead of failing the run."""
+    deadline: float | None = None
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if read_only or "lock" not in str(exc).lower():
+                raise
+            now = time.monotonic()
+            if deadline is None:
+                wait = config.lock_wait_seconds()
+                deadline = now + wait
+                if wait > 0:
+                    log.warning("%s holds warehouse %s; waiting up to %.0f s for it to let go (DVC_LOCK_WAIT_S)",
+                                _holder(str(exc)), path, wait)
+            if now >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _restrict_mode(path: Path) -> None:
@@ -83,7 +143,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     new = not read_only and not path.exists()
     old_umask = os.umask(0o077) if new else None
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = _duckdb_connect(path, read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseLockedError(lock_message(path, str(exc))) from None

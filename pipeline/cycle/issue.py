@@ -26,6 +26,7 @@ import duckdb
 from pipeline import periods
 from pipeline.cycle import timeline
 from pipeline.db import read_sql, transaction
+from pipeline.output_modes import make_folders
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class IssuedTable:
     source: str  # mart.<table>
     keys: tuple[str, ...]  # a row's key within one window
     optional: bool = False  # another branch adds it: copied only when present
+    # Further columns that tell a window's rows apart when restatements pair issued and current
+    # rows (a roll-up per province and level; a target per as-of period of its year).
+    also_match: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -443,7 +447,7 @@ def issue_period(
 def write_once(path: Path, write: Callable[[Path], None]) -> Path:
     """Write through a temporary file, make it read-only and link it into place; an existing
     file is never replaced (FileExistsError)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     if path.exists():
         raise FileExistsError(f"{path} exists: issued files are never overwritten")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

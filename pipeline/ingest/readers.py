@@ -15,6 +15,7 @@ import codecs
 import dataclasses
 import gzip
 import json
+import logging
 import os
 import tempfile
 import unicodedata
@@ -32,6 +33,8 @@ from pipeline import config
 from pipeline.db import sql_literal
 from pipeline.ingest.validation import TOO_LONG_MARKER, stage_from_lines_sql, stage_from_tabular_sql
 from schemas.case_record import FIELD_SPECS, Kind, field_for_header, pii_like_name
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".csv", ".xlsx")
 STAGE = "stage"
@@ -387,9 +390,14 @@ def _stage_csv(
     drop_stage(con)
 
 
-def _require_known_header(path: Path, mapping: dict[str, str]) -> None:
+def _require_known_header(path: Path, mapping: dict[str, str], fmt: str = "csv") -> None:
     """One clear failure for a file whose header is not the contract's (another delimiter,
     another export), instead of every row "required field missing"."""
+    if not mapping and fmt == "xlsx":
+        raise ReadError(
+            f"{path.name}: row 1 of the first sheet matched none of the contract's fields: expected the "
+            "header row there (contract names such as MaHoSo, or the export screen's headers such as Mã hồ sơ)"
+        )
     if not mapping:
         raise ReadError(
             f"{path.name}: the header matched none of the contract's fields (delimiter?): "
@@ -456,15 +464,15 @@ def _read_numbered(
     Accepted row k (0-based) has record number first_row + k + j, where j counts the rejected
     records r_i (i-th smallest, 1-based) with r_i - i - first_row + 1 <= k: the rejects with
     at most k accepted records before them."""
-    for name in ("reject_errors_tmp", "reject_scans_tmp"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for table in ("reject_errors_tmp", "reject_scans_tmp"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_READ} AS SELECT * FROM read_csv({sql_literal(str(path))}, {options}, "
             "store_rejects = true, rejects_table = 'reject_errors_tmp', rejects_scan = 'reject_scans_tmp')"
         )
     except duckdb.Error as exc:
-        raise ReadError(f"{name}: cannot read file: {str(exc).splitlines()[0]}") from exc
+        raise ReadError(_unreadable(name, exc)) from exc
     # One row per rejected record (a record can break several rules).
     con.execute(
         f"""
@@ -476,8 +484,8 @@ def _read_numbered(
         FROM reject_errors_tmp GROUP BY line
         """
     )
-    for name in ("reject_errors_tmp", "reject_scans_tmp"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for table in ("reject_errors_tmp", "reject_scans_tmp"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     accepted = con.execute(f"SELECT count(*) FROM {_READ}").fetchone()[0]
     rejected, keys = con.execute(
         f"SELECT count(*), list(accepted_before ORDER BY line) FROM {_REJECTS}"
@@ -504,6 +512,16 @@ def _read_numbered(
         f"r.rowid + {first_row} + coalesce(g.rejected_before, 0)",
         "ASOF LEFT JOIN stage_reject_gaps g ON g.gap_key <= r.rowid",
     )
+
+
+def _unreadable(name: str, exc: duckdb.Error) -> str:
+    """A file DuckDB's line reader gives up on, in words (its parser's state is no reason)."""
+    log.debug("%s: DuckDB could not read it: %s", name, exc)
+    kind = "JSON Lines" if ".jsonl" in name.lower() else "CSV"
+    if isinstance(exc, duckdb.InvalidInputException) or "CSV Parser" in str(exc):
+        return (f"{name}: not a {kind} file: its content is not text lines (binary or damaged data?); "
+                f"check that it is the portal's export, re-export it and drop it in again")
+    return f"{name}: cannot read the file as {kind}: {str(exc).splitlines()[0]}"
 
 
 def _chunk_bounds(accepted: int) -> Iterator[tuple[int, int, bool]]:
@@ -554,6 +572,45 @@ def _excel_text(value: Any) -> str:
     return str(value)
 
 
+# Consecutive empty rows after which an xlsx is refused (its export never has one).
+MAX_EMPTY_XLSX_ROWS = 10_000
+
+
+@contextmanager
+def _quick_sheet_size() -> Iterator[None]:
+    """While a workbook loads read-only: look for a sheet's <dimension> only before its data.
+
+    openpyxl looks for it through the whole sheet when there is none (files written by other
+    tools): 20 s for 400,000 empty rows before the first is read. Without it the size is
+    unknown, which the rows we read do not need."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.worksheet import _read_only
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+    from openpyxl.worksheet.dimensions import SheetDimension
+
+    def get_size(sheet) -> None:
+        source = sheet._get_source()
+        try:
+            for _event, element in iterparse(source, events=("start",)):
+                if element.tag == DIMENSION_TAG:
+                    dims = SheetDimension.from_tree(element).boundaries
+                    if dims is not None:
+                        sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = dims
+                    return
+                if element.tag == DATA_TAG:
+                    return
+        finally:
+            source.close()
+
+    original = _read_only.ReadOnlyWorksheet._get_size
+    _read_only.ReadOnlyWorksheet._get_size = get_size
+    try:
+        yield
+    finally:
+        _read_only.ReadOnlyWorksheet._get_size = original
+
+
 def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     """The header row (trailing empty cells dropped), then the data rows cut to its width.
 
@@ -564,7 +621,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        with _quick_sheet_size():
+            wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError) as exc:
         raise ReadError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
     except Exception as exc:  # zipfile.BadZipFile and friends
@@ -587,16 +645,30 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> StageInfo:
     try:
         header = next(rows)
     except StopIteration as exc:
-        raise ReadError(f"{path.name}: empty workbook (no header row)") from exc
+        raise ReadError(
+            f"{path.name}: row 1 of the first sheet is empty: expected the header row there (contract names "
+            "or the export screen's headers); nothing below it is read"
+        ) from exc
     columns, mapping, extras = _map_headers([_excel_text(h) for h in header])
-    _require_known_header(path, mapping)
+    _require_known_header(path, mapping, "xlsx")
     width = len(columns)
     data: list[list[str]] = [[] for _ in columns]
     numbers: list[int] = []
+    empty_run = 0
     for sheet_row, row in enumerate(rows, start=2):
         cells = [_excel_text(v) for v in row[:width]]
         if not any(c.strip() for c in cells):
+            empty_run += 1
+            if empty_run > MAX_EMPTY_XLSX_ROWS:
+                # Formatted-but-empty rows (a sheet "used" to row 1,048,576) cost a minute to
+                # read for nothing: refuse at once and say how to fix it, not read on.
+                raise ReadError(
+                    f"{path.name}: rows {sheet_row - empty_run + 1}–{sheet_row} of the first sheet are empty "
+                    f"({len(numbers):,} records above them): the portal's export has no empty rows; delete the "
+                    "empty rows (or copy the records into a new workbook) and drop the file in again"
+                )
             continue
+        empty_run = 0
         cells += [""] * (width - len(cells))
         numbers.append(sheet_row)
         for i, cell in enumerate(cells):

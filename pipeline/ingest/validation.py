@@ -351,6 +351,32 @@ def masked_record_sql(stage_alias: str = "s") -> str:
     )
     return (
         f"CASE WHEN {stage_alias}.parse_error IS NULL "
-        f"THEN pii_mask_extra(json_merge_patch({source_record_sql(stage_alias)}, json_object({patch}))) "
+        f"THEN {_mask_mistyped(f'pii_mask_extra(json_merge_patch({source_record_sql(stage_alias)}, json_object({patch})))')} "
         f"ELSE to_json({{'unparsed_line': {scrub}}}) END"
+    )
+
+
+# A code as the portal writes it (MaDonVi 000.00.00.H44, MaTTHC 1.001234, MucDo toan_trinh).
+_CODE_SHAPE = "[A-Za-z0-9._/:-]{1,40}"
+
+
+def _mask_mistyped(record: str) -> str:
+    """``record`` (a JSON object) with every date or code member whose value is not a date or
+    a code replaced by its shape (reason_value, as in the reasons): a name or phone number typed
+    into a date field is personal data like any other, also in a quarantined record."""
+    dates = ", ".join(sql_literal(f.name) for f in FIELD_SPECS if f.spec.kind is Kind.DATE)
+    codes = ", ".join(sql_literal(f.name) for f in FIELD_SPECS if f.spec.kind is Kind.CODE)
+    text = "trim(json_member_text(m.value))"
+    scalar = "json_type(m.value) NOT IN ('OBJECT', 'ARRAY', 'NULL')"
+    # The record inline, not in a subquery: CASE then evaluates it only for the rows of its
+    # branch (a subquery would be joined for every row, also the lines that are not JSON).
+    return (
+        f"CASE WHEN json_type({record}) <> 'OBJECT' THEN {record} "
+        f"ELSE to_json(map_from_entries(list_transform(map_entries(({record})::MAP(VARCHAR, JSON)), lambda m: {{"
+        f"'k': m.key, 'v': CASE "
+        f"WHEN {scalar} AND list_contains([{dates}], m.key) AND portal_ts_invalid({text}) "
+        f"THEN to_json(reason_value({text})) "
+        f"WHEN {scalar} AND list_contains([{codes}], m.key) AND {text} <> '' "
+        f"AND NOT regexp_full_match({text}, {sql_literal(_CODE_SHAPE)}) THEN to_json(reason_value({text})) "
+        f"ELSE m.value END}}))) END"
     )

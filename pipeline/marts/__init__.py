@@ -26,6 +26,7 @@ from pipeline.marts.refresh import (
     note_unit_rows,
     pending_day_range,
     pending_quarters,
+    reference_pending,
     refresh,
     refresh_all,
     refresh_drilldown,
@@ -44,6 +45,6 @@ __all__ = [
     "begin_refresh", "build_case_unit_history", "complete_refresh", "count_condition", "data_day_range",
     "ensure_mart_tables", "handled_count_expressions", "note_unit_rows", "pending_day_range",
     "pending_quarters", "refresh", "refresh_all", "refresh_drilldown", "refresh_late_cases",
-    "refresh_level_stats", "refresh_target_attainment", "refresh_unit_stats", "targets_missed",
+    "refresh_level_stats", "refresh_target_attainment", "refresh_unit_stats", "reference_pending", "targets_missed",
     "window_batches", "windows_for_days",
 ]

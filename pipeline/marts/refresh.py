@@ -28,6 +28,7 @@ from pipeline.db import (
     transaction,
 )
 from pipeline.ingest.reference import load_reference
+from pipeline.marts import reference_state
 from pipeline.metrics import (
     COUNT_COLUMNS,
     LATE_CASE_COLUMNS,
@@ -389,12 +390,27 @@ def pending_day_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | Non
 
 def pending_quarters(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> list[periods.Period]:
     """The quarters a refresh must recompute: those the core changes since the last refresh
-    touched, or (``full``) every quarter with data. Empty when nothing is pending. The
-    sensor and the command line both ask this."""
+    touched and those a change of the reference lists moves (reference_state), or (``full``)
+    every quarter with data. Empty when nothing is pending. The sensors and the command line
+    all ask this (read-only safe)."""
     days = data_day_range(con) if full else pending_day_range(con)
+    quarters = set(periods.quarters_overlapping(*days, cutoff_day=config.cutoff_day())) if days else set()
+    if not full:
+        quarters.update(reference_pending(con)[1])
+    return sorted(quarters)
+
+
+def reference_pending(con: duckdb.DuckDBPyConnection) -> tuple[reference_state.ReferenceChange, list[periods.Period]]:
+    """The change of the reference lists since the marts were built on them, and the quarters
+    with data whose refresh applies it (none when the lists are unchanged or there is no data)."""
+    change = reference_state.pending_change(con)
+    if not change.changed:
+        return change, []
+    days = data_day_range(con) if table_exists(con, "core.cases") else None
     if days is None:
-        return []
-    return periods.quarters_overlapping(*days, cutoff_day=config.cutoff_day())
+        return change, []
+    data_quarters = periods.quarters_overlapping(*days, cutoff_day=config.cutoff_day())
+    return change, reference_state.affected_quarters(change, data_quarters)
 
 
 def windows_for_days(first: date, last: date, cutoff_day: int | None = None) -> list[periods.Period]:
@@ -528,6 +544,7 @@ def begin_refresh(
     # Quarters, not the span of every window: a year window spans quarters this run left alone.
     refreshed = {w for w in windows if w.grain == "quarter"}
     covers = all(q in refreshed for q in pending_quarters(con) if refreshable(q))
+    reference_state.record_candidate(con, refresh_id)  # the lists this refresh reads
     con.execute(
         "INSERT INTO mart.refresh_log (refresh_id, refreshed_at, windows, first_day, last_day, "
         "covers_candidate, covers_pending) VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, FALSE)",
@@ -551,7 +568,9 @@ def complete_refresh(con: duckdb.DuckDBPyConnection, refresh_id: str) -> bool:
         "WHERE refresh_id = ? RETURNING covers_candidate",
         [refresh_id],
     ).fetchone()
-    return bool(row and row[0])
+    covered = bool(row and row[0])
+    reference_state.apply_candidate(con, refresh_id, covered=covered)
+    return covered
 
 
 def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> RefreshResult:

@@ -94,8 +94,11 @@ def publish(
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     new_set = folder.with_name(f".{folder.name}.{time.time_ns()}")
     previous_set = folder.resolve() if folder.is_symlink() and folder.is_dir() else None
-    _drop_temporary(tmp)
+    remove_leftovers(warehouse)
     timings: dict[str, float] = {}
+    # Files DuckDB creates (the temporary copy, its WAL) are never readable by others, also
+    # while they are written or left by a kill (the umask is restored right after).
+    old_umask = os.umask(0o027)
     try:
         started = time.perf_counter()
         # Published tables carry no order: let DuckDB write them in parallel (~20 % faster on
@@ -127,6 +130,8 @@ def publish(
         _drop_temporary(tmp)
         shutil.rmtree(new_set, ignore_errors=True)
         raise
+    finally:
+        os.umask(old_umask)
     os.replace(tmp, target)
     _swap_link(folder, new_set)
     how = (
@@ -140,6 +145,26 @@ def publish(
         target, version, how, timings["database"], folder, written, len(tables), timings["parquet"],
     )
     return target
+
+
+def remove_leftovers(warehouse: Path | str) -> list[Path]:
+    """Remove what a killed publish left next to the warehouse: temporary copies (and their
+    WAL), storage probes, half-made link stagings. One writer at a time holds the warehouse,
+    so none of them belongs to a publish in progress. Returns what was removed."""
+    target, folder = analytics_path(warehouse), parquet_path(warehouse)
+    prefixes = (f"{target.name}.tmp-", ".publish-probe-", f".{folder.name}.link-")
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    # iterdir + startswith, not glob: the warehouse name may contain glob characters.
+    for entry in target.parent.iterdir():
+        if entry.name.startswith(prefixes) and (entry.is_symlink() or entry.is_file()):
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    if removed:
+        log.info("publish: removed %d file(s) a previous, interrupted publish left behind: %s",
+                 len(removed), ", ".join(p.name for p in removed))
+    return removed
 
 
 def _drop_temporary(tmp: Path) -> None:

@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.output_modes import make_folders, restrict
+
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 STYLE = """body{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:1.5rem;color:#1c2833;max-width:72rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccd;padding:.3rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}
@@ -74,14 +76,14 @@ def write_validation_page(
         "<h2>Expectations</h2><table><tr><th>result</th><th>expectation</th><th>meaning</th>"
         f"<th>what failed</th></tr>{''.join(rows)}</table>"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_page(title, body), encoding="utf-8")
+    make_folders(path.parent)
+    restrict(_write(path, _page(title, body)))
     summary = {
         "suite": suite, "table": table, "bound": bound, "run": run_name, "checked_at": when,
         "success": result.success, "severity": result.severity, "rows": result.rows,
         "failed": len(result.failed), "expectations": len(result.outcomes),
     }
-    path.with_name(path.name + SUMMARY_SUFFIX).write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    restrict(_write(path.with_name(path.name + SUMMARY_SUFFIX), json.dumps(summary, ensure_ascii=False)))
     return path
 
 
@@ -117,6 +119,11 @@ def write_index(docs: Path) -> Path:
         f"<th>failed / expectations</th><th>run</th></tr>{rows}</table>"
     )
     index = docs / "index.html"
-    index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_text(_page("Data quality — validations", body), encoding="utf-8")
+    make_folders(index.parent)
+    restrict(_write(index, _page("Data quality — validations", body)))
     return index
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -44,6 +44,7 @@ from typing import Any
 import duckdb
 
 from pipeline import config
+from pipeline.output_modes import make_folders, restrict_tree
 from pipeline.quality import data_docs
 
 log = logging.getLogger(__name__)
@@ -439,7 +440,7 @@ def validate_frame(
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     if quality is not None:
-        quality.mkdir(parents=True, exist_ok=True)
+        make_folders(quality)
         _prune(quality, suite.name, keep_results())
     context = _context(quality)
     batch_definition = (
@@ -498,6 +499,7 @@ def validate_frame(
             result=result, notes=suite.notes,
         )
         index_page = data_docs.write_index(quality / "data_docs")
+        restrict_tree(quality)  # GX's own result files too: DVC_OUTPUT_MODE
     return dataclasses.replace(result, data_docs_index=index_page, validation_page=page)
 
 

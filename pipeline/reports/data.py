@@ -16,6 +16,7 @@ import duckdb
 from pipeline import config, periods
 from pipeline.db import table_columns, table_exists
 from pipeline.metrics import HEADLINE_RATES, RATE_TITLES
+from pipeline.output_modes import make_folders, restrict
 from schemas.case_record import REASONS
 
 __all__ = ["HEADLINE_RATES", "RATE_TITLES"]
@@ -297,10 +298,11 @@ def _refuse_hidden_cases(con: duckdb.DuckDBPyConnection, period: periods.Period)
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Write through a temporary file in the same folder, then rename it over ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)
+        restrict(tmp)  # DVC_OUTPUT_MODE (0640), before anyone can see it under its name
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

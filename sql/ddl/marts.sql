@@ -18,3 +18,25 @@ COMMENT ON COLUMN mart.refresh_log.covers_pending IS 'TRUE once the refresh comp
 COMMENT ON COLUMN mart.refresh_log.refresh_id IS 'The run that made the refresh (Dagster run id).';
 COMMENT ON COLUMN mart.refresh_log.covers_candidate IS 'Whether the refreshed windows cover every change pending when it started (takes effect at completion).';
 COMMENT ON COLUMN mart.refresh_log.completed_at IS 'When every output of the refresh was written; NULL = interrupted or failed.';
+
+-- The reference lists the marts were built on (pipeline/marts/reference_state.py): a change of
+-- the lists is pending until a refresh that covers it completes, like a change of the cases.
+CREATE TABLE IF NOT EXISTS mart.reference_applied (
+    list_name VARCHAR, item VARCHAR, from_day DATE, to_day DATE, value VARCHAR
+);
+COMMENT ON TABLE mart.reference_applied IS 'The reference lists (seeds/) as last applied to the marts, one row per item and span of days: the next run compares the lists of now with it and refreshes the windows a change moves.';
+COMMENT ON COLUMN mart.reference_applied.list_name IS 'calendar (unit in force: name, level, parent, province), resolution (crosswalk: unit cases count under), targets, procedures, file (digest of a seed file) or settings (cut-off day).';
+COMMENT ON COLUMN mart.reference_applied.item IS 'Unit code, unit|year|metric of a target, procedure code, file name or setting name.';
+COMMENT ON COLUMN mart.reference_applied.from_day IS 'First day the value holds (0001-01-01 = always).';
+COMMENT ON COLUMN mart.reference_applied.to_day IS 'Last day the value holds (9999-12-31 = open-ended).';
+COMMENT ON COLUMN mart.reference_applied.value IS 'The item''s value on those days (JSON or text).';
+CREATE TABLE IF NOT EXISTS mart.reference_candidate (
+    refresh_id VARCHAR, list_name VARCHAR, item VARCHAR, from_day DATE, to_day DATE, value VARCHAR
+);
+COMMENT ON TABLE mart.reference_candidate IS 'The reference lists a refresh in progress read; they become mart.reference_applied when it completes and covered every pending change.';
+COMMENT ON COLUMN mart.reference_candidate.refresh_id IS 'The refresh (mart.refresh_log.refresh_id).';
+COMMENT ON COLUMN mart.reference_candidate.list_name IS 'As in mart.reference_applied.';
+COMMENT ON COLUMN mart.reference_candidate.item IS 'As in mart.reference_applied.';
+COMMENT ON COLUMN mart.reference_candidate.from_day IS 'As in mart.reference_applied.';
+COMMENT ON COLUMN mart.reference_candidate.to_day IS 'As in mart.reference_applied.';
+COMMENT ON COLUMN mart.reference_candidate.value IS 'As in mart.reference_applied.';

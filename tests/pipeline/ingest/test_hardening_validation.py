@@ -194,14 +194,14 @@ def test_warehouse_file_is_not_world_readable(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
-def test_locked_warehouse_names_the_holding_process(tmp_path):
+def test_locked_warehouse_names_the_holding_process(tmp_path, monkeypatch):
     from pipeline import warehouse
 
+    monkeypatch.setenv("DVC_LOCK_WAIT_S", "0.5")  # a writer waits this long, then gives up
     path = tmp_path / "w.duckdb"
+    script = f"import duckdb, sys\nc = duckdb.connect({str(path)!r})\nprint('ready', flush=True)\nsys.stdin.read()"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); "
-         "print('ready', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
@@ -210,6 +210,35 @@ def test_locked_warehouse_names_the_holding_process(tmp_path):
         message = str(err.value)
         assert f"process {holder.pid}" in message and f"kill {holder.pid}" in message
         assert "Do not delete" in message
+        # The holder's multi-line command whole, on one line.
+        assert "\n" not in message and "\\nsys.stdin.read()" in message
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("command", "kind"), [
+    ("/usr/bin/python3 -m pipeline -q summary --warehouse var/w.duckdb", "reader"),
+    ("/usr/bin/python3 -m pipeline report --period 2025-Q1", "reader"),
+    ("/usr/bin/python3 -m pipeline run --inbox var/inbox", "run"),
+    ("/venv/bin/python /venv/bin/dagster dev -m assets.definitions", "run"),
+    ("duckdb -readonly var/warehouse.duckdb", "reader"),
+    ("/usr/bin/python3 my_script.py", "other"),
+])
+def test_the_lock_message_tells_a_reader_from_a_run(command, kind):
+    from pipeline import warehouse
+
+    assert warehouse.holder_kind(command) == kind
+
+
+def test_the_lock_message_of_a_summary_does_not_say_wait_for_that_run(monkeypatch):
+    from pathlib import Path
+
+    from pipeline import warehouse
+
+    error = 'IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held in /usr/bin/python3 (PID 42)'
+    monkeypatch.setattr(warehouse, "_process_command", lambda pid: "python -m pipeline summary --warehouse w.duckdb")
+    reader = warehouse.lock_message(Path("w.duckdb"), error)
+    assert "It is a reader" in reader and "Wait for that run" not in reader
+    monkeypatch.setattr(warehouse, "_process_command", lambda pid: "python -m pipeline run --inbox in")
+    assert "Wait for that run to finish" in warehouse.lock_message(Path("w.duckdb"), error)
