@@ -44,8 +44,9 @@ class TableSpec:
 
     @property
     def window_key(self) -> tuple[str, ...]:
-        """The key within one window (the issued rows of one period are matched on it)."""
-        return tuple(c for c in self.key if c not in (*WINDOW_KEY, "year", "as_of_period", "as_of_grain"))
+        """The key within one window (the issued rows of one period are matched on it); a target
+        row of a period's report is one (as-of period, unit, metric) of its report year."""
+        return tuple(c for c in self.key if c not in (*WINDOW_KEY, "year"))
 
 
 def _mart(name: str, key: tuple[str, ...], scope: Scope = "window", **kw) -> TableSpec:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import periods
+from pipeline import periods, tables
 from pipeline.cycle import timeline
-from pipeline.db import read_sql, transaction
+from pipeline.db import render_sql, sql_literal, table_columns, table_exists, transaction
 from pipeline.output_modes import make_folders
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,7 @@ class IssuedTable:
 
     source: str  # mart.<table>
     keys: tuple[str, ...]  # a row's key within one window
-    optional: bool = False  # another branch adds it: copied only when present
-    # Further columns that tell a window's rows apart when restatements pair issued and current
-    # rows (a roll-up per province and level; a target per as-of period of its year).
-    also_match: tuple[str, ...] = ()
+    optional: bool = False  # copied only when present (tables added after the cycle was built)
 
     @property
     def table(self) -> str:
@@ -63,19 +60,12 @@ class IssuedTable:
         return f"issued.{self.table}"
 
 
-# Each table's FULL row key within one window (METRICS.md §6: rows are matched on their full
-# key). A partial key (e.g. the roll-up level without its province) pairs rows of different
-# provinces and reports every cell of them as moved. Keys may be NULL (the roll-up of unknown
-# codes has no province): they are matched with IS NOT DISTINCT FROM.
-ISSUED_TABLES: tuple[IssuedTable, ...] = (
-    IssuedTable("mart.unit_period_stats", ("unit_code",)),
-    IssuedTable("mart.level_period_stats", ("province_code", "unit_level")),
-    # Per year, not per window: a period's report shows its report year's target rows, one per
-    # (as-of period, unit, metric).
-    IssuedTable("mart.target_attainment", ("as_of_period", "unit_code", "metric")),
-    IssuedTable("mart.procedure_period_stats", ("unit_code", "procedure_code"), optional=True),
-    IssuedTable("mart.field_period_stats", ("unit_code", "field_code"), optional=True),
-    IssuedTable("mart.late_cases", ("case_id",), optional=True),
+# Each table's FULL row key within one window (docs/definitions.md §6: rows are matched on their
+# full key), from the table registry. A partial key (e.g. the roll-up level without its province)
+# pairs rows of different provinces and reports every cell of them as moved. Keys may be NULL (the
+# roll-up of unknown codes has no province): they are matched with IS NOT DISTINCT FROM.
+ISSUED_TABLES: tuple[IssuedTable, ...] = tuple(
+    IssuedTable(t.name, t.window_key, optional=t.issued_optional) for t in tables.issued()
 )
 # A rate (or any floating value) moved only when it differs by more than rounding (METRICS.md
 # §6: 1e-9); relative to the value's size above 1 (day sums), since summing the same cases in
@@ -102,23 +92,6 @@ class IssueOutcome:
 # ---------------------------------------------------------------------------------------
 # Tables
 # ---------------------------------------------------------------------------------------
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[tuple[str, str, str]]:
-    schema, table = qualified.split(".")
-    return con.execute(
-        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, table],
-    ).fetchall()
-
-
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    return bool(_columns(con, qualified))
-
-
 def _by_year(source_columns: list[str]) -> bool:
     """Target rows are per year (no window columns): tagged with the issued window."""
     return "period_label" not in source_columns
@@ -128,7 +101,7 @@ def present_tables(con: duckdb.DuckDBPyConnection) -> list[IssuedTable]:
     """The issued tables whose mart exists (a required one missing is an error)."""
     out = []
     for spec in ISSUED_TABLES:
-        if _exists(con, spec.source):
+        if table_exists(con, spec.source):
             out.append(spec)
         elif not spec.optional:
             raise IssueRefused(f"{spec.source} does not exist: refresh the marts first")
@@ -140,7 +113,7 @@ def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
     columns a mart gained since are added (NULL in older issues)."""
     timeline.ensure_cycle_tables(con)
     for spec in ISSUED_TABLES:
-        source = _columns(con, spec.source)
+        source = table_columns(con, spec.source)
         if not source:
             continue
         names = [c for c, _, _ in source]
@@ -149,7 +122,7 @@ def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
             (c, t, ISSUE_COLUMNS[c]) for c, t in
             (("issue", "INTEGER"), ("issued_at", "TIMESTAMP"), ("data_as_of", "TIMESTAMP"), ("content_hash", "VARCHAR"))
         ]
-        have = {c for c, _, _ in _columns(con, spec.issued)}
+        have = {c for c, _, _ in table_columns(con, spec.issued)}
         if not have:
             cols = ", ".join(f'"{c}" {t}' for c, t, _ in wanted)
             con.execute(f"CREATE TABLE {spec.issued} ({cols})")
@@ -159,7 +132,7 @@ def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
             ).fetchone()[0]
             con.execute(
                 f"COMMENT ON TABLE {spec.issued} IS "
-                + _lit(f"The rows of {spec.source} as officially issued, one set per (window, issue); never "
+                + sql_literal(f"The rows of {spec.source} as officially issued, one set per (window, issue); never "
                        f"changed after the issue. {table_doc}".strip())
             )
         for column, dtype, doc in wanted:
@@ -167,7 +140,7 @@ def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
                 if have:
                     con.execute(f'ALTER TABLE {spec.issued} ADD COLUMN "{column}" {dtype}')
                 if doc:
-                    con.execute(f'COMMENT ON COLUMN {spec.issued}."{column}" IS {_lit(doc)}')
+                    con.execute(f'COMMENT ON COLUMN {spec.issued}."{column}" IS {sql_literal(doc)}')
 
 
 def _period_filter(spec_columns: list[str], period: periods.Period) -> tuple[str, list]:
@@ -179,7 +152,7 @@ def _period_filter(spec_columns: list[str], period: periods.Period) -> tuple[str
 
 
 def _source_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable, period: periods.Period) -> tuple[str, list]:
-    names = [c for c, _, _ in _columns(con, spec.source)]
+    names = [c for c, _, _ in table_columns(con, spec.source)]
     where, params = _period_filter(names, period)
     cols = ", ".join(f'"{c}"' for c in names)
     order = ", ".join(f'"{k}"' for k in spec.keys)
@@ -206,8 +179,8 @@ def _copy_table(
     """Insert the period's rows of one mart into its issued table (inside the caller's transaction)."""
     select, params = _source_select(con, spec, period)
     tag = ""
-    if _by_year([c for c, _, _ in _columns(con, spec.source)]):
-        tag = f"{_lit(period.grain)} AS period_grain, {_lit(period.label)} AS period_label, "
+    if _by_year([c for c, _, _ in table_columns(con, spec.source)]):
+        tag = f"{sql_literal(period.grain)} AS period_grain, {sql_literal(period.label)} AS period_label, "
     con.execute(
         f"INSERT INTO {spec.issued} BY NAME SELECT {tag}s.*, ? AS issue, ? AS issued_at, ? AS data_as_of, "
         f"? AS content_hash FROM ({select}) s",
@@ -233,8 +206,8 @@ def _value_columns(columns: list[tuple[str, str, str]], keys: tuple[str, ...]) -
 
 
 def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> str | None:
-    current = _columns(con, spec.source)
-    issued = {c for c, _, _ in _columns(con, spec.issued)}
+    current = table_columns(con, spec.source)
+    issued = {c for c, _, _ in table_columns(con, spec.issued)}
     if not current or not issued:
         return None
     names = [c for c, _, _ in current]
@@ -243,7 +216,7 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     if not values or not all(k in issued and k in types for k in spec.keys):
         return None
     cells = "[" + ", ".join(
-        f"{{'column': {_lit(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE, "
+        f"{{'column': {sql_literal(c)}, 'issued': i.\"{c}\"::DOUBLE, 'current': c.\"{c}\"::DOUBLE, "
         f"'tolerance': {FLOAT_TOLERANCE if types[c] in _FLOATING else 0.0}::DOUBLE}}"
         for c in values
     ) + "]"
@@ -271,16 +244,13 @@ def _restatement_select(con: duckdb.DuckDBPyConnection, spec: IssuedTable) -> st
     def either(column: str) -> str:
         return f'coalesce(i."{column}", c."{column}")' if column in names else "NULL::VARCHAR"
 
-    sql = read_sql("cycle/restatement_cells.sql")
-    for placeholder, value in (
-        ("$issued", spec.issued), ("$current", spec.source), ("$join", join), ("$window", window),
-        ("$compared_current", compared_current), ("$compared", compared), ("$key_text", key_text),
-        ("$unit_code", either("unit_code")), ("$unit_level", either("unit_level")),
-        ("$province_code", either("province_code")), ("$cells", cells),
-        ("$table_name", spec.table),
-    ):
-        sql = sql.replace(placeholder, value)
-    return sql
+    return render_sql(
+        "cycle/restatement_cells.sql",
+        issued=spec.issued, current=spec.source, join=join, window=window,
+        compared_current=compared_current, compared=compared, key_text=key_text,
+        unit_code=either("unit_code"), unit_level=either("unit_level"),
+        province_code=either("province_code"), cells=cells, table_name=spec.table,
+    )
 
 
 def refresh_restatements(con: duckdb.DuckDBPyConnection) -> int:
@@ -304,7 +274,7 @@ class Moved:
 
 def moved_periods(con: duckdb.DuckDBPyConnection) -> list[Moved]:
     """Issued windows whose numbers moved since their latest issue, with the cell counts."""
-    if not _exists(con, "mart.restatements"):
+    if not table_exists(con, "mart.restatements"):
         return []
     return [Moved(*r) for r in con.execute(
         "SELECT period_grain, period_label, issue, count(*) FROM mart.restatements "
@@ -330,7 +300,7 @@ class IssueRecord:
 
 def issue_record(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int | None = None) -> IssueRecord | None:
     """The given issue of a window, or its latest; None when never issued."""
-    if not _exists(con, "issued.issues"):
+    if not table_exists(con, "issued.issues"):
         return None
     row = con.execute(
         "SELECT issue, issued_at, data_as_of, content_hash, xlsx_file, dashboard_file, province_name, "
@@ -499,18 +469,18 @@ def issue_scratch(con: duckdb.DuckDBPyConnection, period: periods.Period, issue:
         """,
         [*key, period.grain, period.label, record.issued_at],
     )
-    if _exists(con, "raw.batches"):
+    if table_exists(con, "raw.batches"):
         _copy_into(scratch, con, "quality.batches",
                    "SELECT * FROM raw.batches WHERE finished_at <= ?",  # the server's clock
                    [timeline.local_to_server(record.issued_at)])
     for spec in ISSUED_TABLES:  # the drill-down rows of the issue, when it has them
-        if spec.optional and _exists(con, spec.issued):
+        if spec.optional and table_exists(con, spec.issued):
             _copy_into(scratch, con, spec.source, f"SELECT * FROM {spec.issued} WHERE {this}", key)
     # Names, levels and reorganisations: the reference lists as loaded (not numbers of the issue).
     for table in ("core.units", "core.unit_crosswalk", "core.procedures"):
-        if _exists(con, table):
+        if table_exists(con, table):
             _copy_into(scratch, con, table, f"SELECT * FROM {table}", [])
-    if not _exists(scratch, "core.units"):
+    if not table_exists(scratch, "core.units"):
         scratch.execute("CREATE TABLE core.units (unit_code VARCHAR, unit_name VARCHAR, unit_level VARCHAR)")
         if record.province_name:
             scratch.execute("INSERT INTO core.units VALUES ('province', ?, 'province')", [record.province_name])
@@ -570,7 +540,7 @@ def periods_to_issue(
     """Windows in the marts (of ``grains``) that were never issued and are due on ``today`` or
     final: the schedule issues each report on its due day at the latest (METRICS.md §6)."""
     issued = set()
-    if _exists(con, "issued.issues"):
+    if table_exists(con, "issued.issues"):
         issued = {tuple(r) for r in con.execute("SELECT DISTINCT period_grain, period_label FROM issued.issues").fetchall()}
     return [
         w for w in sorted(timeline.mart_windows(con))

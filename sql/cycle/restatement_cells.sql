@@ -1,8 +1,8 @@
 -- The cells of one issued table that moved since the latest issue of each issued window.
--- Placeholders (pipeline/issue.py): $issued, $current (tables), $join (key match), $window
--- (the current rows of an issued window), $key_text, $unit_code, $unit_level, $province_code,
--- $cells (a list of {column, issued, current, tolerance} structs, values cast to DOUBLE;
--- tolerance 0 for counts, 1e-9 for rates), $table_name.
+-- Holes filled by pipeline/cycle/issue.py (db.render_sql): issued, current (tables), join (key
+-- match), window (the current rows of an issued window), key_text, unit_code, unit_level,
+-- province_code, cells (a list of {column, issued, current, tolerance} structs, values cast to
+-- DOUBLE; tolerance 0 for counts, 1e-9 for rates), table_name.
 -- A cell moved when one side has a value and the other none, or when the values differ by more
 -- than its tolerance (relative above 1): recomputing unchanged data records nothing (§6).
 WITH latest AS (
