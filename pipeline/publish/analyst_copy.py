@@ -55,6 +55,8 @@ PUBLISHED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("mart.field_period_stats", "mart.field_period_stats", ()),
     ("mart.procedure_province_stats", "mart.procedure_province_stats", ()),
     ("mart.late_cases", "mart.late_cases", ()),
+    ("mart.index766_scores", "mart.index766_scores", ()),
+    ("mart.index766_cases", "mart.index766_cases", ()),
     ("mart.refresh_log", "mart.refresh_log", ()),
     # The official reporting cycle (METRICS.md §6): status, restatements and every issue.
     ("mart.period_status", "mart.period_status", ()),
@@ -71,6 +73,7 @@ PUBLISHED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("core.unit_crosswalk", "core.unit_crosswalk", ()),
     ("core.targets", "core.targets", ()),
     ("core.procedures", "core.procedures", ()),
+    ("core.index766", "core.index766", ()),
     ("core.cases", "core.cases", ("summary", "extra_fields", "source_name")),
     ("raw.batches", "quality.batches", ()),
 )

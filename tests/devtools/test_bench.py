@@ -20,7 +20,7 @@ def test_bench_smoke(tmp_path, capsys):
     stages = result["cold_csv_stages_s"]
     assert {"read", "validate", "land", "core", "aggregates", "checks"} <= set(stages)
     parts = {k: v for k, v in stages.items() if k.startswith("aggregates.")}
-    assert set(parts) == {f"aggregates.{s}" for s in ("unit", "level", "target", "drilldown", "late_cases")}
+    assert set(parts) == {f"aggregates.{s}" for s in ("unit", "level", "target", "drilldown", "late_cases", "index766")}
     assert sum(parts.values()) <= stages["aggregates"]
     assert stages["procedure_rows"] > stages["unit_rows"] > 0
     # Measured inside the Dagster run (its wall minus its own steps), so never negative.
