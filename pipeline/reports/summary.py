@@ -87,6 +87,7 @@ def _print(con, warehouse: Path, period_label: str | None = None) -> None:
         print(f"  {level:<22}{r['units']:>6}{r['new_total']:>9,}{r['resolved_total']:>10,}"
               + "".join(f"{_pct(r[c]):>21}" for c, _ in HEADLINE))
     _print_targets(con, quarter, every=period_label is not None)
+    _print_index766(con, quarter)
     _print_cycle(con)
     _print_reports(warehouse, quarter)
     from pipeline.publish.analyst_copy import analytics_path
@@ -121,6 +122,17 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
               f"target {_pct(r['target'])} gap {gap_points(r['gap'])} {verdict_word(r)}")
     if not below:
         print("    every unit with data met its targets")
+
+
+def _print_index766(con, period: periods.Period) -> None:
+    """The province's Decision 766 points (case-computable part) for the period's calendar window."""
+    from pipeline.reports.index766 import read_index, summary_lines
+
+    view = read_index(con, period, worst=3, per_unit=0)
+    if view is None:
+        return
+    print()
+    print("\n".join(summary_lines(view)))
 
 
 def _print_cycle(con) -> None:
