@@ -22,6 +22,7 @@ from pipeline.quality import checks
 UNITS = """unit_code,unit_name,unit_level,parent_code,valid_from,valid_to
 PA,Tỉnh A,province,,,
 D1,Sở Một,province_department,PA,,
+D2,Sở Hai,province_department,PA,,
 C1,Xã Một,commune,PA,,
 CM,Xã Mới,commune,PA,,
 CO,Xã Cũ,commune,PA,,2026-07-31
@@ -86,6 +87,7 @@ CASES = [
     # a zero line beside a paid one: still counted; not paid online
     case("K16", "D1", "P1", "20260703080000", status="10", NgayKetThucXuLy="20260704080000",
          DuocThanhToanTrucTuyen="0", DanhSachLePhi=fee("0", "20000")),
+    case("K20", "D2", "P1", "20260810080000", NgayHenTra="20260820170000"),  # August: open, due passed: late
     case("K15", "D1", "P1", "", status="3", NgayNopHoSo="20260710080000", updated="20260710080000"),  # not received
     # moves from C1 to CM on 5/8: July (E = 31/7) under C1, Q3 under CM
     case("K13", "C1", "P3", "20260720080000", updated="20260720080000"),
@@ -216,6 +218,20 @@ def test_scores_are_the_python_rule_over_the_list_and_flags_add_up(world):
     assert checks.index766_add_up_violations(con).passed
     assert {g for (g,) in con.execute("SELECT DISTINCT period_grain FROM mart.index766_scores").fetchall()} == {
         "cal_month", "cal_quarter", "cal_year"}
+
+
+def test_the_readme_sql_examples_run_verbatim(world):
+    import re
+
+    text = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- index766-example -->\s*```sql\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) == 3
+    con, _, _ = world
+    province, units, late = (con.execute(sql).fetchall() for sql in blocks)
+    assert [r[0] for r in province] == sorted(index766.COMPUTED_INDICATORS)
+    assert province[0][2:4] == (1, 2)  # August: K4 on time, K20 late
+    assert [(r[0], r[1], r[4]) for r in units] == [("province_department", "D1", 1), ("province_department", "D2", 2)]
+    assert [(r[0], r[1]) for r in late] == [("D2", "K20")]
 
 
 def test_the_add_up_check_fails_when_a_flag_disagrees(world):
