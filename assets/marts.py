@@ -176,6 +176,37 @@ def late_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     return dg.MaterializeResult(metadata=_window_metadata(labels, windows) | {"rows": rows} | table)
 
 
+INDEX766_CASES_KEY = dg.AssetKey(["mart", "index766_cases"])
+INDEX766_SCORES_KEY = dg.AssetKey(["mart", "index766_scores"])
+
+
+@dg.multi_asset(
+    name="mart_index766",
+    specs=[
+        dg.AssetSpec(INDEX766_CASES_KEY, deps=[unit_period_stats], group_name="mart", kinds={"duckdb", "sql"},
+                     description=TABLE_DOCS[marts.INDEX766_CASES_TABLE]),
+        dg.AssetSpec(INDEX766_SCORES_KEY, deps=[INDEX766_CASES_KEY], group_name="mart", kinds={"duckdb", "sql"},
+                     description=TABLE_DOCS[marts.INDEX766_SCORES_TABLE]),
+    ],
+    partitions_def=reporting_quarters,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def index766_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Decision 766 index: the calendar windows the quarters touch (pipeline.marts.refresh_index766)."""
+    keys, labels, windows = _windows(context)
+    started = time.perf_counter()
+    with warehouse.connect() as con:
+        rows = marts.refresh_index766(con, windows)
+    seconds = round(time.perf_counter() - started, 2)
+    context.log.info(
+        "index 766 marts: " + ", ".join(f"{table} {n:,} rows" for table, n in rows.items()) + f" in {seconds:.1f}s"
+    )
+    for key, table in ((INDEX766_CASES_KEY, marts.INDEX766_CASES_TABLE), (INDEX766_SCORES_KEY, marts.INDEX766_SCORES_TABLE)):
+        yield dg.MaterializeResult(
+            asset_key=key, metadata=_window_metadata(labels, windows) | {"rows": rows[table], "duration_s": seconds}
+        )
+
+
 def _check_result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.passed,
@@ -222,4 +253,9 @@ late_cases_count = blocking_sql_check(
     late_cases, "late_cases_count", "late_case_count_violations",
     "METRICS.md §5: per unit and window, mart.late_cases holds exactly resolved_late + in_progress_overdue "
     "rows (by kind), each case once.",
+)
+index766_add_up = blocking_sql_check(
+    INDEX766_SCORES_KEY, "index766_add_up", "index766_add_up_violations",
+    "METRICS.md §7: per unit (and province, distinct procedures over the province) and calendar window, the flags "
+    "of mart.index766_cases add up exactly to the numerators and denominators of mart.index766_scores.",
 )

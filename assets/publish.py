@@ -3,7 +3,13 @@
 import dagster as dg
 
 from assets.cycle import period_status, restatements
-from assets.marts import drilldown_stats, late_cases, level_period_stats, target_attainment
+from assets.marts import (
+    INDEX766_SCORES_KEY,
+    drilldown_stats,
+    late_cases,
+    level_period_stats,
+    target_attainment,
+)
 from assets.partitions import reporting_quarters
 from assets.resources import WarehouseResource
 from pipeline.publish.analyst_copy import analytics_path, parquet_path, publish
@@ -13,7 +19,8 @@ from pipeline.publish.analyst_copy import analytics_path, parquet_path, publish
     key=["publish", "analytics_database"],
     group_name="publish",
     kinds={"duckdb"},
-    deps=[level_period_stats, target_attainment, drilldown_stats, late_cases, period_status, restatements],
+    deps=[level_period_stats, target_attainment, drilldown_stats, late_cases, INDEX766_SCORES_KEY, period_status,
+          restatements],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Read-only copy of the analyst-facing tables (marts, reference, core.cases without free text) at <warehouse>.analytics.duckdb (DuckDB storage DVC_ANALYTICS_STORAGE_VERSION, default v1.0.0: DuckDB 1.x clients open it) and as Parquet with a data dictionary in <warehouse>.analytics_parquet/, both swapped in atomically: analysts query them any time, even while the pipeline writes.",

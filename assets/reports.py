@@ -13,7 +13,12 @@ from typing import Any
 import dagster as dg
 
 from assets.cycle import period_status, restatements
-from assets.marts import level_period_stats, target_attainment, unit_period_stats
+from assets.marts import (
+    INDEX766_SCORES_KEY,
+    level_period_stats,
+    target_attainment,
+    unit_period_stats,
+)
 from assets.partitions import quarter_label, reporting_quarters
 from assets.resources import RunSettings, WarehouseResource
 from pipeline.cycle.issue import working_banner
@@ -42,7 +47,7 @@ def _metadata(folder: Path, files: dict[str, Path], rows: int) -> dict:
     key=["report", "quarter_xlsx"],
     group_name="report",
     kinds={"excel"},
-    deps=[unit_period_stats, level_period_stats, target_attainment, period_status, restatements],
+    deps=[unit_period_stats, level_period_stats, target_attainment, INDEX766_SCORES_KEY, period_status, restatements],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Biểu II.06a/VPCP/KSTT 'Tình hình, kết quả giải quyết TTHC' per quarter "
@@ -59,7 +64,7 @@ def quarter_xlsx(
     key=["report", "dashboard_html"],
     group_name="report",
     kinds={"html"},
-    deps=[unit_period_stats, level_period_stats, target_attainment, period_status, restatements],
+    deps=[unit_period_stats, level_period_stats, target_attainment, INDEX766_SCORES_KEY, period_status, restatements],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Static HTML dashboard per quarter (dashboard_<quarter>.html, no server or network "

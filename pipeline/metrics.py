@@ -182,6 +182,8 @@ TABLE_DOCS: dict[str, str] = {
     "mart.procedure_period_stats": "One row per (period_grain, period_label, unit_code, procedure_code) with any activity (METRICS.md §5): the counts, rates, numerators and denominators of mart.unit_period_stats, same names, per procedure (MaTTHC). A unit's rows add up exactly to its row in mart.unit_period_stats.",
     "mart.field_period_stats": "One row per (period_grain, period_label, unit_code, field_code) with any activity (METRICS.md §5): the counts and rates of mart.unit_period_stats per field (MaLinhVuc, else the procedure catalogue's field, else 'unknown'). A unit's rows add up exactly to its row in mart.unit_period_stats.",
     "mart.procedure_province_stats": "Province roll-up of mart.procedure_period_stats per (period_grain, period_label, province_code, procedure_code): counts are summed, then rates are computed from the sums (never averaged).",
+    "mart.index766_scores": "Decision 766/QĐ-TTg national index (METRICS.md §7), the part the case records determine (2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4: 44 of the 100 points): one row per (period_grain, period_label, unit_code, indicator) for the calendar windows (cal_month, cal_quarter, cal_year), and per province with unit_level = 'province_total' on the pooled counts of its units (never an average of unit scores; distinct procedures counted over the whole province). score = max_points × min(1, ratio / threshold), from seeds/index766.csv; the portal's formulas are reproduced, not published. The other indicators of the index are not computed and have no row.",
+    "mart.index766_cases": "One row per (calendar window, case of the Decision 766 population: received in the window) under the unit it counts under (METRICS.md §4.2), with one flag per indicator it enters, so every lost point of mart.index766_scores can be traced to its cases. No personal data. Per unit and window the flags add up exactly to that table's numerators and denominators.",
     "mart.late_cases": "One row per (window, case) that is resolved late in the window (resolved_late) or in progress overdue at its end (in_progress_overdue), under the unit it counts under (METRICS.md §5). No personal data, no free text. Per unit and window its rows count exactly resolved_late + in_progress_overdue of mart.unit_period_stats.",
 }
 
@@ -239,6 +241,48 @@ LATE_CASE_COLUMNS: dict[str, str] = {
     "first_due_at": "The earliest non-empty NgayHenTra instant among the case's valid versions.",
     "due_changes": "Number of distinct NgayHenTra instants among the case's valid versions − 1, at least 0 (the same instant written in another date format is no change).",
     "supplement_requests": "Entries of DanhSachHoSoBoSung (supplement requests) in the newest version.",
+}
+
+INDEX766_ON_TIME_RULE = (
+    "On time at the window's last instant e (METRICS.md §7; instants, not dates; no exception for withdrawn "
+    "or stopped cases): ended by e (status 7-10) with no due instant or ended_at ≤ NgayHenTra; waiting for "
+    "supplements (status 5) with no supplement request, or exactly one whose NgayYeuCau ≤ NgayHenTra (or no due "
+    "instant; an unreadable NgayYeuCau is late), two or more requests are late; any other case not ended by e: "
+    "no due instant or due date on or after the window's last day. Due, requests and status of the newest version."
+)
+INDEX766_CASE_COLUMNS: dict[str, str] = {
+    **KEY_COLUMNS,
+    "unit_code": "Unit the case counts under in this window (as in mart.unit_period_stats).",
+    "case_id": "Case id (MaHoSo).",
+    "procedure_code": "Procedure code (MaTTHC).",
+    "status_code": "Status (TrangThaiHoSo) of the newest version.",
+    "received_at": "Received (NgayTiepNhan), local time: inside the window.",
+    "due_at": "Due (NgayHenTra) of the newest version, local time.",
+    "ended_at": "End of the case (METRICS.md §2) as known now; it may lie after the window's end.",
+    "supplement_requests": "Entries of DanhSachHoSoBoSung (supplement requests) in the newest version.",
+    "on_time": "Counts in 2.1's numerator. " + INDEX766_ON_TIME_RULE,
+    "payment_counted": "In 3.6's denominator: the procedure is fee_bearing in seeds/procedures.csv (a procedure missing from it is not), and DanhSachLePhi is not a non-empty list with every Gia = 0.",
+    "paid_online": "In 3.6's numerator: payment_counted and DuocThanhToanTrucTuyen 1 (national portal) or 2 (ministry/provincial gateway).",
+    "electronic_result": "In 4.1's numerator: resolved with status 9/10 by the window's end with an electronic result (a result document with a non-empty DuongDanTepTinKetQua).",
+    "reused_digitised": "In 4.3's numerator: HoSoCoThanhPhanSoHoa = 1.",
+    "vneid": "In 4.5b's numerator: TaiKhoanDuocXacThucVoiVNeID = 1.",
+    "dissatisfied": "Rated dissatisfied (MucDoHaiLong = 3): an on-time case counts in 5.4's numerator only when this is FALSE.",
+}
+INDEX766_SCORE_COLUMNS: dict[str, str] = {
+    **KEY_COLUMNS,
+    "unit_code": "Unit (as in mart.unit_period_stats, any unit with a case received in the window); for unit_level = 'province_total' the province's code (NULL for codes with no row in force).",
+    "unit_name": "Unit name on the window's last day; for 'province_total' the province's name.",
+    "unit_level": "Level of the unit on the window's last day (province, province_department, district, commune, unknown), or 'province_total' for the whole province on pooled counts.",
+    "province_code": UNIT_COLUMNS["province_code"],
+    "indicator": "Indicator code of the index (seeds/index766.csv): 2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4.",
+    "indicator_name": "Indicator name (seeds/index766.csv).",
+    "indicator_group": "Group of the index (Tiến độ, Thanh toán, Số hóa, Hài lòng).",
+    "numerator": "2.1: cases on time at e; 3.6: payment_counted cases paid online (DuocThanhToanTrucTuyen 1 or 2); 3.5b: distinct procedures with a case in 3.6's numerator; 4.1: cases resolved with status 9/10 by e with an electronic result; 4.3: cases with HoSoCoThanhPhanSoHoa = 1; 4.5b: cases with TaiKhoanDuocXacThucVoiVNeID = 1; 5.4: cases on time at e not rated dissatisfied. Flags in mart.index766_cases.",
+    "denominator": "Cases received in the window (2.1, 4.1, 4.3, 4.5b, 5.4); 3.6: those of a fee_bearing procedure, less those whose fee list is non-empty with every Gia = 0; 3.5b: distinct procedures with a case in 3.6's denominator (for a province, distinct over the whole province).",
+    "ratio": "numerator / denominator; NULL when the denominator is 0.",
+    "max_points": "Points at full marks (seeds/index766.csv).",
+    "threshold": "Ratio from which the full points are given (seeds/index766.csv; 1 = linear).",
+    "score": "max_points × min(1, ratio / threshold); with a zero denominator the list's zero_denominator_score (NULL = not scored: 4.1, 4.3, 4.5b).",
 }
 
 

@@ -63,6 +63,9 @@ TABLES: tuple[TableSpec, ...] = (
     _mart("mart.field_period_stats", (*WINDOW_KEY, "unit_code", "field_code"), issued=True, issued_optional=True),
     _mart("mart.procedure_province_stats", (*WINDOW_KEY, "province_code", "procedure_code")),
     _mart("mart.late_cases", (*WINDOW_KEY, "case_id"), issued=True, issued_optional=True),
+    # The national index (Decision 766), calendar windows only.
+    _mart("mart.index766_scores", (*WINDOW_KEY, "unit_level", "unit_code", "indicator")),
+    _mart("mart.index766_cases", (*WINDOW_KEY, "case_id")),
     _mart("mart.refresh_log", ("refresh_id",), "whole"),
     # The official reporting cycle (pipeline/cycle/): status, restatements and every issue.
     _mart("mart.period_status", WINDOW_KEY, "whole"),
@@ -74,6 +77,7 @@ TABLES: tuple[TableSpec, ...] = (
     _mart("core.unit_crosswalk", ("old_unit_code", "new_unit_code", "valid_from"), "whole"),
     _mart("core.targets", ("year", "unit_code", "metric"), "whole"),
     _mart("core.procedures", ("procedure_code",), "whole"),
+    _mart("core.index766", ("indicator",), "whole"),
     TableSpec("core.cases", ("case_id",), "whole", published_as="core.cases",
               dropped=("summary", "extra_fields", "source_name")),
     TableSpec("raw.batches", ("batch_id",), "whole", published_as="quality.batches"),

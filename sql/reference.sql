@@ -86,3 +86,17 @@ COMMENT ON COLUMN core.unit_resolution.unit_code IS 'Recorded unit code (MaDonVi
 COMMENT ON COLUMN core.unit_resolution.from_day IS 'First last-day-of-period E the mapping applies to.';
 COMMENT ON COLUMN core.unit_resolution.to_day IS 'Last such E (inclusive).';
 COMMENT ON COLUMN core.unit_resolution.resolved_code IS 'Unit the cases count under.';
+
+-- Filled by pipeline/ingest/reference.py from the validated seeds/index766.csv.
+CREATE OR REPLACE TABLE core.index766 (
+    indicator VARCHAR, name VARCHAR, indicator_group VARCHAR, max_points DOUBLE, threshold DOUBLE,
+    zero_denominator_score DOUBLE, sort_order INTEGER
+);
+COMMENT ON TABLE core.index766 IS 'Decision 766 index: the indicators the cases determine (METRICS.md §7) with their maximum, threshold and zero-denominator score (seeds/index766.csv; the project''s list when the seeds folder has none). score = max_points × min(1, r / threshold).';
+COMMENT ON COLUMN core.index766.indicator IS 'Indicator code of the portal''s index (2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4).';
+COMMENT ON COLUMN core.index766.name IS 'Indicator name.';
+COMMENT ON COLUMN core.index766.indicator_group IS 'Group of the index the indicator belongs to (Tiến độ, Thanh toán, Số hóa, Hài lòng).';
+COMMENT ON COLUMN core.index766.max_points IS 'Points of the indicator at full marks.';
+COMMENT ON COLUMN core.index766.threshold IS 'Ratio at which full points are reached (1 = linear; 0.8 = full points from 80 %).';
+COMMENT ON COLUMN core.index766.zero_denominator_score IS 'Score when the denominator is 0; NULL = no score.';
+COMMENT ON COLUMN core.index766.sort_order IS 'Position of the row in the list (display order).';

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from pipeline import config, periods
 from pipeline.db import render_sql, transaction
+from pipeline.index766 import COMPUTED_INDICATORS, Rule
 from pipeline.metrics import FRACTION_RATES
 
 # Open ends of the derived tables (so joins need no NULL handling).
@@ -229,6 +230,64 @@ def read_procedures(path: Path) -> None:
             _flag("procedures.csv", i, column, r[column], default=False)
 
 
+INDEX766_FILE = "index766.csv"
+
+
+def _number(file: str, row: int, column: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ReferenceDataError(f"{file} row {row}: {column} {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ReferenceDataError(f"{file} row {row}: {column} {raw!r} is not a finite number")
+    return value
+
+
+def read_index766(path: Path) -> dict[str, Rule]:
+    """seeds/index766.csv (METRICS.md §7): each computed indicator's name, group, maximum,
+    threshold and zero-denominator score, once each; the scores follow the file."""
+    file = path.name
+    rules: dict[str, Rule] = {}
+    rows: dict[str, int] = {}
+    columns = ("indicator", "name", "group", "max_points", "threshold", "zero_denominator_score")
+    for i, r in _read(path, columns):
+        code = r["indicator"]
+        if code not in COMPUTED_INDICATORS:
+            raise ReferenceDataError(
+                f"{file} row {i}: indicator {code!r} is not one the cases determine "
+                f"(one of {', '.join(COMPUTED_INDICATORS)})")
+        if code in rows:
+            raise ReferenceDataError(f"{file} rows {rows[code]} and {i}: indicator {code} is listed twice")
+        if not r["name"]:
+            raise ReferenceDataError(f"{file} row {i}: name is empty")
+        max_points = _number(file, i, "max_points", r["max_points"])
+        if max_points < 0:
+            raise ReferenceDataError(f"{file} row {i}: max_points {r['max_points']!r} is negative")
+        threshold = _number(file, i, "threshold", r["threshold"])
+        if not 0 < threshold <= 1:
+            raise ReferenceDataError(
+                f"{file} row {i}: threshold {r['threshold']!r} must be a fraction in (0, 1] (0.8 = full points at 80 %)")
+        zero = None
+        if r["zero_denominator_score"]:
+            zero = _number(file, i, "zero_denominator_score", r["zero_denominator_score"])
+            if not 0 <= zero <= max_points:
+                raise ReferenceDataError(
+                    f"{file} row {i}: zero_denominator_score {r['zero_denominator_score']!r} is outside 0..max_points")
+        rows[code] = i
+        rules[code] = Rule(code, _nfc(r["name"]), _nfc(r["group"]), max_points, threshold, zero)
+    missing = [c for c in COMPUTED_INDICATORS if c not in rules]
+    if missing:
+        raise ReferenceDataError(f"{file}: indicator(s) {', '.join(missing)} missing (each computed indicator needs a row)")
+    return {c: rules[c] for c in COMPUTED_INDICATORS}
+
+
+def index766_path(seeds_dir: Path) -> Path:
+    """The seeds folder's index766.csv, else the project's own (a province's folder made
+    before the index existed keeps loading; the project list holds §7's values)."""
+    own = seeds_dir / INDEX766_FILE
+    return own if own.exists() else config.SEEDS_DIR / INDEX766_FILE
+
+
 # ---------------------------------------------------------------------------------------
 # Derived, date-keyed tables (pure)
 # ---------------------------------------------------------------------------------------
@@ -319,6 +378,7 @@ class Reference:
     targets: list[TargetRow]
     calendar: list[CalendarRow]
     resolution: list[ResolutionRow]
+    index766: dict[str, Rule] = field(default_factory=dict)
 
 
 def validate_reference(seeds_dir: Path, cutoff_day: int | None = None) -> Reference:
@@ -328,7 +388,8 @@ def validate_reference(seeds_dir: Path, cutoff_day: int | None = None) -> Refere
     crosswalk = read_crosswalk(seeds_dir / "unit_crosswalk.csv", {u.unit_code for u in units})
     targets = read_targets(seeds_dir / "targets.csv", units, cutoff)
     read_procedures(seeds_dir / "procedures.csv")
-    return Reference(units, crosswalk, targets, unit_calendar(units), crosswalk_resolution(crosswalk))
+    index766 = read_index766(index766_path(seeds_dir))
+    return Reference(units, crosswalk, targets, unit_calendar(units), crosswalk_resolution(crosswalk), index766)
 
 
 def load_reference(con: duckdb.DuckDBPyConnection, seeds_dir: Path | None = None) -> Reference:
@@ -347,6 +408,7 @@ def _write_reference(con: duckdb.DuckDBPyConnection, ref: Reference, folder: Pat
     # One INSERT per table from Arrow (executemany costs ~5 ms a row in DuckDB).
     calendar = pa.Table.from_pylist([vars(r) for r in ref.calendar], schema=_CALENDAR_SCHEMA)
     resolution = pa.Table.from_pylist([vars(r) for r in ref.resolution], schema=_RESOLUTION_SCHEMA)
+    _write_index766(con, ref.index766)
     con.register("_unit_calendar_rows", calendar)
     con.register("_unit_resolution_rows", resolution)
     try:
@@ -355,3 +417,25 @@ def _write_reference(con: duckdb.DuckDBPyConnection, ref: Reference, folder: Pat
     finally:
         con.unregister("_unit_calendar_rows")
         con.unregister("_unit_resolution_rows")
+
+
+_INDEX766_SCHEMA = pa.schema([
+    ("indicator", pa.string()), ("name", pa.string()), ("indicator_group", pa.string()),
+    ("max_points", pa.float64()), ("threshold", pa.float64()), ("zero_denominator_score", pa.float64()),
+    ("sort_order", pa.int32()),
+])
+
+
+def _write_index766(con: duckdb.DuckDBPyConnection, rules: dict[str, Rule]) -> None:
+    """core.index766 from the validated rows (reference.sql creates it)."""
+    rows = pa.Table.from_pylist(
+        [{"indicator": r.indicator, "name": r.name, "indicator_group": r.group, "max_points": r.max_points,
+          "threshold": r.threshold, "zero_denominator_score": r.zero_denominator_score, "sort_order": i}
+         for i, r in enumerate(rules.values(), start=1)],
+        schema=_INDEX766_SCHEMA,
+    )
+    con.register("_index766_rows", rows)
+    try:
+        con.execute("INSERT INTO core.index766 SELECT * FROM _index766_rows")
+    finally:
+        con.unregister("_index766_rows")

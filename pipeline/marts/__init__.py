@@ -9,6 +9,8 @@ from pipeline.marts.refresh import (
     DRILL_TABLES,
     FIELD_TABLE,
     HISTORY_TABLE,
+    INDEX766_CASES_TABLE,
+    INDEX766_SCORES_TABLE,
     LATE_TABLE,
     LEVEL_TABLE,
     PROCEDURE_PROVINCE_TABLE,
@@ -30,6 +32,7 @@ from pipeline.marts.refresh import (
     refresh,
     refresh_all,
     refresh_drilldown,
+    refresh_index766,
     refresh_late_cases,
     refresh_level_stats,
     refresh_target_attainment,
@@ -40,11 +43,12 @@ from pipeline.marts.refresh import (
 )
 
 __all__ = [
-    "BATCH_DAYS", "DRILL_TABLES", "FIELD_TABLE", "HISTORY_TABLE", "LATE_TABLE", "LEVEL_TABLE",
+    "BATCH_DAYS", "DRILL_TABLES", "FIELD_TABLE", "HISTORY_TABLE", "INDEX766_CASES_TABLE",
+    "INDEX766_SCORES_TABLE", "LATE_TABLE", "LEVEL_TABLE",
     "PROCEDURE_PROVINCE_TABLE", "PROCEDURE_TABLE", "TARGET_TABLE", "UNIT_TABLE", "RefreshResult",
     "begin_refresh", "build_case_unit_history", "complete_refresh", "count_condition", "data_day_range",
     "ensure_mart_tables", "handled_count_expressions", "note_unit_rows", "pending_day_range",
-    "pending_quarters", "refresh", "refresh_all", "refresh_drilldown", "refresh_late_cases",
+    "pending_quarters", "refresh", "refresh_all", "refresh_drilldown", "refresh_index766", "refresh_late_cases",
     "refresh_level_stats", "refresh_target_attainment", "refresh_unit_stats", "reference_pending", "targets_missed",
     "window_batches", "windows_for_days",
 ]

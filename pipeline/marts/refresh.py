@@ -28,6 +28,7 @@ from pipeline.db import (
     transaction,
 )
 from pipeline.ingest.reference import load_reference
+from pipeline.marts import index766 as index766_marts
 from pipeline.marts import reference_state
 from pipeline.metrics import (
     COUNT_COLUMNS,
@@ -56,6 +57,8 @@ PROCEDURE_TABLE = "mart.procedure_period_stats"
 FIELD_TABLE = "mart.field_period_stats"
 PROCEDURE_PROVINCE_TABLE = "mart.procedure_province_stats"
 LATE_TABLE = "mart.late_cases"
+INDEX766_CASES_TABLE = index766_marts.CASES_TABLE
+INDEX766_SCORES_TABLE = index766_marts.SCORES_TABLE
 DRILL_TABLES = (PROCEDURE_TABLE, FIELD_TABLE, PROCEDURE_PROVINCE_TABLE)
 
 
@@ -72,6 +75,8 @@ class RefreshResult:
     field_rows: int = 0
     procedure_province_rows: int = 0
     late_rows: int = 0
+    index766_case_rows: int = 0
+    index766_score_rows: int = 0
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -328,6 +333,7 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
     if LATE_TABLE not in created:
         con.execute(f"CREATE TABLE {LATE_TABLE} AS {_late_select()} WITH NO DATA")
         _comment(con, LATE_TABLE, LATE_CASE_COLUMNS)
+    index766_marts.ensure_tables(con, _comment)
     con.execute(read_sql("ddl/marts.sql"))
 
 
@@ -526,6 +532,25 @@ def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods
     )
 
 
+def refresh_index766(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> dict[str, int]:
+    """Recompute mart.index766_cases and mart.index766_scores (METRICS.md §7) for the calendar
+    windows among ``windows``, in one transaction. Returns the rows now there per table."""
+    cal = index766_marts.calendar_windows(windows)
+    load_reference(con)
+    ensure_mart_tables(con)
+    if cal:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            index766_marts.fill_windows(con, _set_refresh_periods, _IN_REFRESH, cal)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    _set_refresh_periods(con, cal, cases=NO_CASES)
+    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0]
+            for t in index766_marts.INDEX766_TABLES}
+
+
 def begin_refresh(
     con: duckdb.DuckDBPyConnection,
     refresh_id: str,
@@ -595,6 +620,7 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     target_rows = timed("target", refresh_target_attainment(con, windows, history=False))
     drill = timed("drilldown", refresh_drilldown(con, windows))
     late_rows = timed("late_cases", refresh_late_cases(con, windows))
+    index766_rows = timed("index766", refresh_index766(con, windows))
     seconds = time.perf_counter() - started
     note_unit_rows(con, refresh_id, unit_rows, seconds)
     complete_refresh(con, refresh_id)
@@ -603,13 +629,17 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
     result = RefreshResult(
         len(windows), first, last, unit_rows, level_rows, target_rows, seconds,
         procedure_rows=drill[PROCEDURE_TABLE], field_rows=drill[FIELD_TABLE],
-        procedure_province_rows=drill[PROCEDURE_PROVINCE_TABLE], late_rows=late_rows, step_seconds=steps,
+        procedure_province_rows=drill[PROCEDURE_PROVINCE_TABLE], late_rows=late_rows,
+        index766_case_rows=index766_rows[INDEX766_CASES_TABLE],
+        index766_score_rows=index766_rows[INDEX766_SCORES_TABLE], step_seconds=steps,
     )
     log.info(
         "marts: %d windows (%s..%s) -> %d unit rows, %d level rows, %d target rows, %d procedure rows, "
-        "%d field rows, %d procedure-province rows, %d late-case rows in %.1fs",
+        "%d field rows, %d procedure-province rows, %d late-case rows, %d index-766 case rows, "
+        "%d index-766 score rows in %.1fs",
         result.windows, first, last, unit_rows, level_rows, target_rows, result.procedure_rows,
-        result.field_rows, result.procedure_province_rows, late_rows, seconds,
+        result.field_rows, result.procedure_province_rows, late_rows, result.index766_case_rows,
+        result.index766_score_rows, seconds,
     )
     return result
 

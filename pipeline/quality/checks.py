@@ -110,3 +110,9 @@ def batch_reconciliation(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 def duplicate_case_rows(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     return _run(con, "SELECT case_id, count(*) FROM core.cases GROUP BY case_id HAVING count(*) > 1")
+
+
+def index766_add_up_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Per unit (and province) and calendar window, the flags of mart.index766_cases add up to
+    the numerators and denominators of mart.index766_scores (METRICS.md §7)."""
+    return _run(con, read_sql("checks/index766_add_up.sql"))

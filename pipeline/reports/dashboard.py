@@ -69,6 +69,7 @@ from pipeline.reports.data import (
     verdict_word,
     vn_date,
 )
+from pipeline.reports.index766 import IndexView, read_index
 from pipeline.reports.procedure_view import procedure_late_cases, procedure_levels, procedures_html
 from pipeline.reports.stamp import banner_html
 
@@ -493,6 +494,66 @@ def _overdue_html(rows: list[dict], late: list[dict] | None) -> tuple[str, str]:
     return table, section
 
 
+def _points(value, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
+
+
+def _g(value: float) -> str:
+    return f"{value:g}"
+
+
+def _index766_html(view: IndexView | None, period: periods.Period) -> str:
+    """The Decision 766 section: the case-computable part of the index for the period's calendar
+    month/quarter, per unit (rank within level, change from the previous window) and the cases
+    that cost the units with the fewest points the most."""
+    if view is None:
+        return ('<section id="index766"><h2>Chỉ số 766 (phần tính từ hồ sơ)</h2><p class="note">Chưa có số liệu '
+                f"Chỉ số 766 theo tháng/quý dương lịch cho {_e(period_title(period))}.</p></section>")
+    heads = "".join(f'<th title="{_e(r["name"])}">{_e(r["indicator"])} <small>({_e(_g(r["max_points"]))})</small></th>'
+                    for r in view.rules)
+
+    def cells(u: dict) -> str:
+        change = u["change"]
+        arrow = "" if change is None else ("▲ " if change > 0 else "▼ " if change < 0 else "")
+        cls = "" if not change else (' class="up"' if change > 0 else ' class="down"')
+        return ("".join(f'<td>{_e(_points(u["scores"].get(r["indicator"])))}</td>' for r in view.rules)
+                + f'<td><b>{_e(_points(u["total"]))}</b></td>'
+                + f'<td>{_e(u.get("rank_in_level") or "")}{"/" + _e(u["units_in_level"]) if u.get("rank_in_level") else ""}</td>'
+                + f"<td{cls}>{_e(arrow)}{_e(_points(change).replace('-', '−'))}</td>")
+
+    body = []
+    if view.province is not None:
+        body.append(f'<tr class="total" data-unit="{PROVINCE_TOTAL}"><td class="l"><b>{_e(view.province["unit_name"])}'
+                    f'</b></td><td class="l lv">Toàn tỉnh (số liệu gộp)</td>{cells(view.province)}</tr>')
+    ordered = sorted(view.units, key=lambda u: (LEVEL_ORDER.index(u["unit_level"]) if u["unit_level"] in LEVEL_ORDER
+                                                 else len(LEVEL_ORDER), u.get("rank_in_level") or 10**9, u["unit_code"]))
+    body += [f'<tr data-unit="{_e(u["unit_code"])}"><td class="l">{_e(unit_label(u))}</td>'
+             f'<td class="l lv">{_e(level_name(u["unit_level"]))}</td>{cells(u)}</tr>' for u in ordered]
+    table = ('<div class="scroll tall"><table id="index766-table"><thead><tr><th class="l">Đơn vị</th>'
+             f'<th class="l lv">Cấp</th>{heads}<th>Tổng ({_e(_g(view.computable_max))})</th><th>Hạng trong cấp</th>'
+             f'<th>So với {_e(short_title(view.previous))}</th></tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    worst = []
+    for u in view.worst:
+        lines = "".join(
+            f'<tr><td class="l">{_e(c["case_id"])}</td><td class="l">{_e(c["procedure_name"] or c["procedure_code"])}</td>'
+            f'<td>{_e(_day(c["received_at"]))}</td><td>{_e(_day(c["due_at"]))}</td>'
+            f'<td>{_e(_points(c["points_lost"], 3))}</td><td class="l">{_e("; ".join(c["reasons"]))}</td></tr>'
+            for c in u["cases"])
+        worst.append(
+            f'<h4>{_e(unit_label(u))} — {_e(_points(u["total"]))} điểm</h4>'
+            + (f'<div class="scroll"><table class="late index766-cases"><thead><tr><th class="l">Mã hồ sơ</th>'
+               '<th class="l">Thủ tục</th><th>Tiếp nhận</th><th>Hẹn trả</th><th>Điểm mất</th><th class="l">Lý do</th>'
+               f'</tr></thead><tbody>{lines}</tbody></table></div>' if lines
+               else '<p class="note">Không có hồ sơ làm mất điểm tính được theo từng hồ sơ.</p>'))
+    return (f'<section id="index766"><h2>Chỉ số 766: {_e(period_title(view.window))} (phần tính từ hồ sơ, '
+            f'{_e(_g(view.computable_max))}/100 điểm)</h2><p class="note">{_e(view.caption)}</p>{table}'
+            '<p class="note">Điểm toàn tỉnh tính trên số liệu gộp của mọi đơn vị, không lấy bình quân; hạng so với các '
+            'đơn vị cùng cấp theo tổng điểm phần tính được.</p>'
+            '<h3>Hồ sơ làm mất nhiều điểm nhất ở các đơn vị ít điểm nhất</h3>'
+            '<p class="note">Điểm mất = số điểm đơn vị được thêm nếu hồ sơ đạt yêu cầu (0 khi chỉ tiêu đã đạt ngưỡng); '
+            f'tối đa 10 hồ sơ mỗi đơn vị.</p>{"".join(worst)}</section>')
+
+
 def _quality_html(q: Quality, total: dict | None) -> str:
     share = f"{_pct(q.quarantined / q.read)} số bản ghi đọc" if q.read else ""
     cards = [
@@ -594,6 +655,7 @@ def render_dashboard(
 <div class="legend" id="ranking-legend"></div>
 <div id="ranking"></div>
 <p class="note">Tỷ lệ trong kỳ báo cáo; đơn vị có dưới {_e(sample)} hồ sơ ở mẫu số được đánh dấu, không xếp hạng.</p></section>
+{_index766_html(read_index(con, period), period)}
 <section id="overdue"><h2>Hồ sơ quá hạn theo đơn vị</h2>{overdue_table}</section>
 {late_section}
 <section id="procedures"><h2>Theo thủ tục hành chính: trễ hạn và tỷ lệ thấp nhất trong từng cấp</h2>{procedure_section}</section>

@@ -109,6 +109,7 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
         print(f"  {level:<22}{r['units']:>6}{r['new_total']:>9,}{r['resolved_total']:>10,}"
               + "".join(f"{_pct(r[c]):>21}" for c, _ in HEADLINE))
     _print_targets(con, quarter, every=period_label is not None)
+    _print_index766(con, quarter)
     _print_cycle(con, today)
     _print_reports(warehouse, quarter)
     from pipeline.publish.analyst_copy import analytics_path
@@ -149,6 +150,17 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
         with_data = [r for r in verdicts.rows if r["met"] is not None]
         print("    every unit with data met its targets" if with_data else
               "    no unit with a target has data in this period: nothing was judged")
+
+
+def _print_index766(con, period: periods.Period) -> None:
+    """The province's Decision 766 points (case-computable part) for the period's calendar window."""
+    from pipeline.reports.index766 import read_index, summary_lines
+
+    view = read_index(con, period, worst=3, per_unit=0)
+    if view is None:
+        return
+    print()
+    print("\n".join(summary_lines(view)))
 
 
 def _print_cycle(con, today: date | None = None) -> None:

@@ -56,6 +56,7 @@ from pipeline.reports.data import (
     read_rates,
     report_header,
     resolve_period,
+    short_title,
     small_sample_note,
     target_verdicts,
     unit_and_level_rows,
@@ -64,12 +65,14 @@ from pipeline.reports.data import (
     verdict_word,
     vn_date,
 )
+from pipeline.reports.index766 import IndexView, read_index
 from pipeline.reports.stamp import prepend_banner
 
 FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
 ANNEX_TITLE = "PHỤ LỤC: TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC THEO TỪNG CƠ QUAN, ĐƠN VỊ"
 SHEET_FORM, SHEET_UNITS, SHEET_RATES, SHEET_TARGETS = "Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"
+SHEET_INDEX = "Chỉ số 766"
 
 # The form's number columns: (key, SQL over a mart row). Order = columns (3)..(13).
 FORM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -561,6 +564,70 @@ def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdic
     _page_setup(ws, f"{top}:{top}", last, width, header)
 
 
+def _write_index766_sheet(ws: Worksheet, period: periods.Period, view: IndexView | None, header: ReportHeader) -> None:
+    """The Decision 766 index of the period's calendar window (reports.index766.read_index):
+    points per indicator and in total of the case-computable part, rank within the level,
+    change from the previous window. The cases that cost the most points are listed on the
+    dashboard (their numbers carry unit codes, which printed sheets never show)."""
+    rules = view.rules if view else []
+    width = 3 + len(rules) + 5 + 1
+    title = "CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP (QUYẾT ĐỊNH 766/QĐ-TTg) — PHẦN TÍNH TỪ HỒ SƠ"
+    if view is None:
+        top = _title_rows(ws, 8, title, period, header, "Chỉ số 766")
+        _merged_text(ws, top + 1, 1, 8, f"Chưa có số liệu Chỉ số 766 (theo tháng/quý dương lịch) cho {period_title(period)}.",
+                     italic=True, align="left")
+        _widths(ws, [6, 50] + [12] * 6)
+        _page_setup(ws, f"{top}:{top}", top + 2, 8, header)
+        return
+    top = _title_rows(ws, width - 1, title, period, header, "Chỉ số 766",
+                      note=f"Chỉ số tính cho {period_title(view.window)}")
+    _merged_text(ws, top, 1, width - 1, view.caption, italic=True, size=10, align="left")
+    ws.row_dimensions[top].height = 45
+    top += 2
+    heads = ["STT", "Đơn vị", "Cấp",
+             *(f"{r['indicator']} {r['name']} ({r['max_points']:g})" for r in rules),
+             f"Tổng ({view.computable_max:g})", "Xếp hạng trong cấp", "Số đơn vị xếp hạng",
+             f"Tổng {short_title(view.previous)}", "Thay đổi", "Mã (dùng cho máy)"]
+    for col, text in enumerate(heads, start=1):
+        _header_cell(ws, top, col, text)
+    _box(ws, top, top, 1, width)
+    points = {c: "0.00" for c in range(4, 4 + len(rules) + 1)}
+    formats = points | {4 + len(rules) + 1: "0", 4 + len(rules) + 2: "0", 4 + len(rules) + 3: "0.00",
+                        4 + len(rules) + 4: _POINTS_FORMAT}
+
+    def values(u: dict) -> list:
+        return [*(u["scores"].get(r["indicator"]) for r in rules), u["total"], u.get("rank_in_level"),
+                u.get("units_in_level"), u["previous_total"], u["change"]]
+
+    row = top + 1
+    if view.province is not None:
+        _row(ws, row, ["", view.province["unit_name"], "Toàn tỉnh (số liệu gộp)", *values(view.province),
+                       PROVINCE_TOTAL], number_cols=formats, bold=True, fill=_TOTAL_FILL)
+        row += 1
+    ordered = sorted(view.units, key=lambda u: (LEVEL_ORDER.index(u["unit_level"]) if u["unit_level"] in LEVEL_ORDER
+                                                 else len(LEVEL_ORDER), u.get("rank_in_level") or 10**9,
+                                                 u["unit_code"]))
+    for number, u in enumerate(ordered, start=1):
+        _row(ws, row, [number, unit_label(u), level_name(u["unit_level"]), *values(u), u["unit_code"]],
+             number_cols=formats)
+        _fit_height(ws, row, [(unit_label(u), 40)])
+        row += 1
+    _box(ws, top + 1, row - 1, 1, width)
+    row += 1
+    _merged_text(ws, row, 1, width - 1, (
+        "Ghi chú: điểm của toàn tỉnh tính trên số liệu gộp của mọi đơn vị (không lấy bình quân điểm đơn vị); "
+        "xếp hạng so với các đơn vị cùng cấp theo tổng điểm phần tính được (1 = cao nhất). Danh sách hồ sơ làm "
+        "mất nhiều điểm nhất của các đơn vị ít điểm nhất: xem trang tổng hợp (dashboard) cùng kỳ."),
+        italic=True, size=10, align="left")
+    ws.row_dimensions[row].height = 30
+    last = _signature_block(ws, row + 2, width - 1, header)
+    _widths(ws, [6, 40, 22] + [11] * len(rules) + [10, 10, 10, 11, 10, 17])
+    _hide_code_column(ws, width)
+    ws.row_dimensions[top].height = 60
+    ws.freeze_panes = f"D{top + 1}"
+    _page_setup(ws, f"{top}:{top}", last, width - 1, header)
+
+
 def write_quarter_report(
     con: duckdb.DuckDBPyConnection,
     period_grain: str | None,
@@ -594,6 +661,7 @@ def write_quarter_report(
                           line="Biểu trình bày theo cơ quan, đơn vị (chưa có số liệu tổng hợp theo lĩnh vực).")
     _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, rate_units, rate_levels, header)
     _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), period, verdicts, header)
+    _write_index766_sheet(wb.create_sheet(SHEET_INDEX), period, read_index(con, period), header)
     if extra is not None:
         extra(wb)
     if banner:

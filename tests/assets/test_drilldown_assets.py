@@ -12,7 +12,7 @@ from app.runner import materialize
 from pipeline.publish.analyst_copy import analytics_path
 
 DRILL_KEYS = {"mart/procedure_period_stats", "mart/field_period_stats", "mart/procedure_province_stats",
-              "mart/late_cases"}
+              "mart/late_cases", "mart/index766_cases", "mart/index766_scores"}
 Q1 = {"dagster/asset_partition_range_start": "2025-Q1", "dagster/asset_partition_range_end": "2025-Q1"}
 
 
@@ -60,8 +60,8 @@ def test_drilldown_assets_checks_and_publication(landed):
         e.event_specific_data.check_name: e.event_specific_data.passed
         for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
-    assert {k: evaluations.get(k) for k in ("procedure_stats_add_up", "field_stats_add_up", "late_cases_count")} == {
-        "procedure_stats_add_up": True, "field_stats_add_up": True, "late_cases_count": True}
+    checked = ("procedure_stats_add_up", "field_stats_add_up", "late_cases_count", "index766_add_up")
+    assert {k: evaluations.get(k) for k in checked} == dict.fromkeys(checked, True)
     con = duckdb.connect(str(analytics_path(warehouse)), read_only=True)
     try:
         late = con.execute("SELECT case_id, late_kind FROM mart.late_cases "
@@ -71,6 +71,9 @@ def test_drilldown_assets_checks_and_publication(landed):
             "SELECT count(*), count(*) FILTER (coalesce(comment, '') <> '') FROM duckdb_columns() "
             "WHERE schema_name = 'mart' AND table_name = 'procedure_period_stats'").fetchone()
         assert documented[0] > 0 and documented[0] == documented[1]
+        index = con.execute("SELECT count(*), count(DISTINCT period_grain) FROM mart.index766_scores").fetchone()
+        assert index[0] > 0 and index[1] == 3  # cal_month, cal_quarter, cal_year
+        assert con.execute("SELECT count(*) FROM mart.index766_cases").fetchone()[0] > 0
     finally:
         con.close()
 

@@ -53,7 +53,7 @@ def test_materialising_quarters_writes_both_files(tmp_path, fixtures, monkeypatc
     assert meta["quarters"].value == "2025-Q1, 2025-Q2" and meta["rows"].value > 0
     assert meta["files"].value["2025-Q1"] == str(out / "bieu_II06a_2025-Q1.xlsx")
     assert meta["size_bytes"].value > 0
-    assert load_workbook(out / "bieu_II06a_2025-Q1.xlsx").sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"]
+    assert load_workbook(out / "bieu_II06a_2025-Q1.xlsx").sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu", "Chỉ số 766"]
 
     single = materialize(
         [["report", "dashboard_html"]],

@@ -93,7 +93,7 @@ def test_form_numbers_equal_the_marts(warehouses, tmp_path, source, grain, label
 
     wb = load_workbook(result.path)
     # With the field mart the form is by field and the by-unit table is the annex (tested below).
-    assert wb.sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"]
+    assert wb.sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu", "Chỉ số 766"]
     ws = wb["Phụ lục đơn vị"]
     assert ws["A1"].value == "Biểu số II.06a/VPCP/KSTT — Phụ lục"
     assert ws["A2"].value == "PHỤ LỤC: TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC THEO TỪNG CƠ QUAN, ĐƠN VỊ"
@@ -332,7 +332,7 @@ def test_official_layout_by_field_and_level(new_warehouse, tmp_path, monkeypatch
         con.close()
     assert result.layout == "field"
     wb = load_workbook(result.path)
-    assert wb.sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"]
+    assert wb.sheetnames == ["Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu", "Chỉ số 766"]
     ws = wb["Biểu II.06a"]
     # Header block: form code, title, period, reporting unit, receiving office, date.
     assert ws["A1"].value == "Biểu số II.06a/VPCP/KSTT"
