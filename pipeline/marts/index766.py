@@ -15,9 +15,9 @@ from datetime import timedelta
 import duckdb
 
 from pipeline import index766, periods
+from pipeline.db import read_sql, render_sql, table_exists
 from pipeline.ingest.reference import load_reference
 from pipeline.metrics import INDEX766_CASE_COLUMNS, INDEX766_SCORE_COLUMNS
-from pipeline.warehouse import read_sql
 
 CASES_TABLE = "mart.index766_cases"
 SCORES_TABLE = "mart.index766_scores"
@@ -46,28 +46,21 @@ def cases_select() -> str:
 
 def scores_select() -> str:
     score = index766.score_sql("numerator", "denominator", "max_points", "threshold", "zero_denominator_score")
-    return read_sql("marts/index766_scores.sql").replace("$score", score)
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
-    ).fetchone()[0])
+    return render_sql("marts/index766_scores.sql", score=score)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, comment) -> None:
     """Create both tables (typed from their SELECTs) if missing. Needs the (empty) period views
     of refresh.py set; ``comment(con, table, docs)`` puts the dictionary's comments on them."""
-    if all(_has_table(con, t) for t in INDEX766_TABLES):
+    if all(table_exists(con, t) for t in INDEX766_TABLES):
         return
-    if not _has_table(con, "core.index766"):  # a warehouse loaded before the index existed
+    if not table_exists(con, "core.index766"):  # a warehouse loaded before the index existed
         load_reference(con)
     con.execute(read_sql("marts/index766_case_facts.sql"))
-    if not _has_table(con, CASES_TABLE):
+    if not table_exists(con, CASES_TABLE):
         con.execute(f"CREATE TABLE {CASES_TABLE} AS {cases_select()} WITH NO DATA")
         comment(con, CASES_TABLE, INDEX766_CASE_COLUMNS)
-    if not _has_table(con, SCORES_TABLE):
+    if not table_exists(con, SCORES_TABLE):
         con.execute(f"CREATE TABLE {SCORES_TABLE} AS {scores_select()} WITH NO DATA")
         comment(con, SCORES_TABLE, INDEX766_SCORE_COLUMNS)
 

@@ -539,13 +539,8 @@ def refresh_index766(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.P
     load_reference(con)
     ensure_mart_tables(con)
     if cal:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             index766_marts.fill_windows(con, _set_refresh_periods, _IN_REFRESH, cal)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     _set_refresh_periods(con, cal, cases=NO_CASES)
     return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0]
             for t in index766_marts.INDEX766_TABLES}

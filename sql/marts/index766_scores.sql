@@ -6,7 +6,7 @@
 -- as of the window's last day (TEMP TABLE period_units); codes with no row in force that day
 -- roll up on their own with an empty province (§4.3).
 -- Each indicator's maximum, threshold and zero-denominator score: core.index766 (seeds/index766.csv).
--- The $score placeholder: pipeline.index766.score_sql over numerator, denominator and the list's columns.
+-- The score hole (db.render_sql): pipeline.index766.score_sql over numerator, denominator and the list's columns.
 WITH cases AS (
     SELECT k.period_grain, k.period_label, k.period_start, k.period_end, k.unit_code, k.procedure_code,
            k.on_time, k.payment_counted, k.paid_online, k.electronic_result, k.reused_digitised,

@@ -4,7 +4,7 @@
 -- Input: TEMP TABLE target_windows (sql/marts/target_windows.sql), TEMP TABLE
 --        target_window_stats (the unit mart's SELECT over those windows, with attribution as
 --        of each window's last day), core.targets, core.unit_calendar.
--- $actual / $numerator / $denominator are CASE expressions over every rate column
+-- The holes actual, numerator and denominator are CASE expressions over every rate column
 -- (pipeline/marts.py builds them from pipeline/metrics.py RATES).
 WITH first_rows AS (
     SELECT unit_code, arg_min(unit_name, from_day) AS unit_name, arg_min(unit_level, from_day) AS unit_level,

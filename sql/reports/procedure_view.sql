@@ -2,7 +2,7 @@
 -- procedure, the late cases (resolved late in the window + in progress overdue at its end) and
 -- the numerators and denominators of two headline rates, summed over the level's units from
 -- mart.procedure_period_stats (rates = sum of numerators / sum of denominators, never averaged).
--- Parameters: grain, label (units), grain, label (procedures). $province_where: the province filter.
+-- Parameters: grain, label (units), grain, label (procedures). Hole province_where: the province filter.
 WITH units AS (
     SELECT unit_code, unit_level
     FROM mart.unit_period_stats

@@ -83,3 +83,17 @@ def test_sql_identifier_quotes_contract_names(con):
     name = 'Lệ phí (VND) "x"'
     con.execute(f"CREATE TABLE q ({db.sql_identifier(name)} INTEGER)")
     assert db.table_columns(con, "main.q")[0][0] == name
+
+
+def test_no_sql_file_names_a_hole_in_a_comment():
+    """render_sql fills every $name, comments included: a multi-line value would turn the rest of
+    a comment into SQL. Comments name holes without the $."""
+    from pipeline import config
+
+    offenders = [
+        f"{path.relative_to(config.SQL_DIR)}:{number}"
+        for path in sorted(config.SQL_DIR.rglob("*.sql"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "--" in line and db._PLACEHOLDER.search(line.split("--", 1)[1])
+    ]
+    assert offenders == []
