@@ -1,4 +1,5 @@
-"""core.cases: one row per case, folded incrementally from landed batches."""
+"""The core layer: the reference lists (seeds/) and core.cases, one row per case, folded
+incrementally from landed batches."""
 
 
 import dagster as dg
@@ -12,19 +13,38 @@ from pipeline.quality import checks
 
 
 @dg.asset(
+    key=["core", "reference_lists"],
+    group_name="core",
+    owners=OWNERS,
+    kinds={"duckdb", "csv"},
+    description="The reference lists of seeds/ (or DVC_SEEDS_DIR), validated (file, row and problem named) and "
+    "loaded into core.units, core.unit_crosswalk, core.targets, core.procedures, core.index766, with the "
+    "derived core.unit_calendar and core.unit_resolution. Upstream of core.cases and every mart.",
+)
+def reference_lists(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        ref = load_reference(con)
+        table = table_metadata(con, "core.units")
+    counts = {"units": len(ref.units), "crosswalk_rows": len(ref.crosswalk), "targets": len(ref.targets),
+              "index766_indicators": len(ref.index766)}
+    context.log.debug(f"reference lists loaded: {counts}")
+    return dg.MaterializeResult(metadata=table | counts)
+
+
+@dg.asset(
     key=["core", "cases"],
     group_name="core",
     owners=OWNERS,
     kinds={"duckdb"},
     deps=[
+        reference_lists,
         raw_export_files,
         dg.AssetDep(raw_portal_pull, partition_mapping=dg.AllPartitionMapping()),
     ],
-    description="core.cases: the newest valid version of every case (largest NgayCapNhat, ties -> later arrival). Also (re)loads the reference tables from seeds/. Unit codes missing from the reference list are reported by the gx_core_unit_codes check.",
+    description="core.cases: the newest valid version of every case (largest NgayCapNhat, ties -> later arrival). Unit codes missing from the reference lists (core/reference_lists) are reported by the gx_core_unit_codes check.",
 )
 def core_cases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        load_reference(con)
         merged = merge_pending_batches(con)
         total = con.execute("SELECT count(*) FROM core.cases").fetchone()[0]
         table = table_metadata(con, "core.cases")

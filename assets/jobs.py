@@ -7,8 +7,8 @@ from assets.partitions import issue_periods, portal_days, reporting_quarters
 
 ingest_files_job = dg.define_asset_job(
     "ingest_files_job",
-    selection=dg.AssetSelection.assets(["raw", "export_files"], ["core", "cases"]),
-    description="Land the inbox's new export files and fold them into core.cases.",
+    selection=dg.AssetSelection.assets(["raw", "export_files"], ["core", "reference_lists"], ["core", "cases"]),
+    description="Load the reference lists, land the inbox's new export files and fold them into core.cases.",
 )
 
 portal_pull_job = dg.define_asset_job(
@@ -20,8 +20,8 @@ portal_pull_job = dg.define_asset_job(
 
 core_refresh_job = dg.define_asset_job(
     "core_refresh_job",
-    selection=dg.AssetSelection.assets(["core", "cases"]),
-    description="Fold landed batches into core.cases.",
+    selection=dg.AssetSelection.assets(["core", "reference_lists"], ["core", "cases"]),
+    description="Load the reference lists and fold landed batches into core.cases.",
 )
 
 # What a mart refresh writes: the marts, the analyst copy and the official report files.

@@ -10,7 +10,7 @@ import time
 
 import dagster as dg
 
-from assets.core_assets import core_cases
+from assets.core_assets import core_cases, reference_lists
 from assets.metadata import table_metadata
 from assets.partitions import (
     quarter_key,
@@ -46,7 +46,7 @@ def _window_metadata(labels, windows) -> dict:
     key=["mart", "unit_period_stats"],
     group_name="mart",
     kinds={"duckdb", "sql"},
-    deps=[core_cases],
+    deps=[core_cases, reference_lists],
     partitions_def=reporting_quarters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description=TABLE_DOCS[marts.UNIT_TABLE],

@@ -27,6 +27,17 @@ def test_definitions_load():
     assert repo.get_sensor_def("inbox_sensor") and repo.get_sensor_def("refresh_after_ingest")
 
 
+def test_reference_lists_are_an_asset_upstream_of_cases_and_marts_and_run_with_the_ingest_jobs():
+    graph = defs.resolve_asset_graph()
+    reference = dg.AssetKey(["core", "reference_lists"])
+    assert reference in graph.get(dg.AssetKey(["core", "cases"])).parent_keys
+    assert reference in graph.get(dg.AssetKey(["mart", "unit_period_stats"])).parent_keys
+    repo = defs.get_repository_def()
+    for job in ("ingest_files_job", "core_refresh_job"):
+        selected = repo.get_job(job).asset_layer.selected_asset_keys
+        assert reference in selected and dg.AssetKey(["core", "cases"]) in selected, job
+
+
 def test_quarter_partitions_are_keyed_by_label_and_cover_the_15th_to_14th_windows():
     assert partitions.quarter_label("2024-12-15") == "2025-Q1"  # a day gives its quarter
     assert partitions.quarter_key("2025-Q1") == "2025-Q1"
@@ -77,7 +88,7 @@ def landed(tmp_path, fixtures, monkeypatch):
     shutil.copy(fixtures / "metrics_cases.jsonl", inbox)
     warehouse = tmp_path / "w.duckdb"
     instance = dg.DagsterInstance.ephemeral()
-    materialize([["raw", "export_files"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
+    materialize([["raw", "export_files"], ["core", "reference_lists"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
     return warehouse, instance
 
 

@@ -24,7 +24,7 @@ def landed(tmp_path, fixtures, monkeypatch):
     shutil.copy(fixtures / "drill_cases.jsonl", inbox)
     warehouse = tmp_path / "w.duckdb"
     instance = dg.DagsterInstance.ephemeral()
-    materialize([["raw", "export_files"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
+    materialize([["raw", "export_files"], ["core", "reference_lists"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
     return warehouse, instance
 
 

@@ -45,7 +45,7 @@ def evaluations(result_or_instance, run_id: str | None = None) -> dict[str, dg.A
 
 def test_gx_checks_pass_on_good_data_and_link_their_data_docs(env):
     warehouse, inbox, instance = env
-    ingest = materialize([["raw", "export_files"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
+    ingest = materialize([["raw", "export_files"], ["core", "reference_lists"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
     marts = materialize(MARTS, warehouse=warehouse, tags=Q1_Q2, instance=instance)
     found = evaluations(ingest) | evaluations(marts)
     gx = {k: v for k, v in found.items() if ":gx_" in k}
