@@ -5,7 +5,7 @@ Every other description of the record derives from ``CaseRecord`` below:
 * the contract field name is the pydantic ``alias``,
 * the Vietnamese export-screen header and the warehouse column come from ``FieldSpec``,
 * the vectorised validation SQL (``pipeline.validation``), the CSV header mapping
-  (``pipeline.readers``) and the column comments of ``raw.case_versions`` are generated
+  (``pipeline.ingest.read_tabular``) and the column comments of ``raw.case_versions`` are generated
   from ``FIELD_SPECS``.
 
 The pydantic model itself validates single records (API pages, tests, debugging); bulk

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from pipeline.db import transaction
-from pipeline.ingest import readers
+from pipeline.ingest import duckdb_source, readers
 from pipeline.ingest.validation import (
     masked_record_sql,
     output_columns,
@@ -68,9 +68,9 @@ def _file_digest(path: Path) -> tuple[str, bool]:
     digest = hashlib.sha256()
     newline_free = False
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(readers.SCAN_BLOCK), b""):
+        for block in iter(lambda: fh.read(duckdb_source.SCAN_BLOCK), b""):
             digest.update(block)
-            newline_free = newline_free or (len(block) == readers.SCAN_BLOCK and readers.newline_free(block))
+            newline_free = newline_free or (len(block) == duckdb_source.SCAN_BLOCK and duckdb_source.newline_free(block))
     return digest.hexdigest(), newline_free
 
 

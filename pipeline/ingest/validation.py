@@ -29,7 +29,7 @@ from schemas.case_record import (
 )
 
 # A line longer than the reader's limit reaches the staging table as this marker + its size
-# in bytes (pipeline/readers.py): quarantined as too long, under its own line number.
+# in bytes (pipeline/ingest/duckdb_source.py): quarantined as too long, under its own line number.
 TOO_LONG_MARKER = "#dvc-line-too-long:"
 
 # Words that make an unknown field's name personal data (schemas/case_record.py).

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from pipeline.ingest import readers
+from pipeline.ingest import duckdb_source, read_tabular, staging
 from pipeline.ingest.landing import land_file
 
 BASE = {
@@ -31,7 +31,7 @@ def _failures(con) -> list[str]:
 def test_too_long_line_is_quarantined_with_its_number_and_later_lines_keep_theirs(con, tmp_path, monkeypatch, gz):
     """Small limits stand in for the real ones (32 MB line, 64 MB buffer): a line longer than
     DuckDB's read buffer used to vanish without a trace and shift every later line number."""
-    monkeypatch.setattr(readers, "_BUFFER_BYTES", 1 << 20)
+    monkeypatch.setattr(staging, "_BUFFER_BYTES", 1 << 20)
     monkeypatch.setenv("DVC_MAX_LINE_MB", "1")  # effective limit: half the buffer, 512 KB
     lines = [_line("L1"), _line("L2", pad=3 << 20), _line("L3"), _line("L4", pad=600 << 10), _line("L5")]
     text = "\n".join(lines) + "\n"
@@ -58,7 +58,7 @@ def test_lines_of_tens_of_megabytes_are_read_not_quarantined(con, tmp_path):
 
 
 def test_scanner_counts_lines_across_blocks():
-    scanner = readers._LongLines(limit=10)
+    scanner = duckdb_source._LongLines(limit=10)
     for block in (b"short\nabcdefghij", b"klmno\nok\n", b"x" * 30, b"\nend"):
         scanner.feed(block)
     assert scanner.finish() == {2: 15, 4: 30}
@@ -144,7 +144,7 @@ def test_xlsx_with_many_empty_formatted_rows_reads_only_the_header_width(con, tm
         ws.cell(row=row, column=16384).font = bold
     path = tmp_path / "wide.xlsx"
     wb.save(path)
-    assert {len(r) for r in readers._xlsx_rows(path)} == {6}  # not 16,384 cells per row
+    assert {len(r) for r in read_tabular._xlsx_rows(path)} == {6}  # not 16,384 cells per row
     result = land_file(con, path)
     assert (result.records_read, result.records_landed, result.records_quarantined) == (1, 1, 0)
 
@@ -161,7 +161,7 @@ def test_fifty_megabyte_first_line_is_quarantined_and_the_next_keeps_number_two(
 
 
 def test_too_long_csv_row_is_quarantined_under_its_row_number(con, tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "_BUFFER_BYTES", 1 << 20)  # limit: 512 KB
+    monkeypatch.setattr(staging, "_BUFFER_BYTES", 1 << 20)  # limit: 512 KB
     header = "MaHoSo,MaDonVi,MaTTHC,TrangThaiHoSo,NgayTiepNhan,NgayCapNhat,TrichYeuHoSo"
     row = "{},U,P,2,20250301080000,20250301080000,{}"
     path = tmp_path / "long.csv"

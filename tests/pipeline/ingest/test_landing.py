@@ -257,9 +257,9 @@ def test_failure_mid_batch_rolls_back_everything(con, fixtures, monkeypatch):
 def test_repeated_records_in_one_file_are_stored_once(con, fixtures, tmp_path, monkeypatch, name):
     """Every record twice in the same file, in different chunks: read twice, stored once
     (versions and quarantine); chunk boundaries change nothing."""
-    from pipeline.ingest import readers
+    from pipeline.ingest import staging
 
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 2)
     doubled = tmp_path / name
     lines = (fixtures / name).read_text().splitlines()
     body = lines[1:] if name.endswith(".csv") else lines
@@ -307,10 +307,10 @@ def test_csv_ragged_and_broken_rows_are_quarantined_with_their_row_numbers(con, 
 def test_row_numbers_follow_the_file_in_a_parallel_read(con, tmp_path, monkeypatch, suffix):
     """DuckDB reads big files in buffers on several threads; source_row must still be the
     file's row (small buffers here, so this 7 MB file is read in many pieces)."""
-    from pipeline.ingest import readers
+    from pipeline.ingest import staging
 
-    monkeypatch.setattr(readers, "_BUFFER_BYTES", 256 << 10)
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 30_000)  # and several chunks
+    monkeypatch.setattr(staging, "_BUFFER_BYTES", 256 << 10)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 30_000)  # and several chunks
     n = 100_000
     path = tmp_path / f"big{suffix}"
     if suffix == ".csv":
