@@ -24,7 +24,14 @@ stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing the project and its dependencies into .venv (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet -e ".[dev,spark]"
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# The Spark engine (backfill --engine spark, its test) needs a Java runtime: Debian's when we may
+# (root + apt), else the Spark test skips and the command says why.
+if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing Debian's Java runtime (openjdk-17-jre-headless) for Spark"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) ||
+    echo "setup: Java could not be installed; the Spark engine and its test will be unavailable"
 fi
