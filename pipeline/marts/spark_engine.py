@@ -156,7 +156,9 @@ def session(conf: dict[str, str] | None = None) -> SparkSession:
 
 
 def mart_sql() -> dict[str, str]:
-    """Every DuckDB statement the Spark engine transpiles, by step (also what the export reads)."""
+    """Every DuckDB statement the Spark engine transpiles, by step: what the export reads the
+    tables and columns of, and what the tests check transpiles (the case facts with every
+    case filter a step uses)."""
     facts = read_sql("marts/case_facts.sql")
     return {
         "history": read_sql("marts/case_unit_history.sql"),
@@ -363,7 +365,8 @@ def refresh(
     refreshable: Callable[[periods.Period], bool] = lambda quarter: True,
 ) -> RefreshResult:
     """Recompute the given windows of every mart table on Spark (the DuckDB engine's refresh(),
-    same tables and rows); ``folder``: the Parquet exchange folder (emptied first)."""
+    same tables and rows); ``folder``: the Parquet exchange folder (its in/ and out/ are
+    replaced, and removed once the results are written back; kept after a failure)."""
     started = time.perf_counter()
     windows = sorted(set(windows))
     years = sorted({int(w.label) for w in windows if w.grain == "year"})
@@ -383,8 +386,9 @@ def refresh(
     _ensure_history_table(con)
     refresh_id = f"spark-{uuid.uuid4()}"
     begin_refresh(con, refresh_id, windows, refreshable=refreshable)
-    if folder.exists():
-        shutil.rmtree(folder)
+    # Only our own subfolders are replaced: DVC_SPARK_WORKDIR may be a shared folder.
+    for sub in ("in", "out"):
+        shutil.rmtree(folder / sub, ignore_errors=True)
     files = export_inputs(con, folder / "in")
     timed("export")
     on = SparkMarts(spark)
@@ -397,6 +401,8 @@ def refresh(
     finally:
         on.unpersist_all()
     counts = write_back(con, folder / "out", windows, years)
+    for sub in ("in", "out"):  # written back: no copy of the cases stays on the exchange storage
+        shutil.rmtree(folder / sub, ignore_errors=True)
     timed("write_back")
     seconds = time.perf_counter() - started
     note_unit_rows(con, refresh_id, counts[UNIT_TABLE], seconds)

@@ -71,7 +71,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
         result = spark_engine.refresh(
             con, windows, folder=root / "spark-work", spark=spark_engine.session(SMALL_DATA_CONF)
         )
-    return {"duckdb": on_duckdb, "spark": on_spark, "result": result, "windows": windows}
+    return {"duckdb": on_duckdb, "spark": on_spark, "result": result, "windows": windows,
+            "folder": root / "spark-work"}
 
 
 def cell_differences(con: duckdb.DuckDBPyConnection, table: str, left: str, right: str) -> list[str]:
@@ -129,15 +130,20 @@ def test_the_data_exercises_every_path(both):
     assert grains == set(periods.GRAINS)
 
 
-def test_the_spark_marts_pass_the_blocking_checks_and_close_the_refresh(engines):
-    with open_warehouse(engines["spark"]) as con:
-        assert spark_engine.failed_checks(con) == []
-        assert marts.pending_quarters(con) == []  # the Spark refresh closed what was pending
-        done = con.execute(
+def test_the_spark_marts_pass_the_blocking_checks_and_close_the_refresh(engines, both):
+    both.execute("USE on_spark")  # the checks read the warehouse's own schemas
+    try:
+        assert spark_engine.failed_checks(both) == []
+        assert marts.pending_quarters(both) == []  # the Spark refresh closed what was pending
+        done = both.execute(
             "SELECT count(*) FROM mart.refresh_log WHERE refresh_id LIKE 'spark-%' AND completed_at IS NOT NULL"
         ).fetchone()[0]
+    finally:
+        both.execute("USE memory")
     assert done == 1
     assert engines["result"].unit_rows > 0 and engines["result"].windows == len(engines["windows"])
+    # written back: no copy of the cases is left in the exchange folder
+    assert not (engines["folder"] / "in").exists() and not (engines["folder"] / "out").exists()
 
 
 def test_the_comparison_sees_one_changed_cell(engines, tmp_path):
