@@ -24,6 +24,7 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -148,7 +149,9 @@ def session(conf: dict[str, str] | None = None) -> SparkSession:
         builder = builder.config(key, value)
     for key, value in PINNED_CONF.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with warnings.catch_warnings():  # pyspark's notice about the pandas version: not ours to act on
+        warnings.simplefilter("ignore", FutureWarning)
+        spark = builder.getOrCreate()
     for key, value in PINNED_CONF.items():  # an existing session keeps its settings otherwise
         spark.conf.set(key, value)
     spark.sparkContext.setLogLevel("ERROR")
