@@ -160,3 +160,23 @@ def test_the_comparison_sees_one_changed_cell(engines, tmp_path):
     differences = cell_differences(con, marts.UNIT_TABLE, "a", "b")
     assert len(differences) == 1 and "new_total" in differences[0]
     assert cell_differences(con, marts.LEVEL_TABLE, "a", "b") == []
+
+
+def test_the_session_pins_the_time_zone_whatever_is_asked(engines):
+    """Local instants are compared as TIMESTAMP_NTZ in UTC: a setting cannot move a case across
+    a window boundary (the module's session is reused, so this costs no new JVM)."""
+    spark = spark_engine.session({"spark.sql.session.timeZone": "Asia/Ho_Chi_Minh"})
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert spark.conf.get("spark.sql.timestampType") == "TIMESTAMP_NTZ"
+    assert spark.sql("SELECT CAST('2025-03-14 23:59:59' AS TIMESTAMP) < CAST(DATE '2025-03-15' AS TIMESTAMP)").first()[0]
+
+
+def test_workdir_and_master_settings(monkeypatch, tmp_path):
+    monkeypatch.delenv(spark_engine.ENV_WORKDIR, raising=False)
+    monkeypatch.delenv(spark_engine.ENV_MASTER, raising=False)
+    assert spark_engine.workdir(tmp_path / "w.duckdb") == tmp_path / "spark-work"
+    assert spark_engine.master() == "local[*]"
+    monkeypatch.setenv(spark_engine.ENV_WORKDIR, str(tmp_path / "shared"))
+    monkeypatch.setenv(spark_engine.ENV_MASTER, "spark://head:7077")
+    assert spark_engine.workdir(tmp_path / "w.duckdb") == tmp_path / "shared"
+    assert spark_engine.master() == "spark://head:7077"
