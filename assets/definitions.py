@@ -3,7 +3,14 @@
 import dagster as dg
 
 from assets import core_assets, cycle, ingest, marts, publish, quality_checks, refresh, reports
-from assets.jobs import core_refresh_job, ingest_files_job, issue_job, marts_job, portal_pull_job
+from assets.jobs import (
+    core_refresh_job,
+    ingest_files_job,
+    issue_job,
+    marts_job,
+    marts_publish_job,
+    portal_pull_job,
+)
 from assets.loggers import LOGGERS
 from assets.resources import InboxResource, RunSettings, WarehouseResource
 from assets.schedules import daily_issue, nightly_portal_pull
@@ -30,7 +37,7 @@ def build_definitions(
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[ingest_files_job, portal_pull_job, core_refresh_job, marts_job, issue_job],
+        jobs=[ingest_files_job, portal_pull_job, core_refresh_job, marts_job, marts_publish_job, issue_job],
         schedules=[nightly_portal_pull, daily_issue],
         sensors=[inbox_sensor, refresh_after_ingest, reference_lists_sensor],
         resources=build_resources(warehouse_path, inbox_path, settings),

@@ -41,3 +41,19 @@ issue_job = dg.define_asset_job(
     description="Issue one closed period (partition = its label, e.g. 2025-Q3): frozen rows in schema issued and the "
     "official files, written once. Already issued: a no-op that says so.",
 )
+
+# The marts computed elsewhere (`backfill --engine spark`, pipeline/marts/spark_engine.py): the
+# rest of marts_job over the tables it wrote (period status, restatements, analyst copy, reports).
+SPARK_COMPUTED_MARTS: tuple[tuple[str, str], ...] = (
+    ("mart", "unit_period_stats"), ("mart", "level_period_stats"), ("mart", "target_attainment"),
+    ("mart", "procedure_period_stats"), ("mart", "field_period_stats"),
+    ("mart", "procedure_province_stats"), ("mart", "late_cases"),
+)
+
+marts_publish_job = dg.define_asset_job(
+    "marts_publish_job",
+    selection=dg.AssetSelection.groups(*MARTS_JOB_GROUPS) - dg.AssetSelection.assets(*[list(k) for k in SPARK_COMPUTED_MARTS]),
+    partitions_def=reporting_quarters,
+    description="After the marts were computed on Spark (backfill --engine spark): period status, restatements, "
+    "the analyst copy and the official reports, as marts_job writes them.",
+)

@@ -259,9 +259,9 @@ def _target_select() -> str:
     )
 
 
-def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) -> None:
-    """TEMP tables target_as_of, target_windows and target_window_stats for the given years:
-    the unit mart's counts over every target window, attributed as of each window's last day."""
+def target_as_of_rows(years: Iterable[int]) -> list[tuple[int, str, str, date, date]]:
+    """(year, as_of_grain, as_of_period, window_start, as_of_end): every reporting period of
+    each year, judged year to date (the rows of TEMP TABLE target_as_of)."""
     cutoff = config.cutoff_day()
     rows = []
     for year in sorted(set(years)):
@@ -269,6 +269,13 @@ def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) ->
         for p in periods.periods_within(whole, TARGET_AS_OF_GRAINS, cutoff):
             if whole.start <= p.end <= whole.end:
                 rows.append((year, p.grain, p.label, whole.start, p.end))
+    return rows
+
+
+def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) -> None:
+    """TEMP tables target_as_of, target_windows and target_window_stats for the given years:
+    the unit mart's counts over every target window, attributed as of each window's last day."""
+    rows = target_as_of_rows(years)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE target_as_of (year INTEGER, as_of_grain VARCHAR, "
         "as_of_period VARCHAR, window_start DATE, as_of_end DATE)"
@@ -284,10 +291,11 @@ def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) ->
     ]
     _set_refresh_periods(con, target_windows, cases=TARGET_CANDIDATES if target_windows else NO_CASES)
     # Only the target units' rows are needed (the filter on the group key is pushed down).
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE target_window_stats AS SELECT * FROM ({_unit_select()}) "
-        "WHERE unit_code IN (SELECT unit_code FROM core.targets)"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE target_window_stats AS {_target_window_stats_select()}")
+
+
+def _target_window_stats_select() -> str:
+    return f"SELECT * FROM ({_unit_select()}) WHERE unit_code IN (SELECT unit_code FROM core.targets)"
 
 
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
