@@ -4,27 +4,28 @@ per window from core.cases (docs/definitions.md §3–§5). See README.md beside
 The room's front door: callers use ``from pipeline import marts`` and the names below.
 """
 
-from pipeline.marts.refresh import (
-    BATCH_DAYS,
+from pipeline.marts.scope import BATCH_DAYS, build_case_unit_history, window_batches
+from pipeline.marts.statements import (
     DRILL_TABLES,
     FIELD_TABLE,
     HISTORY_TABLE,
-    INDEX766_CASES_TABLE,
-    INDEX766_SCORES_TABLE,
     LATE_TABLE,
     LEVEL_TABLE,
     PROCEDURE_PROVINCE_TABLE,
     PROCEDURE_TABLE,
     TARGET_TABLE,
     UNIT_TABLE,
+    count_condition,
+    handled_count_expressions,
+)
+from pipeline.marts.steps import (
+    INDEX766_CASES_TABLE,
+    INDEX766_SCORES_TABLE,
     RefreshResult,
     begin_refresh,
-    build_case_unit_history,
     complete_refresh,
-    count_condition,
     data_day_range,
     ensure_mart_tables,
-    handled_count_expressions,
     note_unit_rows,
     pending_day_range,
     pending_quarters,
@@ -38,7 +39,6 @@ from pipeline.marts.refresh import (
     refresh_target_attainment,
     refresh_unit_stats,
     targets_missed,
-    window_batches,
     windows_for_days,
 )
 

@@ -2,7 +2,7 @@
 case of the population, one flag per indicator) and mart.index766_scores (per calendar window,
 unit and province, numerator, denominator, ratio and score per indicator).
 
-Both are recomputed per window like the other marts (refresh.py), for the calendar windows
+Both are recomputed per window like the other marts (steps.py), for the calendar windows
 only, in one transaction. The scores follow seeds/index766.csv (core.index766) through
 pipeline.index766.score_sql; nothing here holds a maximum or a threshold.
 """
@@ -51,7 +51,7 @@ def scores_select() -> str:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, comment) -> None:
     """Create both tables (typed from their SELECTs) if missing. Needs the (empty) period views
-    of refresh.py set; ``comment(con, table, docs)`` puts the dictionary's comments on them."""
+    of scope.py set; ``comment(con, table, docs)`` puts the dictionary's comments on them."""
     if all(table_exists(con, t) for t in INDEX766_TABLES):
         return
     if not table_exists(con, "core.index766"):  # a warehouse loaded before the index existed
@@ -68,7 +68,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, comment) -> None:
 def fill_windows(con: duckdb.DuckDBPyConnection, set_periods, in_refresh: str,
                  windows: list[periods.Period]) -> None:
     """Replace the two tables' rows of ``windows`` (calendar windows), inside the caller's
-    transaction. ``set_periods(con, windows, cases=...)``: refresh.py's _set_refresh_periods."""
+    transaction. ``set_periods(con, windows, cases=...)``: scope.set_refresh_periods."""
     set_periods(con, windows, cases=population_filter(windows))
     con.execute(read_sql("marts/index766_case_facts.sql"))
     for table in INDEX766_TABLES:

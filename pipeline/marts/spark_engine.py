@@ -7,7 +7,7 @@ shared storage (DVC_SPARK_WORKDIR), Spark computes the marts there, and its resu
 as Parquet into the very mart tables the DuckDB refresh writes (same tables, column types,
 rows and refresh log), in one DuckDB transaction.
 
-The SQL is the DuckDB refresh's own (pipeline/marts/refresh.py composes it from sql/marts/),
+The SQL is the DuckDB refresh's own (pipeline/marts/statements.py composes it from sql/marts/),
 transpiled by pipeline/marts/spark_sql.py; the steps follow refresh(): unit, level, targets,
 drill-down (procedure, field, procedure-province), late cases. Spark needs no batches: it
 spills what does not fit in memory.
@@ -36,12 +36,13 @@ from sqlglot import exp
 from pipeline import periods
 from pipeline.ingest.reference import load_reference
 from pipeline.marts import spark_sql
-from pipeline.marts.refresh import (
-    _IN_REFRESH,
+from pipeline.marts.scope import target_as_of_rows
+from pipeline.marts.statements import (
     ALL_CASES,
     DRILL_TABLES,
     FIELD_TABLE,
     HISTORY_TABLE,
+    IN_REFRESH,
     LATE_CANDIDATES,
     LATE_TABLE,
     LEVEL_TABLE,
@@ -51,21 +52,22 @@ from pipeline.marts.refresh import (
     TARGET_CANDIDATES,
     TARGET_TABLE,
     UNIT_TABLE,
+    drill_counts_sql,
+    field_select,
+    late_select,
+    level_select,
+    procedure_province_select,
+    procedure_select,
+    target_select,
+    target_window_stats_select,
+    unit_select,
+)
+from pipeline.marts.steps import (
     RefreshResult,
-    _drill_counts_sql,
-    _field_select,
-    _late_select,
-    _level_select,
-    _procedure_province_select,
-    _procedure_select,
-    _target_select,
-    _target_window_stats_select,
-    _unit_select,
     begin_refresh,
     complete_refresh,
     ensure_mart_tables,
     note_unit_rows,
-    target_as_of_rows,
 )
 from pipeline.quality import checks
 from pipeline.warehouse import read_sql
@@ -168,16 +170,16 @@ def mart_sql() -> dict[str, str]:
         "catalogue": read_sql("marts/procedure_catalogue.sql"),
         "facts": facts.replace("$case_filter", f"({ALL_CASES}) OR ({LATE_CANDIDATES}) OR {TARGET_CANDIDATES}"),
         "period_cases": read_sql("marts/period_cases.sql"),
-        "unit": _unit_select(),
-        "level": _level_select(),
+        "unit": unit_select(),
+        "level": level_select(),
         "target_windows": read_sql("marts/target_windows.sql"),
-        "target_window_stats": _target_window_stats_select(),
-        "target": _target_select(),
-        "drill_counts": _drill_counts_sql(),
-        "procedure": _procedure_select(),
-        "field": _field_select(),
-        "procedure_province": _procedure_province_select(),
-        "late": _late_select(),
+        "target_window_stats": target_window_stats_select(),
+        "target": target_select(),
+        "drill_counts": drill_counts_sql(),
+        "procedure": procedure_select(),
+        "field": field_select(),
+        "procedure_province": procedure_province_select(),
+        "late": late_select(),
     }
 
 
@@ -261,7 +263,7 @@ class SparkMarts:
 
     def set_refresh_periods(self, windows: Iterable[periods.Period], cases: str) -> None:
         """refresh_periods = ``windows``, mart_case_facts of ``cases``, and the (period, case)
-        views over them (refresh.py _set_refresh_periods)."""
+        views over them (scope.set_refresh_periods)."""
         rows = periods.periods_table_rows(sorted(set(windows)))
         self.register("refresh_periods", self.spark.createDataFrame(rows, PERIODS_SCHEMA))
         self.run(read_sql("marts/procedure_catalogue.sql"))
@@ -283,8 +285,8 @@ def compute(marts_on: SparkMarts, windows: list[periods.Period]) -> dict[str, Da
         spark_sql.to_spark(read_sql("marts/case_unit_history.sql"))[0].sql))
 
     marts_on.set_refresh_periods(windows, ALL_CASES)
-    out[UNIT_TABLE] = register(spark_sql.view_name(UNIT_TABLE), marts_on.select(_unit_select()))
-    out[LEVEL_TABLE] = register(spark_sql.view_name(LEVEL_TABLE), marts_on.select(_level_select()))
+    out[UNIT_TABLE] = register(spark_sql.view_name(UNIT_TABLE), marts_on.select(unit_select()))
+    out[LEVEL_TABLE] = register(spark_sql.view_name(LEVEL_TABLE), marts_on.select(level_select()))
 
     years = sorted({int(w.label) for w in windows if w.grain == "year"})
     register("target_as_of", marts_on.spark.createDataFrame(target_as_of_rows(years), TARGET_AS_OF_SCHEMA))
@@ -295,18 +297,18 @@ def compute(marts_on: SparkMarts, windows: list[periods.Period]) -> dict[str, Da
             "SELECT DISTINCT year, window_start, window_end FROM target_windows").collect()
     ]
     marts_on.set_refresh_periods(target_windows, TARGET_CANDIDATES if target_windows else NO_CASES)
-    register("target_window_stats", marts_on.select(_target_window_stats_select()))
-    out[TARGET_TABLE] = register(spark_sql.view_name(TARGET_TABLE), marts_on.select(_target_select()))
+    register("target_window_stats", marts_on.select(target_window_stats_select()))
+    out[TARGET_TABLE] = register(spark_sql.view_name(TARGET_TABLE), marts_on.select(target_select()))
 
     marts_on.set_refresh_periods(windows, ALL_CASES)
-    marts_on.run(_drill_counts_sql())
-    out[PROCEDURE_TABLE] = register("batch_procedure_stats", marts_on.select(_procedure_select()))
-    out[FIELD_TABLE] = register(spark_sql.view_name(FIELD_TABLE), marts_on.select(_field_select()))
+    marts_on.run(drill_counts_sql())
+    out[PROCEDURE_TABLE] = register("batch_procedure_stats", marts_on.select(procedure_select()))
+    out[FIELD_TABLE] = register(spark_sql.view_name(FIELD_TABLE), marts_on.select(field_select()))
     out[PROCEDURE_PROVINCE_TABLE] = register(
-        spark_sql.view_name(PROCEDURE_PROVINCE_TABLE), marts_on.select(_procedure_province_select()))
+        spark_sql.view_name(PROCEDURE_PROVINCE_TABLE), marts_on.select(procedure_province_select()))
 
     marts_on.set_refresh_periods(windows, LATE_CANDIDATES)
-    out[LATE_TABLE] = register(spark_sql.view_name(LATE_TABLE), marts_on.select(_late_select()))
+    out[LATE_TABLE] = register(spark_sql.view_name(LATE_TABLE), marts_on.select(late_select()))
     return out
 
 
@@ -327,7 +329,7 @@ def write_back(
             con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
         year_filter = f"year IN ({', '.join(str(y) for y in years) or 'NULL'})"
         for table in (HISTORY_TABLE, *WRITE_ORDER):
-            where = "TRUE" if table == HISTORY_TABLE else year_filter if table == TARGET_TABLE else _IN_REFRESH
+            where = "TRUE" if table == HISTORY_TABLE else year_filter if table == TARGET_TABLE else IN_REFRESH
             con.execute(f"DELETE FROM {table} WHERE {where}")
             files = _parquet_files(folder / spark_sql.view_name(table))
             if files:
@@ -338,7 +340,7 @@ def write_back(
         raise
     counts = {}
     for table in WRITE_ORDER:
-        where = year_filter if table == TARGET_TABLE else _IN_REFRESH
+        where = year_filter if table == TARGET_TABLE else IN_REFRESH
         counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
     return counts
 

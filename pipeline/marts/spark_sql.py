@@ -1,7 +1,7 @@
 """The marts' SQL (written in DuckDB's dialect under sql/) as Spark SQL, via sqlglot.
 
 One source of truth: the Spark engine (spark_engine.py) runs the very statements the DuckDB
-refresh composes (pipeline/marts/refresh.py), transpiled here. sqlglot covers most of the
+refresh composes (pipeline/marts/statements.py), transpiled here. sqlglot covers most of the
 dialect gap; the few constructs it leaves DuckDB-only are rewritten on the syntax tree by the
 short list of REWRITES below (each tested in tests/pipeline/marts/test_spark_sql.py):
 

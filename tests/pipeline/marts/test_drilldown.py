@@ -13,7 +13,7 @@ import pytest
 from pipeline import marts
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
-from pipeline.marts import refresh as marts_refresh
+from pipeline.marts import statements
 from pipeline.metrics import COUNT_COLUMNS, RATES
 from pipeline.quality import checks
 
@@ -143,7 +143,7 @@ def test_drill_counts_use_the_unit_tables_expressions():
     exprs = marts.handled_count_expressions()
     assert list(exprs) == [c for c in COUNT_COLUMNS if c != "not_received"]
     assert marts.count_condition("resolved_late") == "is_resolved AND is_result AND end_date > due_date"
-    assert exprs["new_eligible"] in marts_refresh._drill_counts_sql()
+    assert exprs["new_eligible"] in statements.drill_counts_sql()
 
 
 def test_drill_refresh_is_idempotent(drilled):

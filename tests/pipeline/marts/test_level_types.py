@@ -28,7 +28,7 @@ def test_level_counts_have_the_unit_tables_types(published_demo):
 
 
 def test_an_older_hugeint_level_table_is_narrowed_with_its_values(published_demo, tmp_path, monkeypatch, fixtures):
-    from pipeline.marts.refresh import ensure_mart_tables
+    from pipeline.marts.steps import ensure_mart_tables
     from pipeline.warehouse import open_warehouse
 
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))

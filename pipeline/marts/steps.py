@@ -1,5 +1,5 @@
-"""Mart refresh: per-unit and per-level period stats, target attainment, and the drill-down
-(per procedure, per field, per procedure and province, late cases).
+"""Mart refresh steps: per-unit and per-level period stats, target attainment, the drill-down
+(per procedure, per field, per procedure and province), late cases and the Decision-766 index.
 
 A refresh recomputes whole windows (every grain) from core.cases and replaces their rows in
 one transaction, so reruns are idempotent and readers never see half a window.
@@ -8,7 +8,6 @@ one transaction, so reruns are idempotent and readers never see half a window.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -21,7 +20,6 @@ from pipeline import config, periods
 from pipeline.db import (
     list_tables,
     read_sql,
-    render_sql,
     sql_literal,
     table_columns,
     table_exists,
@@ -30,36 +28,49 @@ from pipeline.db import (
 from pipeline.ingest.reference import load_reference
 from pipeline.marts import index766 as index766_marts
 from pipeline.marts import reference_state
+from pipeline.marts.scope import (
+    build_case_facts,
+    build_case_unit_history,
+    set_refresh_periods,
+    set_target_periods,
+    window_batches,
+)
+from pipeline.marts.statements import (
+    ALL_CASES,
+    DRILL_TABLES,
+    FIELD_TABLE,
+    IN_REFRESH,
+    LATE_CANDIDATES,
+    LATE_TABLE,
+    LEVEL_TABLE,
+    NO_CASES,
+    PROCEDURE_PROVINCE_TABLE,
+    PROCEDURE_TABLE,
+    TARGET_TABLE,
+    UNIT_TABLE,
+    drill_counts_sql,
+    field_select,
+    late_select,
+    level_select,
+    procedure_province_select,
+    procedure_select,
+    target_select,
+    unit_select,
+)
 from pipeline.metrics import (
-    COUNT_COLUMNS,
     LATE_CASE_COLUMNS,
-    RATES,
     TABLE_DOCS,
     TARGET_COLUMNS,
     field_table_docs,
     level_table_docs,
     procedure_province_table_docs,
     procedure_table_docs,
-    rate_select,
     unit_table_docs,
 )
 
 log = logging.getLogger(__name__)
-
-UNIT_TABLE = "mart.unit_period_stats"
-LEVEL_TABLE = "mart.level_period_stats"
-TARGET_TABLE = "mart.target_attainment"
-HISTORY_TABLE = "core.case_unit_history"
-# Periods of a year whose reports judge the yearly targets year to date (METRICS.md §4.4);
-# the year's own row is the verdict.
-TARGET_AS_OF_GRAINS: tuple[str, ...] = ("month", "quarter", "half", "year")
-PROCEDURE_TABLE = "mart.procedure_period_stats"
-FIELD_TABLE = "mart.field_period_stats"
-PROCEDURE_PROVINCE_TABLE = "mart.procedure_province_stats"
-LATE_TABLE = "mart.late_cases"
 INDEX766_CASES_TABLE = index766_marts.CASES_TABLE
 INDEX766_SCORES_TABLE = index766_marts.SCORES_TABLE
-DRILL_TABLES = (PROCEDURE_TABLE, FIELD_TABLE, PROCEDURE_PROVINCE_TABLE)
 
 
 @dataclass(frozen=True)
@@ -80,224 +91,6 @@ class RefreshResult:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _unit_select() -> str:
-    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({read_sql('marts/unit_period_counts.sql')}) c"
-
-
-def _level_select() -> str:
-    inner = render_sql("marts/level_period_stats.sql", count_sums=_count_sums("u"))
-    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
-
-
-def build_case_unit_history(con: duckdb.DuckDBPyConnection) -> int:
-    """(Re)build core.case_unit_history: the recorded unit per day, only for cases whose
-    versions disagree on MaDonVi (METRICS.md §4.2 step 1). Returns its row count."""
-    con.execute(read_sql("marts/case_unit_history.sql"))
-    return con.execute(f"SELECT count(*) FROM {HISTORY_TABLE}").fetchone()[0]
-
-
-# One count expression per line in unit_period_counts.sql's handled_counts CTE.
-_COUNT_LINE = re.compile(r"^\s*(?P<expr>(?:count|coalesce|sum)\(.*\))\s+AS\s+(?P<name>\w+),?\s*$")
-_FILTERED_COUNT = re.compile(r"^count\(\*\) FILTER \((?P<cond>.*)\)$")
-
-
-def handled_count_expressions() -> dict[str, str]:
-    """The per-case count expressions of mart.unit_period_stats (the handled_counts CTE of
-    unit_period_counts.sql), by column name, in COUNT_COLUMNS order.
-
-    The drill-down marts aggregate with these very expressions, so a change to how the unit
-    table counts changes every drill-down table with it (the add-up checks then still hold).
-    """
-    handled = read_sql("marts/unit_period_counts.sql").split("FROM period_handled_cases", 1)[0]
-    found: dict[str, str] = {}
-    for line in handled.splitlines():
-        match = _COUNT_LINE.match(line)
-        if match and match["name"] in COUNT_COLUMNS:
-            found[match["name"]] = match["expr"]
-    expected = [c for c in COUNT_COLUMNS if c != "not_received"]
-    if sorted(found) != sorted(expected):
-        raise RuntimeError(
-            "unit_period_counts.sql: handled_counts must define each count of pipeline.metrics.COUNT_COLUMNS "
-            f"on one line; missing {sorted(set(expected) - set(found))}, unexpected {sorted(set(found) - set(expected))}"
-        )
-    return {c: found[c] for c in expected}
-
-
-def count_condition(column: str) -> str:
-    """The FILTER condition of a plain ``count(*) FILTER (...)`` column of the unit table."""
-    match = _FILTERED_COUNT.match(handled_count_expressions()[column])
-    if match is None:
-        raise RuntimeError(f"unit_period_counts.sql: {column} is not a count(*) FILTER (...) expression")
-    return match["cond"]
-
-
-def _count_sums(alias: str) -> str:
-    # Counts stay BIGINT (sum() would widen them to HUGEINT); the day sums are DOUBLE.
-    return ",\n       ".join(
-        f"sum({alias}.{c}) AS {c}" if c.startswith("days_") else f"CAST(sum({alias}.{c}) AS BIGINT) AS {c}"
-        for c in COUNT_COLUMNS
-    )
-
-
-def _drill_counts_sql() -> str:
-    exprs = handled_count_expressions()
-    return render_sql(
-        "marts/drill_counts.sql",
-        handled_counts=",\n        ".join(f"{e} AS {c}" for c, e in exprs.items()),
-        coalesced_counts=",\n    ".join(f"coalesce(h.{c}, 0) AS {c}" for c in exprs),
-    )
-
-
-def _rated(sql_file: str) -> str:
-    inner = render_sql(sql_file, count_sums=_count_sums("d"))
-    return f"SELECT c.*,\n    {rate_select('c')}\nFROM ({inner}) c"
-
-
-def _procedure_select() -> str:
-    return _rated("marts/procedure_period_stats.sql")
-
-
-def _field_select() -> str:
-    return _rated("marts/field_period_stats.sql")
-
-
-def _procedure_province_select() -> str:
-    return _rated("marts/procedure_province_stats.sql")
-
-
-def _late_select() -> str:
-    return render_sql(
-        "marts/late_cases.sql",
-        resolved_late=count_condition("resolved_late"),
-        overdue=count_condition("in_progress_overdue"),
-    )
-
-
-# Which cases a refresh step's (window, case) rows are built from (case_facts.sql).
-ALL_CASES = "TRUE"
-NO_CASES = "FALSE"
-# mart.late_cases: only a case whose due date passed before it ended (or that is still open)
-# can be resolved late or overdue at some window's end (the late_cases.sql conditions).
-LATE_CANDIDATES = "c.due_at IS NOT NULL AND (c.ended_at IS NULL OR CAST(c.ended_at AS DATE) > CAST(c.due_at AS DATE))"
-# mart.target_attainment: only cases that can count under a unit with a target (recorded under
-# it, under a code the crosswalk leads to it, or moved between units: core.case_unit_history).
-TARGET_CANDIDATES = (
-    "(c.unit_code IN (SELECT unit_code FROM core.targets) "
-    "OR c.unit_code IN (SELECT unit_code FROM core.unit_resolution "
-    "WHERE resolved_code IN (SELECT unit_code FROM core.targets)) "
-    "OR c.case_id IN (SELECT case_id FROM core.case_unit_history))"
-)
-# The drill-down aggregates its windows in batches of at most this many days per grain (a
-# quarter): its groups (unit x procedure x field per window) are nearly as many as its
-# (window, case) rows, and one batch's stay within DuckDB's memory limit as the data grows,
-# instead of spilling every window's to disk. The unit-grain tables need no batches.
-BATCH_DAYS = 92
-
-
-def window_batches(windows: Iterable[periods.Period], max_days: int | None = None) -> list[list[periods.Period]]:
-    """The windows in batches: per grain, consecutive windows spanning at most ``max_days``
-    (default BATCH_DAYS) days together; a longer window is a batch of its own."""
-    max_days = max_days or BATCH_DAYS
-    batches: list[list[periods.Period]] = []
-    for window in sorted(set(windows), key=lambda w: (w.grain, w.start, w.end, w.label)):
-        current = batches[-1] if batches else None
-        if (current and current[0].grain == window.grain
-                and (window.end - current[0].start).days < max_days):
-            current.append(window)
-        else:
-            batches.append([window])
-    return batches
-
-
-def _set_refresh_periods(
-    con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], *, cases: str | None = ALL_CASES
-) -> None:
-    """TEMP TABLE refresh_periods = ``windows`` and the (period, case) views over it.
-
-    ``cases``: the condition choosing the cases to count (builds mart_case_facts anew), or
-    None to keep the facts this step already built (the later batches of one refresh)."""
-    windows = sorted(set(windows))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE refresh_periods "
-        "(period_grain VARCHAR, period_label VARCHAR, period_start DATE, period_end DATE)"
-    )
-    rows = periods.periods_table_rows(windows)
-    if rows:
-        con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
-    if cases is not None or not table_exists(con, "temp.mart_case_facts"):
-        _build_case_facts(con, cases if cases is not None and windows else NO_CASES)
-    _define_period_cases(con)
-
-
-def _build_case_facts(con: duckdb.DuckDBPyConnection, cases: str) -> None:
-    if not table_exists(con, HISTORY_TABLE):
-        build_case_unit_history(con)
-    con.execute(read_sql("marts/procedure_catalogue.sql"))  # the facts take each case's field from it
-    con.execute(render_sql("marts/case_facts.sql", case_filter=cases))
-
-
-def _define_period_cases(con: duckdb.DuckDBPyConnection) -> None:
-    """The (period, case) views over refresh_periods and mart_case_facts that every mart counts from."""
-    if not table_exists(con, HISTORY_TABLE):
-        build_case_unit_history(con)
-    con.execute(read_sql("marts/period_cases.sql"))
-    con.execute(read_sql("marts/procedure_catalogue.sql"))
-
-
-def _rate_case(column: str) -> str:
-    """CASE over the target's metric name -> that rate's column of target_window_stats."""
-    suffix = "" if column == "actual" else f"_{column}"
-    whens = " ".join(f"WHEN '{r.name}' THEN s.{r.name}{suffix}" for r in RATES)
-    cast = "DOUBLE"
-    return f"CAST(CASE t.metric {whens} END AS {cast})"
-
-
-def _target_select() -> str:
-    return render_sql(
-        "marts/target_attainment.sql",
-        actual=_rate_case("actual"), numerator=_rate_case("numerator"), denominator=_rate_case("denominator"),
-    )
-
-
-def target_as_of_rows(years: Iterable[int]) -> list[tuple[int, str, str, date, date]]:
-    """(year, as_of_grain, as_of_period, window_start, as_of_end): every reporting period of
-    each year, judged year to date (the rows of TEMP TABLE target_as_of)."""
-    cutoff = config.cutoff_day()
-    rows = []
-    for year in sorted(set(years)):
-        whole = periods.parse_label(str(year), cutoff)
-        for p in periods.periods_within(whole, TARGET_AS_OF_GRAINS, cutoff):
-            if whole.start <= p.end <= whole.end:
-                rows.append((year, p.grain, p.label, whole.start, p.end))
-    return rows
-
-
-def _set_target_periods(con: duckdb.DuckDBPyConnection, years: Iterable[int]) -> None:
-    """TEMP tables target_as_of, target_windows and target_window_stats for the given years:
-    the unit mart's counts over every target window, attributed as of each window's last day."""
-    rows = target_as_of_rows(years)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE target_as_of (year INTEGER, as_of_grain VARCHAR, "
-        "as_of_period VARCHAR, window_start DATE, as_of_end DATE)"
-    )
-    if rows:
-        con.executemany("INSERT INTO target_as_of VALUES (?, ?, ?, ?, ?)", rows)
-    con.execute(read_sql("marts/target_windows.sql"))
-    target_windows = [
-        periods.Period("target", f"{year}:{end}", start, end)
-        for year, start, end in con.execute(
-            "SELECT DISTINCT year, window_start, window_end FROM target_windows ORDER BY ALL"
-        ).fetchall()
-    ]
-    _set_refresh_periods(con, target_windows, cases=TARGET_CANDIDATES if target_windows else NO_CASES)
-    # Only the target units' rows are needed (the filter on the group key is pushed down).
-    con.execute(f"CREATE OR REPLACE TEMP TABLE target_window_stats AS {_target_window_stats_select()}")
-
-
-def _target_window_stats_select() -> str:
-    return f"SELECT * FROM ({_unit_select()}) WHERE unit_code IN (SELECT unit_code FROM core.targets)"
-
-
 def _comment(con: duckdb.DuckDBPyConnection, table: str, docs: dict[str, str]) -> None:
     con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(TABLE_DOCS[table])}")
     existing = {name for name, _, _ in table_columns(con, table)}
@@ -311,35 +104,35 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS mart")
     if not table_exists(con, "core.unit_crosswalk"):
         load_reference(con)
-    _set_refresh_periods(con, [])
+    set_refresh_periods(con, [])
     _drop_outdated(con)
     created = list_tables(con, schema="mart")
     if UNIT_TABLE not in created:
-        con.execute(f"CREATE TABLE {UNIT_TABLE} AS {_unit_select()} WITH NO DATA")
+        con.execute(f"CREATE TABLE {UNIT_TABLE} AS {unit_select()} WITH NO DATA")
         _comment(con, UNIT_TABLE, unit_table_docs())
     if LEVEL_TABLE not in created:
-        con.execute(f"CREATE TABLE {LEVEL_TABLE} AS {_level_select()} WITH NO DATA")
+        con.execute(f"CREATE TABLE {LEVEL_TABLE} AS {level_select()} WITH NO DATA")
         _comment(con, LEVEL_TABLE, level_table_docs())
     else:
         _narrow_level_counts(con)
     if TARGET_TABLE not in created:
-        _set_target_periods(con, [])
-        con.execute(f"CREATE TABLE {TARGET_TABLE} AS {_target_select()} WITH NO DATA")
+        set_target_periods(con, [])
+        con.execute(f"CREATE TABLE {TARGET_TABLE} AS {target_select()} WITH NO DATA")
         _comment(con, TARGET_TABLE, TARGET_COLUMNS)
-        _set_refresh_periods(con, [])
+        set_refresh_periods(con, [])
     if not set(DRILL_TABLES) <= created:
-        con.execute(_drill_counts_sql())  # empty: no refresh periods
-        con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {_procedure_select()}")
+        con.execute(drill_counts_sql())  # empty: no refresh periods
+        con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {procedure_select()}")
         for table, select, docs in (
-            (PROCEDURE_TABLE, _procedure_select(), procedure_table_docs()),
-            (FIELD_TABLE, _field_select(), field_table_docs()),
-            (PROCEDURE_PROVINCE_TABLE, _procedure_province_select(), procedure_province_table_docs()),
+            (PROCEDURE_TABLE, procedure_select(), procedure_table_docs()),
+            (FIELD_TABLE, field_select(), field_table_docs()),
+            (PROCEDURE_PROVINCE_TABLE, procedure_province_select(), procedure_province_table_docs()),
         ):
             if table not in created:
                 con.execute(f"CREATE TABLE {table} AS {select} WITH NO DATA")
                 _comment(con, table, docs)
     if LATE_TABLE not in created:
-        con.execute(f"CREATE TABLE {LATE_TABLE} AS {_late_select()} WITH NO DATA")
+        con.execute(f"CREATE TABLE {LATE_TABLE} AS {late_select()} WITH NO DATA")
         _comment(con, LATE_TABLE, LATE_CASE_COLUMNS)
     index766_marts.ensure_tables(con, _comment)
     con.execute(read_sql("ddl/marts.sql"))
@@ -431,9 +224,6 @@ def windows_for_days(first: date, last: date, cutoff_day: int | None = None) -> 
     return periods.periods_overlapping(first, last, cutoff_day=cutoff_day or config.cutoff_day())
 
 
-_IN_REFRESH = "(period_grain, period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)"
-
-
 def _replace_windows(
     con: duckdb.DuckDBPyConnection,
     windows: Iterable[periods.Period],
@@ -454,7 +244,7 @@ def _replace_windows(
         build_case_unit_history(con)
     ensure_mart_tables(con)
     with transaction(con):
-        _set_refresh_periods(con, windows, cases=cases)
+        set_refresh_periods(con, windows, cases=cases)
         con.execute(f"DELETE FROM {table} WHERE {where}")
         con.execute(f"INSERT INTO {table} BY NAME {select}")
     return con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
@@ -462,12 +252,12 @@ def _replace_windows(
 
 def refresh_unit_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
     """Recompute mart.unit_period_stats for the given windows."""
-    return _replace_windows(con, windows, UNIT_TABLE, _IN_REFRESH, _unit_select(), reference=True)
+    return _replace_windows(con, windows, UNIT_TABLE, IN_REFRESH, unit_select(), reference=True)
 
 
 def refresh_level_stats(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
     """Recompute mart.level_period_stats from mart.unit_period_stats for the given windows."""
-    return _replace_windows(con, windows, LEVEL_TABLE, _IN_REFRESH, _level_select(), reference=False, cases=NO_CASES)
+    return _replace_windows(con, windows, LEVEL_TABLE, IN_REFRESH, level_select(), reference=False, cases=NO_CASES)
 
 
 def refresh_target_attainment(
@@ -483,9 +273,9 @@ def refresh_target_attainment(
     ensure_mart_tables(con)
     where = f"year IN ({', '.join(str(y) for y in years) or 'NULL'})"
     with transaction(con):
-        _set_target_periods(con, years)
+        set_target_periods(con, years)
         con.execute(f"DELETE FROM {TARGET_TABLE} WHERE {where}")
-        con.execute(f"INSERT INTO {TARGET_TABLE} BY NAME {_target_select()}")
+        con.execute(f"INSERT INTO {TARGET_TABLE} BY NAME {target_select()}")
     return con.execute(f"SELECT count(*) FROM {TARGET_TABLE} WHERE {where}").fetchone()[0]
 
 
@@ -515,28 +305,28 @@ def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.
     load_reference(con)
     ensure_mart_tables(con)
     with transaction(con):
-        _set_refresh_periods(con, windows, cases=NO_CASES)
+        set_refresh_periods(con, windows, cases=NO_CASES)
         for table in DRILL_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE {_IN_REFRESH}")
-        _build_case_facts(con, ALL_CASES)
+            con.execute(f"DELETE FROM {table} WHERE {IN_REFRESH}")
+        build_case_facts(con, ALL_CASES)
         for batch in window_batches(windows):
-            _set_refresh_periods(con, batch, cases=None)
-            con.execute(_drill_counts_sql())
+            set_refresh_periods(con, batch, cases=None)
+            con.execute(drill_counts_sql())
             # The batch's procedure rows once, then the table and its province roll-up from them.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {_procedure_select()}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {procedure_select()}")
             con.execute(f"INSERT INTO {PROCEDURE_TABLE} BY NAME SELECT * FROM batch_procedure_stats")
-            con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {_field_select()}")
-            con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {_procedure_province_select()}")
+            con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {field_select()}")
+            con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {procedure_province_select()}")
         for temp in ("drill_counts", "batch_procedure_stats"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-        _set_refresh_periods(con, windows, cases=None)
-    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0] for t in DRILL_TABLES}
+        set_refresh_periods(con, windows, cases=None)
+    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {IN_REFRESH}").fetchone()[0] for t in DRILL_TABLES}
 
 
 def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
     """Recompute mart.late_cases for the given windows."""
     return _replace_windows(
-        con, windows, LATE_TABLE, _IN_REFRESH, _late_select(), reference=True, cases=LATE_CANDIDATES
+        con, windows, LATE_TABLE, IN_REFRESH, late_select(), reference=True, cases=LATE_CANDIDATES
     )
 
 
@@ -548,9 +338,9 @@ def refresh_index766(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.P
     ensure_mart_tables(con)
     if cal:
         with transaction(con):
-            index766_marts.fill_windows(con, _set_refresh_periods, _IN_REFRESH, cal)
-    _set_refresh_periods(con, cal, cases=NO_CASES)
-    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {_IN_REFRESH}").fetchone()[0]
+            index766_marts.fill_windows(con, set_refresh_periods, IN_REFRESH, cal)
+    set_refresh_periods(con, cal, cases=NO_CASES)
+    return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {IN_REFRESH}").fetchone()[0]
             for t in index766_marts.INDEX766_TABLES}
 
 
