@@ -197,13 +197,16 @@ def index766_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     started = time.perf_counter()
     with warehouse.connect() as con:
         rows = marts.refresh_index766(con, windows)
+        tables = {t: table_metadata(con, t) for t in rows}
     seconds = round(time.perf_counter() - started, 2)
     context.log.info(
         "index 766 marts: " + ", ".join(f"{table} {n:,} rows" for table, n in rows.items()) + f" in {seconds:.1f}s"
     )
     for key, table in ((INDEX766_CASES_KEY, marts.INDEX766_CASES_TABLE), (INDEX766_SCORES_KEY, marts.INDEX766_SCORES_TABLE)):
         yield dg.MaterializeResult(
-            asset_key=key, metadata=_window_metadata(labels, windows) | {"rows": rows[table], "duration_s": seconds}
+            asset_key=key,
+            metadata=_window_metadata(labels, windows) | {"rows": rows[table], "duration_s": seconds}
+            | tables.get(table, {}),
         )
 
 

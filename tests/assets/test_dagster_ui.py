@@ -70,7 +70,8 @@ def test_dagster_ui_shows_assets_checks_and_quarter_labels_and_stops_cleanly(tmp
                 assert time.monotonic() < deadline and dev.poll() is None, "dagster dev did not come up"
                 time.sleep(1)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with Chromium(tmp_path / "profile", width=1600, height=1000, timeout=60) as browser:
+        # Tall enough that the virtualised asset list renders every asset (raw/* sort last).
+        with Chromium(tmp_path / "profile", width=1600, height=2600, timeout=60) as browser:
             graph = browser.load(f"{url}/assets", probe="document.body.innerText",
                                  ready=f"{BODY_HAS}('unit_period_stats')", ready_timeout=90, settle=1.0)
             for name in ("export_files", "portal_pull", "cases", "unit_period_stats", "level_period_stats",

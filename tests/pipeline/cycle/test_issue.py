@@ -73,8 +73,8 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         banner = issue.working_banner(con, Q1, OPEN_DAY)
         write_quarter_report(con, "quarter", "2025-Q1", out / "open.xlsx", banner=banner)
         write_dashboard(con, "quarter", "2025-Q1", out / "open.html", banner=banner)
-        lines = first_lines(out / "open.xlsx")  # form (by field), annex by unit, rates, targets
-        assert len(lines) == 4 and all(line.startswith("SỐ LIỆU TẠM TÍNH — chưa chốt") for line in lines)
+        lines = first_lines(out / "open.xlsx")  # form (by field), annex by unit, rates, targets, index 766
+        assert len(lines) == 5 and all(line.startswith("SỐ LIỆU TẠM TÍNH — chưa chốt") for line in lines)
         assert "số liệu tính đến 20/04/2025 00:00" in lines[0]  # the data's as-of time
         page = (out / "open.html").read_text(encoding="utf-8")
         assert page.index('id="status-banner"') < page.index("<header>")

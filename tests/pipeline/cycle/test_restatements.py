@@ -18,6 +18,7 @@ import pytest
 
 from pipeline import marts, periods
 from pipeline.cycle import issue
+from pipeline.db import table_columns
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.reports import summary
@@ -56,7 +57,7 @@ def mart_cells(con, period: periods.Period) -> dict[tuple, float | None]:
     """Every compared cell of the period's mart rows, by (table, full key, column): the oracle."""
     cells = {}
     for spec in issue.present_tables(con):
-        columns = issue._columns(con, spec.source)
+        columns = table_columns(con, spec.source)
         values = issue._value_columns(columns, spec.keys)
         names = [c for c, _, _ in columns]
         if "period_label" in names:
