@@ -27,6 +27,7 @@ from pipeline import periods, tables
 from pipeline.cycle import timeline
 from pipeline.db import render_sql, sql_literal, table_columns, table_exists, transaction
 from pipeline.output_modes import make_folders
+from pipeline.province import province_name
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +146,7 @@ def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def _period_filter(spec_columns: list[str], period: periods.Period) -> tuple[str, list]:
     if _by_year(spec_columns):
-        from pipeline.reports.data import report_year
-
-        return "year = ?", [report_year(period)]
+        return "year = ?", [periods.report_year(period)]
     return "period_grain = ? AND period_label = ?", [period.grain, period.label]
 
 
@@ -330,8 +329,6 @@ def issue_period(
     closes through its due day; issuing makes it final) or final. ``as_of`` is the run's
     "today"; ``now`` the issue time (default: the clock). A window whose data does not reach
     its last day is issued only with ``confirm_incomplete`` (recorded in issued.issues)."""
-    from pipeline.reports.data import province_name
-
     as_of = as_of or timeline.today_local()
     state = timeline.period_state(period, as_of, due_days)
     refusal = timeline.issue_refusal(period, as_of, due_days)
@@ -502,8 +499,9 @@ def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: i
 def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int, out_dir: Path) -> list[Path]:
     """Write the issue's workbook and dashboard if missing (never replaced); returns both paths."""
     from pipeline.reports.changes_sheet import add_changes_sheet
-    from pipeline.reports.dashboard import write_dashboard
-    from pipeline.reports.xlsx import write_quarter_report
+    from pipeline.reports.dashboard import save_dashboard
+    from pipeline.reports.model import build_report
+    from pipeline.reports.xlsx import render_workbook
 
     record = issue_record(con, period, issue)
     banner = timeline.official_banner(period, issue, record.issued_at, record.data_as_of, record.content_hash)
@@ -513,16 +511,16 @@ def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, is
     changes = change_rows(con, period, issue) if issue > 1 else None
     scratch = issue_scratch(con, period, issue)
     try:
+        report = build_report(scratch, period, banner=banner)  # one model for both files
         if not xlsx_path.exists():
             def extra(wb) -> None:
                 if changes is not None:
                     previous = issue_record(con, period, issue - 1)
                     add_changes_sheet(wb, scratch, period, issue, previous.issued_at if previous else None, changes)
 
-            write_once(xlsx_path, lambda tmp: write_quarter_report(
-                scratch, period.grain, period.label, tmp, banner=banner, extra=extra))
+            write_once(xlsx_path, lambda tmp: render_workbook(report, tmp, extra=extra))
         if not html_path.exists():
-            write_once(html_path, lambda tmp: write_dashboard(scratch, period.grain, period.label, tmp, banner=banner))
+            write_once(html_path, lambda tmp: save_dashboard(report, tmp))
     finally:
         scratch.close()
     return [xlsx_path, html_path]

@@ -10,15 +10,12 @@ from pipeline.db import table_exists
 from pipeline.metrics import SUMMARY_RATES
 from pipeline.reports.data import (
     PROVINCE_TOTAL,
-    gap_points,
     level_rows,
     min_sample,
     report_province,
     resolve_period,
-    small_sample_note,
-    target_verdicts,
-    verdict_word,
 )
+from pipeline.reports.targets import gap_points, small_sample_note, target_verdicts, verdict_word
 from pipeline.reports.unit_gaps import missing_units, missing_units_lines
 from pipeline.warehouse import connect
 
@@ -120,7 +117,7 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
 
 
 def _print_targets(con, period: periods.Period, *, every: bool) -> None:
-    """The period's target verdicts (data.target_verdicts: the same rows as the workbook's
+    """The period's target verdicts (targets.target_verdicts: the same rows as the workbook's
     Chỉ tiêu sheet and the dashboard): units below target, furthest first."""
     verdicts = target_verdicts(con, period)
     print()

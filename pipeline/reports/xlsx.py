@@ -9,7 +9,7 @@ and submit:
   by-unit table, with a line saying so. Columns (1)..(13) like the printed form.
 - ``Phụ lục đơn vị`` (with the field layout): the same columns per unit, grouped by level.
 - ``Tỷ lệ``: the headline rates per unit and level, each with its numerator and denominator.
-- ``Chỉ tiêu``: the yearly targets judged for this period (data.target_verdicts: year to date
+- ``Chỉ tiêu``: the yearly targets judged for this period (targets.target_verdicts: year to date
   up to the period's last day; the year's own report gives the final verdict).
 
 Each printed sheet has the header block (form code, reporting unit, receiving office, period,
@@ -43,30 +43,26 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL_NAME,
     RATE_TITLES,
     ROMAN,
-    TARGET_RANK_RULE,
     ReportHeader,
-    Verdicts,
     atomic_write,
-    ensure_reportable,
-    field_level_rows,
     level_name,
-    min_sample,
     period_range_text,
     period_title,
-    read_rates,
-    report_header,
     resolve_period,
     short_title,
-    small_sample_note,
-    target_verdicts,
-    unit_and_level_rows,
     unit_label,
-    units_outside_province,
-    verdict_word,
     vn_date,
 )
-from pipeline.reports.index766 import IndexView, read_index
+from pipeline.reports.form_data import FORM_KEYS, FormData
+from pipeline.reports.index766 import IndexView
+from pipeline.reports.model import PeriodReport, build_report
 from pipeline.reports.stamp import prepend_banner
+from pipeline.reports.targets import (
+    TARGET_RANK_RULE,
+    Verdicts,
+    small_sample_note,
+    verdict_word,
+)
 
 FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
@@ -74,21 +70,6 @@ ANNEX_TITLE = "PHỤ LỤC: TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC THEO T�
 SHEET_FORM, SHEET_UNITS, SHEET_RATES, SHEET_TARGETS = "Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"
 SHEET_INDEX = "Chỉ số 766"
 
-# The form's number columns: (key, SQL over a mart row). Order = columns (3)..(13).
-FORM_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("received_total", "received_total"),
-    ("new_online", "new_online"),
-    ("new_in_person_postal", "new_in_person + new_postal"),
-    ("carried_over", "carried_over"),
-    ("resolved_total", "resolved_total"),
-    ("resolved_early", "resolved_early"),
-    ("resolved_on_time", "resolved_on_time"),
-    ("resolved_late", "resolved_late"),
-    ("in_progress_total", "in_progress_total"),
-    ("in_progress_within", "in_progress_within"),
-    ("in_progress_overdue", "in_progress_overdue"),
-)
-FORM_KEYS: tuple[str, ...] = tuple(k for k, _ in FORM_COLUMNS)
 FORM_WIDTH = 14  # 13 printed columns + the hidden code column
 
 # The official layout's levels ("theo cấp"): each a group of the mart's unit levels, whose
@@ -138,34 +119,6 @@ _TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
 _COUNT_FORMAT = "#,##0"
 _PERCENT_FORMAT = "0.00%"
 _POINTS_FORMAT = "+0.00;-0.00;0.00"
-
-
-# ---------------------------------------------------------------------------------------
-# Reading
-# ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FormData:
-    units: list[dict]  # unit_level, unit_code, unit_name, FORM_KEYS
-    levels: dict[str, dict]  # unit_level -> units, FORM_KEYS
-    total: dict | None  # province_total row
-    fields: list[dict] | None  # unit_level, field_code, field_name, FORM_KEYS; None = no field mart
-    outside: tuple[int, int] = (0, 0)  # (codes, cases) with no province: not in this province's form
-
-    def notes(self) -> tuple[str, ...]:
-        codes, cases = self.outside
-        if not codes:
-            return FORM_NOTES
-        count = f"{cases:,}".replace(",", ".")
-        return (*FORM_NOTES, f"Không tính vào biểu: {codes} mã đơn vị chưa có trong danh mục đơn vị của tỉnh, "
-                             f"với {count} hồ sơ tiếp nhận trong kỳ.")
-
-
-def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
-    counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
-    units, by_level = unit_and_level_rows(con, period, counts)
-    total = by_level.pop(PROVINCE_TOTAL, None)
-    return FormData(units, by_level, total, field_level_rows(con, period, FORM_COLUMNS),
-                    units_outside_province(con, period))
 
 
 def form_level_subtotals(levels: dict[str, dict]) -> list[tuple[str, str, dict, tuple[str, ...]]]:
@@ -354,12 +307,6 @@ def _numbered(index: int) -> str:
     return ROMAN[index] if index < len(ROMAN) else str(index + 1)
 
 
-FORM_NOTES = (
-    "Ghi chú: (3) = (4) + (5) + (6) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13).",
-    "Cột (9) gồm cả hồ sơ rút hoặc dừng giải quyết. Kỳ báo cáo tính theo ngày, từ ngày 15 tháng "
-    "trước đến hết ngày 14 tháng cuối kỳ; số liệu tổng hợp từ hồ sơ trên Cổng Dịch vụ công.",
-)
-
 
 def _form_table_header(ws: Worksheet, top: int, first_label: str) -> int:
     """The three header rows and the (1)..(13) numbers row; returns the first body row."""
@@ -515,7 +462,8 @@ TARGET_CODE_COL = 13
 TARGET_WIDTHS = [6, 50, 24, 30, 11, 9, 9, 10, 11, 14, 10, 10, 17, 23]
 
 
-def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdicts, header: ReportHeader) -> None:
+def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdicts, header: ReportHeader,
+                         sample: int) -> None:
     """The targets judged for this period: year to date up to its last day (target_verdicts)."""
     rows = verdicts.rows
     width = len(TARGET_HEADERS)
@@ -529,9 +477,8 @@ def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdic
     formats = {5: _PERCENT_FORMAT, 6: _COUNT_FORMAT, 7: _COUNT_FORMAT, 8: _PERCENT_FORMAT,
                9: _POINTS_FORMAT, 11: "0", 12: "0"}
     row = top + 1
-    sample = min_sample()
     for number, r in enumerate(rows, start=1):
-        small = small_sample_note(r, sample)  # flagged, ranked all the same (data.TARGET_RANK_RULE)
+        small = small_sample_note(r, sample)  # flagged, ranked all the same (targets.TARGET_RANK_RULE)
         name = (unit_label(r) + (f" {r['abolished_note']}" if r["abolished_note"] else "")
                 + (f" ({small})" if small else ""))
         gap = None if r["gap"] is None else 100 * r["gap"]  # points: the sheet shows −3.20
@@ -628,27 +575,18 @@ def _write_index766_sheet(ws: Worksheet, period: periods.Period, view: IndexView
     _page_setup(ws, f"{top}:{top}", last, width - 1, header)
 
 
-def write_quarter_report(
-    con: duckdb.DuckDBPyConnection,
-    period_grain: str | None,
-    period_label: str,
+def render_workbook(
+    report: PeriodReport,
     out_path: Path | str,
     *,
-    banner: str | None = None,
     extra: Callable[[Workbook], None] | None = None,
 ) -> WorkbookResult:
-    """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically.
-    Raises data.NoReportData for a period without any case (nothing is written).
+    """Write the Biểu II.06a workbook of the period's report model to ``out_path``, atomically
+    (no query: everything comes from the model).
 
-    ``banner``: the period's status line (provisional / final / official issue, METRICS.md §6),
-    put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
-    period = resolve_period(period_grain, period_label)
-    ensure_reportable(con, period)
-    data = read_form(con, period)
-    rate_units, rate_levels = read_rates(con, period)
-    verdicts = target_verdicts(con, period)
-    header = report_header(con, period)
-
+    ``report.banner``: the period's status line (provisional / final / official issue, METRICS.md
+    §6), put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
+    period, data, header, verdicts = report.period, report.form, report.header, report.verdicts
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_FORM
@@ -659,16 +597,32 @@ def write_quarter_report(
     else:
         _write_unit_sheet(ws, period, data, header, title=FORM_TITLE, left=FORM_CODE,
                           line="Biểu trình bày theo cơ quan, đơn vị (chưa có số liệu tổng hợp theo lĩnh vực).")
-    _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, rate_units, rate_levels, header)
-    _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), period, verdicts, header)
-    _write_index766_sheet(wb.create_sheet(SHEET_INDEX), period, read_index(con, period), header)
+    _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, report.rate_units, report.rate_levels, header)
+    _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), period, verdicts, header, report.sample)
+    _write_index766_sheet(wb.create_sheet(SHEET_INDEX), period, report.index, header)
     if extra is not None:
         extra(wb)
-    if banner:
+    if report.banner:
         for sheet in wb.worksheets:
-            prepend_banner(sheet, banner)
+            prepend_banner(sheet, report.banner)
     wb.properties.title = f"{FORM_TITLE} — {period_title(period)}"
     wb.properties.creator = "dvc-metrics"
     path = atomic_write(Path(out_path), lambda tmp: wb.save(tmp))
     return WorkbookResult(path, period, len(data.units), len(data.levels) + (data.total is not None),
                           len(verdicts.rows), "field" if data.fields is not None else "unit", tuple(wb.sheetnames))
+
+
+def write_quarter_report(
+    con: duckdb.DuckDBPyConnection,
+    period_grain: str | None,
+    period_label: str,
+    out_path: Path | str,
+    *,
+    banner: str | None = None,
+    extra: Callable[[Workbook], None] | None = None,
+) -> WorkbookResult:
+    """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically:
+    build the period's report model, then render it. Raises data.NoReportData for a period
+    without any case (nothing is written)."""
+    report = build_report(con, resolve_period(period_grain, period_label), banner=banner)
+    return render_workbook(report, out_path, extra=extra)
