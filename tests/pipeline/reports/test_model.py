@@ -57,3 +57,25 @@ def test_report_command_reads_each_period_once(new_warehouse, tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bieu_II06a_2025-Q3.xlsx", "dashboard_2025-Q3.html"]
     # One model for both files; the verdicts and the index (shown by both) are read once.
     assert calls == {"build_report": 1, "target_verdicts": 1, "read_index": 1}
+
+
+def test_summary_reads_its_period_from_the_model(new_warehouse, monkeypatch, capsys):
+    from pipeline.reports import summary
+
+    reads = {"model": 0, "direct": 0}
+
+    def counted(key, real):
+        def wrapper(*args, **kwargs):
+            reads[key] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(model, "target_verdicts", counted("model", model.target_verdicts))
+    monkeypatch.setattr(summary, "target_verdicts", counted("direct", summary.target_verdicts))
+    summary.print_summary(new_warehouse, "2025-Q3")
+    out = capsys.readouterr().out
+    assert reads == {"model": 1, "direct": 0} and "Targets 2025 judged for 2025-Q3" in out
+    # A period without any case has no model: the summary reads it directly and says so.
+    summary.print_summary(new_warehouse, "2023-Q1")
+    out = capsys.readouterr().out
+    assert reads == {"model": 1, "direct": 1} and "Targets 2023 judged for 2023-Q1" in out
