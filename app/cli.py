@@ -245,14 +245,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipeline.cycle.issue import working_banner
     from pipeline.cycle.timeline import today_local
     from pipeline.db import table_exists
-    from pipeline.reports.dashboard import dashboard_name, write_dashboard
+    from pipeline.reports.dashboard import dashboard_name, save_dashboard
     from pipeline.reports.data import (
         NoReportData,
         period_has_rows,
         resolve_period,
         xlsx_name,
     )
-    from pipeline.reports.xlsx import write_quarter_report
+    from pipeline.reports.model import build_report
+    from pipeline.reports.xlsx import render_workbook
 
     try:
         period = resolve_period(args.grain, args.period)
@@ -269,8 +270,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         banner = working_banner(con, period, today_local(args.as_of))
         try:
-            workbook = write_quarter_report(con, period.grain, period.label, out / xlsx_name(period), banner=banner)
-            page = write_dashboard(con, period.grain, period.label, out / dashboard_name(period), banner=banner)
+            report = build_report(con, period, banner=banner)  # read once: both files show the same numbers
+            workbook = render_workbook(report, out / xlsx_name(period))
+            page = save_dashboard(report, out / dashboard_name(period))
         except NoReportData as exc:  # a period without any case: no report of zeros
             raise CommandError(str(exc)) from None
     finally:

@@ -18,6 +18,7 @@ from assets.resources import RunSettings, WarehouseResource
 from pipeline.cycle import issue, timeline
 from pipeline.publish.analyst_copy import publish
 from pipeline.reports.data import resolve_period
+from pipeline.reports.issue_files import write_issue_files
 
 
 @dg.asset(
@@ -105,7 +106,7 @@ def issued_period(
 
     with warehouse.connect() as con:
         outcome = issue.issue_period(con, period, as_of=today, reissue=config.reissue, out_dir=Path(out_dir),
-                                     confirm_incomplete=config.confirm_incomplete)
+                                     write_files=write_issue_files, confirm_incomplete=config.confirm_incomplete)
         if outcome.action == "issued":
             publish(con, warehouse.path)  # analysts see the new issue at once
     context.log.info(outcome.message)

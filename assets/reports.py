@@ -22,9 +22,10 @@ from assets.marts import (
 from assets.partitions import quarter_label, reporting_quarters
 from assets.resources import RunSettings, WarehouseResource
 from pipeline.cycle.issue import working_banner
-from pipeline.reports.dashboard import dashboard_name, write_dashboard
+from pipeline.reports.dashboard import dashboard_name, save_dashboard
 from pipeline.reports.data import NoReportData, resolve_period, xlsx_name
-from pipeline.reports.xlsx import write_quarter_report
+from pipeline.reports.model import PeriodReport, build_report
+from pipeline.reports.xlsx import render_workbook
 
 
 def _labels(context: dg.AssetExecutionContext) -> list[str]:
@@ -76,15 +77,19 @@ def dashboard_html(
     return _write_per_quarter(context, warehouse, settings, _write_html, dashboard_name)
 
 
+def _report(con: Any, label: str, today: date) -> PeriodReport:
+    """The quarter's report model (read once per quarter and asset), with its status line."""
+    period = resolve_period("quarter", label)
+    return build_report(con, period, banner=working_banner(con, period, today))
+
+
 def _write_xlsx(con: Any, label: str, path: Path, today: date) -> tuple[Path, int]:
-    banner = working_banner(con, resolve_period("quarter", label), today)
-    result = write_quarter_report(con, "quarter", label, path, banner=banner)
+    result = render_workbook(_report(con, label, today), path)
     return result.path, result.rows
 
 
 def _write_html(con: Any, label: str, path: Path, today: date) -> tuple[Path, int]:
-    banner = working_banner(con, resolve_period("quarter", label), today)
-    result = write_dashboard(con, "quarter", label, path, banner=banner)
+    result = save_dashboard(_report(con, label, today), path)
     return result.path, result.units
 
 

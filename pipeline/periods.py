@@ -74,6 +74,11 @@ class Period:
         return self.start <= _local_day(when) <= self.end
 
 
+def report_year(period: Period) -> int:
+    """The target year of a window: the year in its label (2025-Q1, cal-2025-03 -> 2025)."""
+    return int(re.search(r"[0-9]{4}", period.label).group(0))
+
+
 def _local_day(when: date | datetime) -> date:
     """The local day of a date or naive local datetime (aware ones are ambiguous: rejected)."""
     if isinstance(when, datetime):

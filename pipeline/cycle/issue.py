@@ -27,6 +27,7 @@ from pipeline import periods, tables
 from pipeline.cycle import timeline
 from pipeline.db import render_sql, sql_literal, table_columns, table_exists, transaction
 from pipeline.output_modes import make_folders
+from pipeline.province import province_name
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ PERIOD_TAG_COLUMNS: dict[str, str] = {
     "period_label": "Label of the issued window this row belongs to (the target rows of its report year).",
 }
 READ_ONLY_MODE = 0o440
+# Writes an issue's official files (con, period, issue, folder) -> their paths.
+IssueFileWriter = Callable[[duckdb.DuckDBPyConnection, periods.Period, int, Path], list[Path]]
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,7 @@ def ensure_issued_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def _period_filter(spec_columns: list[str], period: periods.Period) -> tuple[str, list]:
     if _by_year(spec_columns):
-        from pipeline.reports.data import report_year
-
-        return "year = ?", [report_year(period)]
+        return "year = ?", [periods.report_year(period)]
     return "period_grain = ? AND period_label = ?", [period.grain, period.label]
 
 
@@ -323,15 +324,16 @@ def issue_period(
     as_of: date | None = None,
     reissue: bool = False,
     out_dir: Path,
+    write_files: IssueFileWriter,
     due_days: int | None = None,
     confirm_incomplete: bool = False,
 ) -> IssueOutcome:
     """Issue a closed window (see the module doc): provisional (from the day after its window
     closes through its due day; issuing makes it final) or final. ``as_of`` is the run's
     "today"; ``now`` the issue time (default: the clock). A window whose data does not reach
-    its last day is issued only with ``confirm_incomplete`` (recorded in issued.issues)."""
-    from pipeline.reports.data import province_name
-
+    its last day is issued only with ``confirm_incomplete`` (recorded in issued.issues).
+    ``write_files``: writes the issue's official files from its issued rows and returns their
+    paths (reports.issue_files.write_issue_files; passed in, the cycle does not import reports)."""
     as_of = as_of or timeline.today_local()
     state = timeline.period_state(period, as_of, due_days)
     refusal = timeline.issue_refusal(period, as_of, due_days)
@@ -347,7 +349,7 @@ def issue_period(
     ensure_issued_tables(con)
     latest = issue_record(con, period)
     if latest is not None and not reissue:
-        files = write_issue_files(con, period, latest.issue, out_dir)
+        files = write_files(con, period, latest.issue, out_dir)
         return IssueOutcome(period, "already_issued", latest.issue, timeline.FINAL, latest.content_hash,
                             f"{period.label} is already issued (issue {latest.issue}, {latest.issued_at:%Y-%m-%d %H:%M}); "
                             "nothing written (use --reissue for a corrected issue)", files)
@@ -362,7 +364,7 @@ def issue_period(
             [period.grain, period.label, latest.issue],
         ).fetchone()[0]
         if not changed:
-            files = write_issue_files(con, period, latest.issue, out_dir)
+            files = write_files(con, period, latest.issue, out_dir)
             return IssueOutcome(period, "unchanged", latest.issue, timeline.FINAL, latest.content_hash,
                                 f"{period.label}: no cell moved since issue {latest.issue} (mart.restatements is "
                                 "empty for it); no new issue", files, 0)
@@ -404,7 +406,7 @@ def issue_period(
              xlsx_file, html_file, bool(incomplete)],
         )
     log.info("issued %s issue %d (%s)", period.label, number, digest[:16])
-    files = write_issue_files(con, period, number, out_dir)
+    files = write_files(con, period, number, out_dir)
     refresh_restatements(con)
     timeline.refresh_period_status(con, as_of, due_days)
     return IssueOutcome(period, "issued", number, timeline.FINAL, digest,
@@ -497,35 +499,6 @@ def change_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: i
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def write_issue_files(con: duckdb.DuckDBPyConnection, period: periods.Period, issue: int, out_dir: Path) -> list[Path]:
-    """Write the issue's workbook and dashboard if missing (never replaced); returns both paths."""
-    from pipeline.reports.changes_sheet import add_changes_sheet
-    from pipeline.reports.dashboard import write_dashboard
-    from pipeline.reports.xlsx import write_quarter_report
-
-    record = issue_record(con, period, issue)
-    banner = timeline.official_banner(period, issue, record.issued_at, record.data_as_of, record.content_hash)
-    xlsx_path, html_path = out_dir / record.xlsx_file, out_dir / record.dashboard_file
-    if xlsx_path.exists() and html_path.exists():
-        return [xlsx_path, html_path]
-    changes = change_rows(con, period, issue) if issue > 1 else None
-    scratch = issue_scratch(con, period, issue)
-    try:
-        if not xlsx_path.exists():
-            def extra(wb) -> None:
-                if changes is not None:
-                    previous = issue_record(con, period, issue - 1)
-                    add_changes_sheet(wb, scratch, period, issue, previous.issued_at if previous else None, changes)
-
-            write_once(xlsx_path, lambda tmp: write_quarter_report(
-                scratch, period.grain, period.label, tmp, banner=banner, extra=extra))
-        if not html_path.exists():
-            write_once(html_path, lambda tmp: write_dashboard(scratch, period.grain, period.label, tmp, banner=banner))
-    finally:
-        scratch.close()
-    return [xlsx_path, html_path]
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline import periods
 from pipeline.cycle.timeline import vn_time
 from pipeline.metrics import RATE_TITLES, RATES
-from pipeline.reports import xlsx
+from pipeline.reports import xlsx_style
 from pipeline.reports.data import PROVINCE_TOTAL_NAME, level_name, report_header, table_exists
 from pipeline.reports.stamp import SHEET_CHANGES
 
@@ -140,7 +140,7 @@ def value_kind(column: str) -> str:
     return "count"
 
 
-_FORMATS = {"count": (xlsx._COUNT_FORMAT, _COUNT_DIFF), "percent": (xlsx._PERCENT_FORMAT, _PERCENT_DIFF),
+_FORMATS = {"count": (xlsx_style.COUNT_FORMAT, _COUNT_DIFF), "percent": (xlsx_style.PERCENT_FORMAT, _PERCENT_DIFF),
             "days": (_DAYS, _DAYS_DIFF)}
 
 
@@ -247,12 +247,12 @@ def add_changes_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, period: peri
     if table_exists(con, "mart.unit_period_stats"):
         levels = dict(con.execute("SELECT unit_code, unit_level FROM mart.unit_period_stats").fetchall())
     entries = change_entries(rows, names, levels)
-    top = xlsx._title_rows(ws, WIDTH, f"THAY ĐỔI SO VỚI LẦN PHÁT HÀNH {issue - 1}", period, header,
-                           f"Kèm theo {xlsx.FORM_CODE}, lần phát hành {issue}")
-    xlsx._merged_text(ws, top, 1, WIDTH, (
+    top = xlsx_style.title_rows(ws, WIDTH, f"THAY ĐỔI SO VỚI LẦN PHÁT HÀNH {issue - 1}", period, header,
+                           f"Kèm theo {xlsx_style.FORM_CODE}, lần phát hành {issue}")
+    xlsx_style.merged_text(ws, top, 1, WIDTH, (
         f"Lần phát hành {issue} thay thế lần phát hành {issue - 1} (phát hành {vn_time(previous_issued_at)}), "
         f"phát hành lại theo yêu cầu: {len(rows)} ô số liệu thay đổi."), italic=True, size=10, align="left")
-    xlsx._merged_text(ws, top + 1, 1, WIDTH, (
+    xlsx_style.merged_text(ws, top + 1, 1, WIDTH, (
         f"Lý do phát hành lại: số liệu của kỳ đã chốt thay đổi do hồ sơ được đồng bộ muộn; lần phát hành "
         f"{issue - 1} được giữ nguyên. Bảng dưới liệt kê {len(entries)} ô số liệu khác lần phát hành {issue - 1} "
         "(số hồ sơ: khác nhau dù chỉ 1 hồ sơ; tỷ lệ: khác nhau quá sai số làm tròn)."),
@@ -262,7 +262,7 @@ def add_changes_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, period: peri
     titles = list(HEADERS)
     titles[5], titles[6] = f"Lần phát hành {issue - 1}", f"Lần phát hành {issue}"
     for col, text in enumerate(titles, start=1):
-        xlsx._header_cell(ws, head, col, text)
+        xlsx_style.header_cell(ws, head, col, text)
     ws.row_dimensions[head].height = 32
     row = head + 1
     for number, e in enumerate(entries, start=1):
@@ -272,20 +272,20 @@ def add_changes_sheet(wb: Workbook, con: duckdb.DuckDBPyConnection, period: peri
         diff = None if e["difference"] is None or kind == "yesno" else _cell_value(kind, e["difference"])
         # Value columns right-aligned as numbers (also "—" and Có/Không), in the form's formats.
         formats = {6: value_format or "@", 7: value_format or "@", 8: diff_format or "@"}
-        xlsx._row(ws, row, [number, TABLE_LABELS.get(e["table_name"], e["table_name"]), e["label"], e["level"],
+        xlsx_style.write_row(ws, row, [number, TABLE_LABELS.get(e["table_name"], e["table_name"]), e["label"], e["level"],
                             column_label(e["column_name"]), before, after, "—" if diff is None else diff,
                             f"{e['table_name']}: {e['row_key']} · {e['column_name']}"], number_cols=formats)
-        xlsx._fit_height(ws, row, [(e["label"], WIDTHS[2]), (e["level"], WIDTHS[3]),
+        xlsx_style.fit_height(ws, row, [(e["label"], WIDTHS[2]), (e["level"], WIDTHS[3]),
                                    (column_label(e["column_name"]), WIDTHS[4])])
         row += 1
     if entries:
-        xlsx._box(ws, head, row - 1, 1, WIDTH)
+        xlsx_style.box(ws, head, row - 1, 1, WIDTH)
     else:
-        xlsx._merged_text(ws, row, 1, WIDTH, "Không có ô số liệu nào thay đổi.", italic=True)
+        xlsx_style.merged_text(ws, row, 1, WIDTH, "Không có ô số liệu nào thay đổi.", italic=True)
         row += 1
-    last = xlsx._signature_block(ws, row + 1, WIDTH, header)
-    xlsx._widths(ws, WIDTHS)
-    xlsx._hide_code_column(ws, WIDTH + 1)
+    last = xlsx_style.signature_block(ws, row + 1, WIDTH, header)
+    xlsx_style.set_widths(ws, WIDTHS)
+    xlsx_style.hide_code_column(ws, WIDTH + 1)
     ws.freeze_panes = f"A{head + 1}"
-    xlsx._page_setup(ws, f"{head}:{head}", last, WIDTH, header)
+    xlsx_style.page_setup(ws, f"{head}:{head}", last, WIDTH, header)
     return ws

@@ -4,9 +4,9 @@ Sections (Vietnamese labels):
 
 - headline figures of the province for the period with their change against the previous
   period and the same period a year earlier, and the per-level rates;
-- the yearly targets judged for the period (data.target_verdicts: year to date up to the
+- the yearly targets judged for the period (targets.target_verdicts: year to date up to the
   period's last day, the same verdict as the workbook and the command line summary), placed by
-  the one ranking rule of mart.target_attainment (data.TARGET_RANK_RULE: by actual, within the
+  the one ranking rule of mart.target_attainment (targets.TARGET_RANK_RULE: by actual, within the
   province and level); units with fewer than DVC_MIN_SAMPLE cases keep their rank and are
   flagged; abolished units ranked on their partial window, labelled with their successor;
 - a ranking within each level by a chosen headline rate (same minimum-sample rule);
@@ -28,53 +28,40 @@ import hashlib
 import html
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from pipeline import periods
 from pipeline.cycle.timeline import local_now, server_to_local, vn_time
-from pipeline.db import table_exists
+from pipeline.reports.dashboard_data import TREND_RATES, Quality
 from pipeline.reports.data import (
     HEADLINE_RATES,
     LEVEL_ORDER,
     PROVINCE_TOTAL,
     RATE_TITLES,
     TARGET_CHART_METRICS,
-    Verdicts,
     atomic_write,
-    comparison_periods,
-    dicts,
-    ensure_reportable,
-    gap_points,
-    late_cases,
     level_name,
-    level_rows,
-    level_sort_sql,
-    min_sample,
-    overdue_by_unit,
     period_range_text,
     period_title,
-    province_clause,
-    province_name,
-    rank_targets,
-    rank_units_by_rate,
-    reason_vi,
-    report_province,
     resolve_period,
     short_title,
-    target_verdicts,
     unit_label,
-    verdict_word,
     vn_date,
 )
-from pipeline.reports.index766 import IndexView, read_index
-from pipeline.reports.procedure_view import procedure_late_cases, procedure_levels, procedures_html
+from pipeline.reports.index766 import IndexView
+from pipeline.reports.model import PeriodReport, build_report
+from pipeline.reports.procedure_view import procedures_html
 from pipeline.reports.stamp import banner_html
+from pipeline.reports.targets import (
+    Verdicts,
+    gap_points,
+    rank_targets,
+    rank_units_by_rate,
+    verdict_word,
+)
 
-TREND_RATES: tuple[str, ...] = ("on_time_rate", "online_rate", "full_process_online_rate", "online_payment_rate")
-TREND_SERIES: tuple[tuple[str, str, int], ...] = (("month", "Theo tháng", 24), ("quarter", "Theo quý", 12))
 RANKING_DEFAULT = "full_process_online_rate"
 RATE_NAMES = dict(HEADLINE_RATES)
 # Okabe–Ito: distinguishable with every common colour-vision deficiency.
@@ -120,59 +107,12 @@ def _json_for_script(data) -> str:
     return text
 
 
-# ---------------------------------------------------------------------------------------
-# Reading
-# ---------------------------------------------------------------------------------------
-def _rate_cols(prefix: str = "") -> str:
-    return ", ".join(
-        f"{prefix}{r}, {prefix}{r}_numerator, {prefix}{r}_denominator" for r, _ in HEADLINE_RATES
-    )
-
-
-_LEVEL_COLS = ("received_total, new_total, carried_over, resolved_total, resolved_late, in_progress_total, "
-               "in_progress_overdue, not_received, ")
-
-
-def _levels(con, period: periods.Period) -> dict[str, dict]:
-    return level_rows(con, period, _LEVEL_COLS + _rate_cols())
-
-
-def _units(con, period: periods.Period) -> list[dict]:
-    where, params = province_clause(con, "mart.unit_period_stats", report_province(con, period))
-    rows = dicts(con.execute(
-        f"""
-        SELECT unit_code, unit_name, unit_level, {_rate_cols()}
-        FROM mart.unit_period_stats WHERE period_grain = ? AND period_label = ?{where}
-        ORDER BY {level_sort_sql()}, unit_code
-        """,
-        [period.grain, period.label, *params],
-    ))
-    return [
-        {
-            "code": r["unit_code"], "name": unit_label(r), "level": r["unit_level"],
-            "rates": {k: r[k] for k, _ in HEADLINE_RATES},
-            "num": {k: r[f"{k}_numerator"] for k, _ in HEADLINE_RATES},
-            "den": {k: r[f"{k}_denominator"] for k, _ in HEADLINE_RATES},
-        }
-        for r in rows
-    ]
-
-
-def _comparisons(con, period: periods.Period) -> list[dict]:
-    """The province totals the headline cards compare with (missing = no data then)."""
-    out = []
-    for key, other in comparison_periods(period):
-        total = _levels(con, other).get(PROVINCE_TOTAL) if table_exists(con, "mart.level_period_stats") else None
-        out.append({"key": key, "label": other.label, "title": short_title(other), "total": total})
-    return out
-
-
 def _ranking(units: list[dict], sample: int) -> dict[str, list[dict]]:
     return {rate: rank_units_by_rate(units, rate, sample) for rate, _ in HEADLINE_RATES}
 
 
 def _target_blocks(verdicts: Verdicts, units: list[dict], sample: int) -> list[dict]:
-    """Per metric: the verdict rows within each level, placed by the mart's rank (data.rank_targets)."""
+    """Per metric: the verdict rows within each level, placed by the mart's rank (targets.rank_targets)."""
     period_rates = {u["code"]: u["rates"] for u in units}
     metrics = list(dict.fromkeys(r["metric"] for r in verdicts.rows))
     metrics.sort(key=lambda m: (TARGET_CHART_METRICS.index(m) if m in TARGET_CHART_METRICS else 99, m))
@@ -189,86 +129,6 @@ def _target_blocks(verdicts: Verdicts, units: list[dict], sample: int) -> list[d
             for r in rows
         ]})
     return blocks
-
-
-def _trend(con, period: periods.Period) -> list[dict]:
-    calendar = period.grain.startswith("cal_")
-    province = report_province(con, period)
-    where, params = province_clause(con, "mart.level_period_stats", province)
-    out = []
-    for grain, title, limit in TREND_SERIES:
-        grain = f"cal_{grain}" if calendar else grain
-        rows = dicts(con.execute(
-            f"""
-            SELECT period_label, period_start, period_end, {", ".join(TREND_RATES)}
-            FROM mart.level_period_stats
-            WHERE unit_level = ? AND period_grain = ? AND period_end <= ?{where}
-            ORDER BY period_start DESC LIMIT ?
-            """,
-            [PROVINCE_TOTAL, grain, period.end, *params, limit],
-        ))
-        rows.reverse()
-        points = []
-        for r in rows:
-            p = periods.Period(grain, r["period_label"], r["period_start"], r["period_end"])
-            points.append({
-                "label": r["period_label"], "title": period_title(p), "short": short_title(p),
-                "current": r["period_label"] == period.label,
-                "rates": {k: r[k] for k in TREND_RATES},
-            })
-        out.append({"grain": grain, "title": title, "points": points})
-    return out
-
-
-@dataclass(frozen=True)
-class Quality:
-    batches: int
-    read: int
-    landed: int
-    quarantined: int
-    failed_sources: int | None
-    last_batch: datetime | None
-    last_refresh: datetime | None
-    reasons: list[tuple[str, int]] | None
-
-
-def _quality(con) -> Quality:
-    batches_table = next((t for t in ("raw.batches", "quality.batches") if table_exists(con, t)), None)
-    batches = read = landed = quarantined = 0
-    last_batch = None
-    if batches_table:
-        batches, read, landed, quarantined, last_batch = con.execute(
-            f"SELECT count(*), coalesce(sum(records_read), 0), coalesce(sum(records_landed), 0), "
-            f"coalesce(sum(records_quarantined), 0), max(finished_at) FROM {batches_table}"
-        ).fetchone()
-    failed = (
-        con.execute("SELECT count(*) FROM raw.batch_failures").fetchone()[0]
-        if table_exists(con, "raw.batch_failures") else None
-    )
-    reasons = None
-    source = ("raw.quarantine" if table_exists(con, "raw.quarantine")
-              else "quality.quarantine_reasons" if table_exists(con, "quality.quarantine_reasons") else None)
-    if source is not None:
-        # The rule's wording only: quoted values (what the record sent) are masked, then the
-        # rule is put in Vietnamese and counted again (one rule, one line).
-        sql = ("SELECT regexp_replace(reason, ?, ?, 'g') AS rule, count(*) AS n FROM "
-               "(SELECT unnest(reasons) AS reason FROM raw.quarantine) GROUP BY rule"
-               if source == "raw.quarantine" else
-               "SELECT regexp_replace(reason, ?, ?, 'g') AS rule, sum(records) AS n FROM quality.quarantine_reasons GROUP BY rule")
-        try:
-            found = con.execute(sql, ["'[^']*'", "'…'"]).fetchall()
-        except duckdb.Error:  # a published copy with other columns: no detail rather than no page
-            found = None
-        if found is not None:
-            counted: dict[str, int] = {}
-            for rule, n in found:
-                counted[reason_vi(rule)] = counted.get(reason_vi(rule), 0) + int(n)
-            reasons = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    last_refresh = (
-        con.execute("SELECT max(refreshed_at) FROM mart.refresh_log").fetchone()[0]
-        if table_exists(con, "mart.refresh_log") else None
-    )
-    return Quality(batches, read, landed, quarantined, failed, last_batch, last_refresh, reasons)
 
 
 # ---------------------------------------------------------------------------------------
@@ -585,16 +445,11 @@ def _quality_html(q: Quality, total: dict | None) -> str:
     return "".join(parts)
 
 
-def render_dashboard(
-    con: duckdb.DuckDBPyConnection, period: periods.Period, *, banner: str | None = None
-) -> tuple[str, dict]:
-    """The page and the data embedded in it; ``banner`` = the period's status line(s) at the top."""
-    levels = _levels(con, period)
-    total = levels.get(PROVINCE_TOTAL)
-    province = province_name(con, period.end) or province_name(con)
-    sample = min_sample()
-    units = _units(con, period)
-    verdicts = target_verdicts(con, period)
+def render_dashboard(report: PeriodReport) -> tuple[str, dict]:
+    """The page and the data embedded in it, from the period's report model (no query);
+    ``report.banner`` = the period's status line(s) at the top."""
+    period, levels, total, province = report.period, report.levels, report.total, report.province
+    sample, units, verdicts = report.sample, report.units, report.verdicts
     blocks = _target_blocks(verdicts, units, sample)
     data = {
         "period": {"grain": period.grain, "label": period.label, "title": period_title(period),
@@ -608,18 +463,13 @@ def render_dashboard(
         "targets": blocks,
         "units": units,
         "ranking": _ranking(units, sample),
-        "trend": _trend(con, period),
+        "trend": report.trend,
     }
-    comparisons = _comparisons(con, period)
+    comparisons = report.comparisons
     data["comparisons"] = [{"key": c["key"], "label": c["label"], "title": c["title"]} for c in comparisons]
-    overdue_table, late_section = _overdue_html(overdue_by_unit(con, period), late_cases(con, period))
-    by_procedure = procedure_levels(con, period, sample)
-    procedure_section = procedures_html(
-        by_procedure,
-        procedure_late_cases(con, period, [(b.level, r["procedure_code"]) for b in by_procedure or [] for r in b.most_late]),
-        sample,
-    )
-    quality = _quality(con)
+    overdue_table, late_section = _overdue_html(report.overdue, report.late)
+    procedure_section = procedures_html(report.procedures, report.procedure_cases, sample)
+    quality = report.quality
     title = f"Tình hình, kết quả giải quyết TTHC — {period_title(period)}"
     options = "".join(f'<option value="{_e(k)}">{_e(v)}</option>' for k, v in HEADLINE_RATES)
     trend_blocks = "".join(
@@ -637,7 +487,7 @@ def render_dashboard(
 <style>{CSS}</style>
 </head>
 <body data-period="{_e(period.label)}">
-{banner_html(banner)}<header>
+{banner_html(report.banner)}<header>
 <h1>{_e(title)}</h1>
 <p>{_e(province or "")}{" — " if province else ""}Kỳ báo cáo {_e(period_range_text(period))} · Biểu II.06a/VPCP/KSTT</p>
 </header>
@@ -655,7 +505,7 @@ def render_dashboard(
 <div class="legend" id="ranking-legend"></div>
 <div id="ranking"></div>
 <p class="note">Tỷ lệ trong kỳ báo cáo; đơn vị có dưới {_e(sample)} hồ sơ ở mẫu số được đánh dấu, không xếp hạng.</p></section>
-{_index766_html(read_index(con, period), period)}
+{_index766_html(report.index, period)}
 <section id="overdue"><h2>Hồ sơ quá hạn theo đơn vị</h2>{overdue_table}</section>
 {late_section}
 <section id="procedures"><h2>Theo thủ tục hành chính: trễ hạn và tỷ lệ thấp nhất trong từng cấp</h2>{procedure_section}</section>
@@ -682,6 +532,14 @@ class DashboardResult:
     bytes: int
 
 
+def save_dashboard(report: PeriodReport, out_path: Path | str) -> DashboardResult:
+    """Render the model's dashboard to ``out_path``, atomically."""
+    page, data = render_dashboard(report)
+    body = page.encode("utf-8")
+    path = atomic_write(Path(out_path), lambda tmp: tmp.write_bytes(body))
+    return DashboardResult(path, report.period, len(data["units"]), len(body))
+
+
 def write_dashboard(
     con: duckdb.DuckDBPyConnection,
     period_grain: str | None,
@@ -692,9 +550,5 @@ def write_dashboard(
 ) -> DashboardResult:
     """Write the dashboard of one period (any grain) to ``out_path``, atomically. Raises
     data.NoReportData for a period without any case (nothing is written)."""
-    period = resolve_period(period_grain, period_label)
-    ensure_reportable(con, period)
-    page, data = render_dashboard(con, period, banner=banner)
-    body = page.encode("utf-8")
-    path = atomic_write(Path(out_path), lambda tmp: tmp.write_bytes(body))
-    return DashboardResult(path, period, len(data["units"]), len(body))
+    report = build_report(con, resolve_period(period_grain, period_label), banner=banner)
+    return save_dashboard(report, out_path)

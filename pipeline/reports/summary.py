@@ -10,11 +10,17 @@ from pipeline.db import table_exists
 from pipeline.metrics import SUMMARY_RATES
 from pipeline.reports.data import (
     PROVINCE_TOTAL,
-    gap_points,
+    NoReportData,
     level_rows,
     min_sample,
     report_province,
     resolve_period,
+)
+from pipeline.reports.index766 import IndexView, read_index, summary_lines
+from pipeline.reports.model import PeriodReport, build_report
+from pipeline.reports.targets import (
+    Verdicts,
+    gap_points,
     small_sample_note,
     target_verdicts,
     verdict_word,
@@ -87,8 +93,14 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
     if last_day is None or data_last is None:
         return
     quarter = resolve_period(None, period_label) if period_label else latest_closed_quarter(data_last)
+    # The period's part reads the same report model as the workbook and the dashboard; a period
+    # without any case has no model (NoReportData) and is read directly, to say so.
+    try:
+        report: PeriodReport | None = build_report(con, quarter)
+    except NoReportData:
+        report = None
     cols = "units, new_total, resolved_total, " + ", ".join(c for c, _ in HEADLINE)
-    by_level = level_rows(con, quarter, cols)
+    by_level = report.levels if report is not None else level_rows(con, quarter, cols)
     order = sorted(by_level, key=lambda lv: (lv == PROVINCE_TOTAL, lv))
     print()
     from pipeline.cycle import timeline
@@ -108,8 +120,12 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
         r = by_level[level]
         print(f"  {level:<22}{r['units']:>6}{r['new_total']:>9,}{r['resolved_total']:>10,}"
               + "".join(f"{_pct(r[c]):>21}" for c, _ in HEADLINE))
-    _print_targets(con, quarter, every=period_label is not None)
-    _print_index766(con, quarter)
+    if report is not None:
+        verdicts, sample, view = report.verdicts, report.sample, report.index
+    else:
+        verdicts, sample, view = target_verdicts(con, quarter), min_sample(), read_index(con, quarter, worst=3, per_unit=0)
+    _print_targets(verdicts, quarter, sample, every=period_label is not None)
+    _print_index766(view)
     _print_cycle(con, today)
     _print_reports(warehouse, quarter)
     from pipeline.publish.analyst_copy import analytics_path
@@ -119,10 +135,9 @@ def _print(con, warehouse: Path, period_label: str | None = None, today: date | 
     print(f"  .venv/bin/duckdb -readonly {analytics_path(warehouse).resolve()} \"SELECT * FROM mart.level_period_stats LIMIT 5\"")
 
 
-def _print_targets(con, period: periods.Period, *, every: bool) -> None:
-    """The period's target verdicts (data.target_verdicts: the same rows as the workbook's
+def _print_targets(verdicts: Verdicts, period: periods.Period, sample: int, *, every: bool) -> None:
+    """The period's target verdicts (targets.target_verdicts: the same rows as the workbook's
     Chỉ tiêu sheet and the dashboard): units below target, furthest first."""
-    verdicts = target_verdicts(con, period)
     print()
     print(f"Targets {verdicts.year} judged for {period.label}"
           + (f": year to date up to {verdicts.as_of_end}" if verdicts.as_of_end else ": no verdict")
@@ -137,7 +152,6 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
               f"{words.count('Chưa có số liệu')} without data, {words.count('Không áp dụng')} not applicable")
     below = sorted((r for r in verdicts.rows if r["met"] is False), key=lambda r: (r["gap"], r["unit_code"]))
     shown = below if every else below[:8]
-    sample = min_sample()
     print(f"  below target ({len(below)}{'' if every or len(below) <= 8 else ', furthest 8 shown'}); "
           f"rank = by actual within province and level, units under {sample} cases ranked and flagged:")
     for r in shown:
@@ -152,11 +166,8 @@ def _print_targets(con, period: periods.Period, *, every: bool) -> None:
               "    no unit with a target has data in this period: nothing was judged")
 
 
-def _print_index766(con, period: periods.Period) -> None:
+def _print_index766(view: IndexView | None) -> None:
     """The province's Decision 766 points (case-computable part) for the period's calendar window."""
-    from pipeline.reports.index766 import read_index, summary_lines
-
-    view = read_index(con, period, worst=3, per_unit=0)
     if view is None:
         return
     print()

@@ -9,7 +9,7 @@ and submit:
   by-unit table, with a line saying so. Columns (1)..(13) like the printed form.
 - ``Phụ lục đơn vị`` (with the field layout): the same columns per unit, grouped by level.
 - ``Tỷ lệ``: the headline rates per unit and level, each with its numerator and denominator.
-- ``Chỉ tiêu``: the yearly targets judged for this period (data.target_verdicts: year to date
+- ``Chỉ tiêu``: the yearly targets judged for this period (targets.target_verdicts: year to date
   up to the period's last day; the year's own report gives the final verdict).
 
 Each printed sheet has the header block (form code, reporting unit, receiving office, period,
@@ -22,17 +22,12 @@ a number; a rate whose denominator is 0 is an empty cell, never 0 %.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline import periods
@@ -43,52 +38,49 @@ from pipeline.reports.data import (
     PROVINCE_TOTAL_NAME,
     RATE_TITLES,
     ROMAN,
-    TARGET_RANK_RULE,
     ReportHeader,
-    Verdicts,
     atomic_write,
-    ensure_reportable,
-    field_level_rows,
     level_name,
-    min_sample,
-    period_range_text,
     period_title,
-    read_rates,
-    report_header,
     resolve_period,
     short_title,
-    small_sample_note,
-    target_verdicts,
-    unit_and_level_rows,
     unit_label,
-    units_outside_province,
-    verdict_word,
     vn_date,
 )
-from pipeline.reports.index766 import IndexView, read_index
+from pipeline.reports.form_data import FORM_KEYS, FormData
+from pipeline.reports.index766 import IndexView
+from pipeline.reports.model import PeriodReport, build_report
 from pipeline.reports.stamp import prepend_banner
+from pipeline.reports.targets import (
+    TARGET_RANK_RULE,
+    Verdicts,
+    small_sample_note,
+    verdict_word,
+)
+from pipeline.reports.xlsx_style import (
+    COUNT_FORMAT,
+    FORM_CODE,
+    GROUP_FILL,
+    PERCENT_FORMAT,
+    POINTS_FORMAT,
+    TOTAL_FILL,
+    box,
+    fit_height,
+    header_cell,
+    hide_code_column,
+    merged_text,
+    page_setup,
+    set_widths,
+    signature_block,
+    title_rows,
+    write_row,
+)
 
-FORM_CODE = "Biểu số II.06a/VPCP/KSTT"
 FORM_TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC"
 ANNEX_TITLE = "PHỤ LỤC: TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC THEO TỪNG CƠ QUAN, ĐƠN VỊ"
 SHEET_FORM, SHEET_UNITS, SHEET_RATES, SHEET_TARGETS = "Biểu II.06a", "Phụ lục đơn vị", "Tỷ lệ", "Chỉ tiêu"
 SHEET_INDEX = "Chỉ số 766"
 
-# The form's number columns: (key, SQL over a mart row). Order = columns (3)..(13).
-FORM_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("received_total", "received_total"),
-    ("new_online", "new_online"),
-    ("new_in_person_postal", "new_in_person + new_postal"),
-    ("carried_over", "carried_over"),
-    ("resolved_total", "resolved_total"),
-    ("resolved_early", "resolved_early"),
-    ("resolved_on_time", "resolved_on_time"),
-    ("resolved_late", "resolved_late"),
-    ("in_progress_total", "in_progress_total"),
-    ("in_progress_within", "in_progress_within"),
-    ("in_progress_overdue", "in_progress_overdue"),
-)
-FORM_KEYS: tuple[str, ...] = tuple(k for k, _ in FORM_COLUMNS)
 FORM_WIDTH = 14  # 13 printed columns + the hidden code column
 
 # The official layout's levels ("theo cấp"): each a group of the mart's unit levels, whose
@@ -129,43 +121,6 @@ def form_header(first_label: str) -> tuple[tuple[str, int, int, int, int], ...]:
 
 FORM_HEADER = form_header("Đơn vị")
 
-_FONT = "Times New Roman"
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
-_TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
-_COUNT_FORMAT = "#,##0"
-_PERCENT_FORMAT = "0.00%"
-_POINTS_FORMAT = "+0.00;-0.00;0.00"
-
-
-# ---------------------------------------------------------------------------------------
-# Reading
-# ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FormData:
-    units: list[dict]  # unit_level, unit_code, unit_name, FORM_KEYS
-    levels: dict[str, dict]  # unit_level -> units, FORM_KEYS
-    total: dict | None  # province_total row
-    fields: list[dict] | None  # unit_level, field_code, field_name, FORM_KEYS; None = no field mart
-    outside: tuple[int, int] = (0, 0)  # (codes, cases) with no province: not in this province's form
-
-    def notes(self) -> tuple[str, ...]:
-        codes, cases = self.outside
-        if not codes:
-            return FORM_NOTES
-        count = f"{cases:,}".replace(",", ".")
-        return (*FORM_NOTES, f"Không tính vào biểu: {codes} mã đơn vị chưa có trong danh mục đơn vị của tỉnh, "
-                             f"với {count} hồ sơ tiếp nhận trong kỳ.")
-
-
-def read_form(con: duckdb.DuckDBPyConnection, period: periods.Period) -> FormData:
-    counts = ", ".join(f"{sql} AS {key}" for key, sql in FORM_COLUMNS)
-    units, by_level = unit_and_level_rows(con, period, counts)
-    total = by_level.pop(PROVINCE_TOTAL, None)
-    return FormData(units, by_level, total, field_level_rows(con, period, FORM_COLUMNS),
-                    units_outside_province(con, period))
 
 
 def form_level_subtotals(levels: dict[str, dict]) -> list[tuple[str, str, dict, tuple[str, ...]]]:
@@ -200,150 +155,6 @@ class WorkbookResult:
         return self.unit_rows + self.level_rows
 
 
-def _font(bold: bool = False, size: int = 11, italic: bool = False) -> Font:
-    return Font(name=_FONT, bold=bold, size=size, italic=italic)
-
-
-def _put(ws: Worksheet, row: int, col: int, value: Any) -> Any:
-    """A cell's value; text is typed as text, so "=…" from a unit name is never a formula."""
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
-
-
-def _merged_text(ws: Worksheet, row: int, first: int, last: int, text: str, *, bold: bool = False,
-                 italic: bool = False, size: int = 11, align: str = "center") -> None:
-    if last > first:
-        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
-    cell = _put(ws, row, first, text)
-    cell.font = _font(bold=bold, italic=italic, size=size)
-    cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
-
-
-def _title_rows(ws: Worksheet, width: int, title: str, period: periods.Period, header: ReportHeader,
-                left: str, note: str | None = None) -> int:
-    """The header block of a printed sheet; returns the next free row. Row 1: form code;
-    2: title; 3: period; 4: reporting unit | receiving office; 5: generation date | unit."""
-    _put(ws, 1, 1, left).font = _font(bold=True)
-    _merged_text(ws, 2, 1, width, title, bold=True, size=13)
-    _merged_text(ws, 3, 1, width, f"Kỳ báo cáo: {period_title(period)} ({period_range_text(period)})", italic=True)
-    half = width // 2
-    _merged_text(ws, 4, 1, half, f"Đơn vị báo cáo: {header.reporting_unit}", align="left")
-    _merged_text(ws, 4, half + 1, width, f"Đơn vị nhận báo cáo: {header.recipient}", align="left")
-    _merged_text(ws, 5, 1, half, f"Ngày lập báo cáo: {vn_date(header.generated)}", italic=True, align="left")
-    _merged_text(ws, 5, half + 1, width, note or "", italic=True, align="right")
-    return 6
-
-
-def _signature_block(ws: Worksheet, row: int, width: int, header: ReportHeader) -> int:
-    """"<place>, ngày … tháng … năm …" and the two signatures; returns the last row used."""
-    left, right = (1, max(2, width // 3)), (width - max(2, width // 3) + 1, width)
-    _merged_text(ws, row, *right, f"{header.place}, ngày …… tháng …… năm ……", italic=True)
-    _merged_text(ws, row + 1, *left, "NGƯỜI LẬP BIỂU", bold=True)
-    _merged_text(ws, row + 1, *right, "THỦ TRƯỞNG ĐƠN VỊ", bold=True)
-    _merged_text(ws, row + 2, *left, "(Ký, ghi rõ họ tên)", italic=True)
-    _merged_text(ws, row + 2, *right, "(Ký tên, đóng dấu)", italic=True)
-    return row + 6
-
-
-def _header_cell(ws: Worksheet, row: int, col: int, text: str) -> None:
-    cell = _put(ws, row, col, text)
-    cell.font = _font(bold=True)
-    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    cell.fill = _HEADER_FILL
-
-
-# openpyxl registers a style object on every assignment (hashing it each time): ~40 µs per
-# cell, seconds per sheet of 2,000 units. Each distinct body style is built once on a
-# prototype cell and its index record copied to the other cells.
-def _cached_style(ws: Worksheet, key: tuple, build: Callable[[Any], None]) -> Any:
-    cache = ws.parent.__dict__.setdefault("_dvc_style_cache", {})  # style indexes are per workbook
-    style = cache.get(key)
-    if style is None:
-        prototype = ws.parent.create_sheet("_prototype").cell(row=1, column=1)
-        build(prototype)
-        style = copy(prototype._style)
-        ws.parent.remove(prototype.parent)
-        cache[key] = style
-    return style
-
-
-def _box(ws: Worksheet, first_row: int, last_row: int, first_col: int, last_col: int) -> None:
-    def build(cell: Any) -> None:
-        cell.border = _BORDER
-
-    border_id = _cached_style(ws, ("border",), build).borderId
-    for row in ws.iter_rows(min_row=first_row, max_row=last_row, min_col=first_col, max_col=last_col):
-        for cell in row:
-            cell._style.borderId = border_id
-
-
-def _row(
-    ws: Worksheet,
-    row: int,
-    values: list,
-    *,
-    number_cols: dict[int, str],
-    bold: bool = False,
-    fill: PatternFill | None = None,
-) -> None:
-    for col, value in enumerate(values, start=1):
-        cell = _put(ws, row, col, value)
-        number_format = number_cols.get(col)
-
-        def build(proto: Any, number_format: str | None = number_format, col: int = col) -> None:
-            proto.font = _font(bold=bold)
-            if number_format is not None:
-                proto.number_format = number_format
-                proto.alignment = Alignment(horizontal="right", vertical="center")
-            elif col == 1:
-                proto.alignment = Alignment(horizontal="center", vertical="center")
-            else:
-                proto.alignment = Alignment(wrap_text=True, vertical="center")
-            if fill is not None:
-                proto.fill = fill
-
-        key = ("row", bold, number_format, col == 1 and number_format is None, id(fill) if fill is not None else None)
-        cell._style = copy(_cached_style(ws, key, build))
-
-
-def _fit_height(ws: Worksheet, row: int, cells: list[tuple[str | None, float]], line: float = 15.0) -> None:
-    """Row height for wrapped text (Excel and LibreOffice do not grow rows written by
-    openpyxl): enough lines for the longest of ``cells`` ((text, column width))."""
-    lines = max((math.ceil(len(text) / max(1.0, width * 1.05)) for text, width in cells if text), default=1)
-    if lines > 1:
-        ws.row_dimensions[row].height = line * lines
-
-
-def _widths(ws: Worksheet, widths: list[float]) -> None:
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _hide_code_column(ws: Worksheet, col: int) -> None:
-    """Technical codes stay in the file for machines but are neither shown nor printed."""
-    ws.column_dimensions[get_column_letter(col)].hidden = True
-
-
-def _page_setup(ws: Worksheet, header_rows: str, last_row: int, last_col: int, header: ReportHeader) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = header_rows
-    ws.print_area = f"A1:{get_column_letter(last_col)}{last_row}"
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddFooter.left.text = f"Lập ngày {vn_date(header.generated)}"
-    ws.oddFooter.center.text = "Trang &P/&N"
-    ws.oddFooter.right.text = FORM_CODE
-    for part in (ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right):
-        part.size, part.font = 9, _FONT
-
-
 def _grouped(units: list[dict], levels: dict[str, dict]) -> list[tuple[str, list[dict]]]:
     """Units grouped by level, in the form's level order (levels with a roll-up row only)."""
     order = [lv for lv in LEVEL_ORDER if lv in levels] + sorted(set(levels) - set(LEVEL_ORDER))
@@ -354,59 +165,53 @@ def _numbered(index: int) -> str:
     return ROMAN[index] if index < len(ROMAN) else str(index + 1)
 
 
-FORM_NOTES = (
-    "Ghi chú: (3) = (4) + (5) + (6) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13).",
-    "Cột (9) gồm cả hồ sơ rút hoặc dừng giải quyết. Kỳ báo cáo tính theo ngày, từ ngày 15 tháng "
-    "trước đến hết ngày 14 tháng cuối kỳ; số liệu tổng hợp từ hồ sơ trên Cổng Dịch vụ công.",
-)
-
 
 def _form_table_header(ws: Worksheet, top: int, first_label: str) -> int:
     """The three header rows and the (1)..(13) numbers row; returns the first body row."""
     for text, r0, c0, r1, c1 in form_header(first_label):
         if (r0, c0) != (r1, c1):
             ws.merge_cells(start_row=top + r0, start_column=c0 + 1, end_row=top + r1, end_column=c1 + 1)
-        _header_cell(ws, top + r0, c0 + 1, text)
+        header_cell(ws, top + r0, c0 + 1, text)
     numbers_row = top + 3
     for col in range(1, FORM_WIDTH + 1):
-        _header_cell(ws, numbers_row, col, f"({col})" if col < FORM_WIDTH else "")
-    _box(ws, top, numbers_row, 1, FORM_WIDTH)
+        header_cell(ws, numbers_row, col, f"({col})" if col < FORM_WIDTH else "")
+    box(ws, top, numbers_row, 1, FORM_WIDTH)
     ws.row_dimensions[top + 2].height = 48
     return numbers_row + 1
 
 
 def _finish_form_sheet(ws: Worksheet, top: int, first_data: int, row: int, header: ReportHeader,
                        notes: tuple[str, ...]) -> None:
-    _box(ws, first_data, row - 1, 1, FORM_WIDTH)
+    box(ws, first_data, row - 1, 1, FORM_WIDTH)
     for note in notes:
         row += 1
-        _merged_text(ws, row, 1, FORM_WIDTH - 1, note, italic=True, size=10, align="left")
-    last = _signature_block(ws, row + 2, FORM_WIDTH - 1, header)
-    _widths(ws, [6, 46] + [11.5] * len(FORM_KEYS) + [17])
-    _hide_code_column(ws, FORM_WIDTH)
+        merged_text(ws, row, 1, FORM_WIDTH - 1, note, italic=True, size=10, align="left")
+    last = signature_block(ws, row + 2, FORM_WIDTH - 1, header)
+    set_widths(ws, [6, 46] + [11.5] * len(FORM_KEYS) + [17])
+    hide_code_column(ws, FORM_WIDTH)
     ws.freeze_panes = f"C{first_data}"
-    _page_setup(ws, f"{top}:{top + 3}", last, FORM_WIDTH - 1, header)
+    page_setup(ws, f"{top}:{top + 3}", last, FORM_WIDTH - 1, header)
 
 
 def _write_unit_sheet(ws: Worksheet, period: periods.Period, data: FormData, header: ReportHeader,
                       *, title: str, left: str, line: str | None = None) -> None:
     """The form's columns per unit, grouped by level with each level's subtotal, and the total."""
-    top = _title_rows(ws, FORM_WIDTH - 1, title, period, header, left, "Đơn vị tính: Số hồ sơ TTHC")
+    top = title_rows(ws, FORM_WIDTH - 1, title, period, header, left, "Đơn vị tính: Số hồ sơ TTHC")
     if line:
-        _merged_text(ws, top, 1, FORM_WIDTH - 1, line, italic=True, size=10, align="left")
+        merged_text(ws, top, 1, FORM_WIDTH - 1, line, italic=True, size=10, align="left")
     top += 1
     first_data = row = _form_table_header(ws, top, "Đơn vị")
-    counts = {col: _COUNT_FORMAT for col in range(3, 3 + len(FORM_KEYS))}
+    counts = {col: COUNT_FORMAT for col in range(3, 3 + len(FORM_KEYS))}
     for index, (level, units) in enumerate(_grouped(data.units, data.levels)):
         subtotal = data.levels[level]
         label = f"{level_name(level)} ({subtotal['units']} đơn vị)"
-        _row(ws, row, [_numbered(index), label, *(subtotal[k] for k in FORM_KEYS), level],
-             number_cols=counts, bold=True, fill=_GROUP_FILL)
+        write_row(ws, row, [_numbered(index), label, *(subtotal[k] for k in FORM_KEYS), level],
+             number_cols=counts, bold=True, fill=GROUP_FILL)
         row += 1
         for number, unit in enumerate(units, start=1):
-            _row(ws, row, [number, unit_label(unit), *(unit[k] for k in FORM_KEYS), unit["unit_code"]],
+            write_row(ws, row, [number, unit_label(unit), *(unit[k] for k in FORM_KEYS), unit["unit_code"]],
                  number_cols=counts)
-            _fit_height(ws, row, [(unit_label(unit), 46)])
+            fit_height(ws, row, [(unit_label(unit), 46)])
             row += 1
     row = _total_row(ws, row, data, counts)
     _finish_form_sheet(ws, top, first_data, row, header, data.notes())
@@ -414,24 +219,24 @@ def _write_unit_sheet(ws: Worksheet, period: periods.Period, data: FormData, hea
 
 def _total_row(ws: Worksheet, row: int, data: FormData, counts: dict[int, str]) -> int:
     if data.total is not None:
-        _row(ws, row, ["", PROVINCE_TOTAL_NAME, *(data.total[k] for k in FORM_KEYS), PROVINCE_TOTAL],
-             number_cols=counts, bold=True, fill=_TOTAL_FILL)
+        write_row(ws, row, ["", PROVINCE_TOTAL_NAME, *(data.total[k] for k in FORM_KEYS), PROVINCE_TOTAL],
+             number_cols=counts, bold=True, fill=TOTAL_FILL)
     else:
-        _merged_text(ws, row, 1, FORM_WIDTH - 1, "Không có hồ sơ trong kỳ báo cáo.", italic=True)
+        merged_text(ws, row, 1, FORM_WIDTH - 1, "Không có hồ sơ trong kỳ báo cáo.", italic=True)
     return row + 1
 
 
 def _write_field_sheet(ws: Worksheet, period: periods.Period, data: FormData, header: ReportHeader) -> None:
     """The official layout: per level (cấp tỉnh, cấp huyện, cấp xã) its subtotal, then its
     fields (lĩnh vực); the hidden column holds ``<level key>`` or ``<level key>:<field code>``."""
-    top = _title_rows(ws, FORM_WIDTH - 1, FORM_TITLE, period, header, FORM_CODE, "Đơn vị tính: Số hồ sơ TTHC")
+    top = title_rows(ws, FORM_WIDTH - 1, FORM_TITLE, period, header, FORM_CODE, "Đơn vị tính: Số hồ sơ TTHC")
     top += 1
     first_data = row = _form_table_header(ws, top, "Lĩnh vực, công việc giải quyết theo cấp")
-    counts = {col: _COUNT_FORMAT for col in range(3, 3 + len(FORM_KEYS))}
+    counts = {col: COUNT_FORMAT for col in range(3, 3 + len(FORM_KEYS))}
     fields = data.fields or []
     for index, (key, name, subtotal, members) in enumerate(form_level_subtotals(data.levels)):
-        _row(ws, row, [_numbered(index), name, *(subtotal[k] for k in FORM_KEYS), key],
-             number_cols=counts, bold=True, fill=_GROUP_FILL)
+        write_row(ws, row, [_numbered(index), name, *(subtotal[k] for k in FORM_KEYS), key],
+             number_cols=counts, bold=True, fill=GROUP_FILL)
         row += 1
         merged: dict[str, dict] = {}  # a field handled at two mart levels of one group: one row
         for f in fields:
@@ -441,7 +246,7 @@ def _write_field_sheet(ws: Worksheet, period: periods.Period, data: FormData, he
                     target[k] += f[k]
         for number, (code, f) in enumerate(merged.items(), start=1):
             name_text = f["field_name"] if code != "unknown" else "Lĩnh vực chưa xác định"
-            _row(ws, row, [number, name_text, *(f[k] for k in FORM_KEYS), f"{key}:{code}"], number_cols=counts)
+            write_row(ws, row, [number, name_text, *(f[k] for k in FORM_KEYS), f"{key}:{code}"], number_cols=counts)
             row += 1
     row = _total_row(ws, row, data, counts)
     notes = (*data.notes(), "Chi tiết theo từng cơ quan, đơn vị: xem Phụ lục đơn vị.")
@@ -452,22 +257,22 @@ def _write_rates_sheet(
     ws: Worksheet, period: periods.Period, units: list[dict], levels: dict[str, dict], header: ReportHeader
 ) -> None:
     width = 2 + 3 * len(HEADLINE_RATES) + 1
-    top = _title_rows(ws, width - 1, "CÁC TỶ LỆ CHỦ YẾU VỀ GIẢI QUYẾT TTHC", period, header,
+    top = title_rows(ws, width - 1, "CÁC TỶ LỆ CHỦ YẾU VỀ GIẢI QUYẾT TTHC", period, header,
                       FORM_CODE + " — phụ lục tỷ lệ") + 1
     for text, col in (("STT", 1), ("Đơn vị", 2), ("Mã (dùng cho máy)", width)):
         ws.merge_cells(start_row=top, start_column=col, end_row=top + 1, end_column=col)
-        _header_cell(ws, top, col, text)
+        header_cell(ws, top, col, text)
     for i, (_, name) in enumerate(HEADLINE_RATES):
         col = 3 + 3 * i
         ws.merge_cells(start_row=top, start_column=col, end_row=top, end_column=col + 2)
-        _header_cell(ws, top, col, name)
+        header_cell(ws, top, col, name)
         for j, sub in enumerate(("Tỷ lệ", "Tử số", "Mẫu số")):
-            _header_cell(ws, top + 1, col + j, sub)
-    _box(ws, top, top + 1, 1, width)
+            header_cell(ws, top + 1, col + j, sub)
+    box(ws, top, top + 1, 1, width)
     formats: dict[int, str] = {}
     for i in range(len(HEADLINE_RATES)):
         col = 3 + 3 * i
-        formats |= {col: _PERCENT_FORMAT, col + 1: _COUNT_FORMAT, col + 2: _COUNT_FORMAT}
+        formats |= {col: PERCENT_FORMAT, col + 1: COUNT_FORMAT, col + 2: COUNT_FORMAT}
 
     def values(r: dict) -> list:
         out: list = []
@@ -480,30 +285,30 @@ def _write_rates_sheet(
     total = levels.get(PROVINCE_TOTAL)
     rolled = {k: v for k, v in levels.items() if k != PROVINCE_TOTAL}
     for index, (level, members) in enumerate(_grouped(units, rolled)):
-        _row(ws, row, [_numbered(index), f"{level_name(level)} ({rolled[level]['units']} đơn vị)",
+        write_row(ws, row, [_numbered(index), f"{level_name(level)} ({rolled[level]['units']} đơn vị)",
                        *values(rolled[level]), level],
-             number_cols=formats, bold=True, fill=_GROUP_FILL)
+             number_cols=formats, bold=True, fill=GROUP_FILL)
         row += 1
         for number, unit in enumerate(members, start=1):
-            _row(ws, row, [number, unit_label(unit), *values(unit), unit["unit_code"]], number_cols=formats)
-            _fit_height(ws, row, [(unit_label(unit), 40)])
+            write_row(ws, row, [number, unit_label(unit), *values(unit), unit["unit_code"]], number_cols=formats)
+            fit_height(ws, row, [(unit_label(unit), 40)])
             row += 1
     if total is not None:
-        _row(ws, row, ["", PROVINCE_TOTAL_NAME, *values(total), PROVINCE_TOTAL],
-             number_cols=formats, bold=True, fill=_TOTAL_FILL)
+        write_row(ws, row, ["", PROVINCE_TOTAL_NAME, *values(total), PROVINCE_TOTAL],
+             number_cols=formats, bold=True, fill=TOTAL_FILL)
         row += 1
     if row > first_data:
-        _box(ws, first_data, row - 1, 1, width)
+        box(ws, first_data, row - 1, 1, width)
     row += 1
-    _merged_text(ws, row, 1, width - 1, (
+    merged_text(ws, row, 1, width - 1, (
         "Ghi chú: Tỷ lệ = Tử số / Mẫu số; ô trống khi mẫu số bằng 0. Tỷ lệ của cấp và toàn tỉnh "
         "tính từ tổng tử số / tổng mẫu số, không lấy bình quân."), italic=True, size=10, align="left")
-    last = _signature_block(ws, row + 2, width - 1, header)
-    _widths(ws, [6, 40] + [9.5, 8, 8] * len(HEADLINE_RATES) + [17])
-    _hide_code_column(ws, width)
+    last = signature_block(ws, row + 2, width - 1, header)
+    set_widths(ws, [6, 40] + [9.5, 8, 8] * len(HEADLINE_RATES) + [17])
+    hide_code_column(ws, width)
     ws.row_dimensions[top].height = 45
     ws.freeze_panes = f"C{first_data}"
-    _page_setup(ws, f"{top}:{top + 1}", last, width - 1, header)
+    page_setup(ws, f"{top}:{top + 1}", last, width - 1, header)
 
 
 TARGET_HEADERS: tuple[str, ...] = (
@@ -515,53 +320,53 @@ TARGET_CODE_COL = 13
 TARGET_WIDTHS = [6, 50, 24, 30, 11, 9, 9, 10, 11, 14, 10, 10, 17, 23]
 
 
-def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdicts, header: ReportHeader) -> None:
+def _write_targets_sheet(ws: Worksheet, period: periods.Period, verdicts: Verdicts, header: ReportHeader,
+                         sample: int) -> None:
     """The targets judged for this period: year to date up to its last day (target_verdicts)."""
     rows = verdicts.rows
     width = len(TARGET_HEADERS)
-    top = _title_rows(ws, width, f"KẾT QUẢ THỰC HIỆN CHỈ TIÊU NĂM {verdicts.year}", period, header,
+    top = title_rows(ws, width, f"KẾT QUẢ THỰC HIỆN CHỈ TIÊU NĂM {verdicts.year}", period, header,
                       "Chỉ tiêu theo kế hoạch của tỉnh")
-    _merged_text(ws, top, 1, width, verdicts.note, italic=True, size=10, align="left")
+    merged_text(ws, top, 1, width, verdicts.note, italic=True, size=10, align="left")
     top += 2
     for col, text in enumerate(TARGET_HEADERS, start=1):
-        _header_cell(ws, top, col, text)
-    _box(ws, top, top, 1, width)
-    formats = {5: _PERCENT_FORMAT, 6: _COUNT_FORMAT, 7: _COUNT_FORMAT, 8: _PERCENT_FORMAT,
-               9: _POINTS_FORMAT, 11: "0", 12: "0"}
+        header_cell(ws, top, col, text)
+    box(ws, top, top, 1, width)
+    formats = {5: PERCENT_FORMAT, 6: COUNT_FORMAT, 7: COUNT_FORMAT, 8: PERCENT_FORMAT,
+               9: POINTS_FORMAT, 11: "0", 12: "0"}
     row = top + 1
-    sample = min_sample()
     for number, r in enumerate(rows, start=1):
-        small = small_sample_note(r, sample)  # flagged, ranked all the same (data.TARGET_RANK_RULE)
+        small = small_sample_note(r, sample)  # flagged, ranked all the same (targets.TARGET_RANK_RULE)
         name = (unit_label(r) + (f" {r['abolished_note']}" if r["abolished_note"] else "")
                 + (f" ({small})" if small else ""))
         gap = None if r["gap"] is None else 100 * r["gap"]  # points: the sheet shows −3.20
-        _row(ws, row, [
+        write_row(ws, row, [
             number, name, level_name(r["unit_level"]), RATE_TITLES.get(r["metric"], r["metric"]),
             r["actual"], r["numerator"], r["denominator"], r["target"], gap,
             verdict_word(r), r["rank_in_level"], r["units_in_level"] if r["rank_in_level"] else None,
             r["unit_code"], f"{vn_date(r['window_start'])} – {vn_date(r['window_end'])}",
         ], number_cols=formats)
-        _fit_height(ws, row, [(name, TARGET_WIDTHS[1]), (level_name(r["unit_level"]), TARGET_WIDTHS[2]),
+        fit_height(ws, row, [(name, TARGET_WIDTHS[1]), (level_name(r["unit_level"]), TARGET_WIDTHS[2]),
                               (RATE_TITLES.get(r["metric"], r["metric"]), TARGET_WIDTHS[3])])
         row += 1
     if rows:
-        _box(ws, top + 1, row - 1, 1, width)
+        box(ws, top + 1, row - 1, 1, width)
     else:
-        _merged_text(ws, row, 1, width, f"Không có chỉ tiêu được đánh giá cho {period_title(period)}.", italic=True)
+        merged_text(ws, row, 1, width, f"Không có chỉ tiêu được đánh giá cho {period_title(period)}.", italic=True)
         row += 1
     row += 1
-    _merged_text(ws, row, 1, width - 1, (
+    merged_text(ws, row, 1, width - 1, (
         "Ghi chú: Thực hiện = tỷ lệ lũy kế của đơn vị từ đầu năm đến hết kỳ báo cáo (kết quả năm "
         "là kết quả cuối cùng); Chênh lệch = Thực hiện − Kế hoạch, tính bằng điểm phần trăm; "
         f"{TARGET_RANK_RULE.format(sample=sample)} Đơn vị đã hợp nhất, giải thể được "
         "đánh giá trên số liệu đến ngày cuối cùng hoạt động."), italic=True, size=10, align="left")
     ws.row_dimensions[row].height = 30
-    last = _signature_block(ws, row + 2, width, header)
-    _widths(ws, TARGET_WIDTHS)
-    _hide_code_column(ws, TARGET_CODE_COL)
+    last = signature_block(ws, row + 2, width, header)
+    set_widths(ws, TARGET_WIDTHS)
+    hide_code_column(ws, TARGET_CODE_COL)
     ws.row_dimensions[top].height = 45
     ws.freeze_panes = f"C{top + 1}"
-    _page_setup(ws, f"{top}:{top}", last, width, header)
+    page_setup(ws, f"{top}:{top}", last, width, header)
 
 
 def _write_index766_sheet(ws: Worksheet, period: periods.Period, view: IndexView | None, header: ReportHeader) -> None:
@@ -573,15 +378,15 @@ def _write_index766_sheet(ws: Worksheet, period: periods.Period, view: IndexView
     width = 3 + len(rules) + 5 + 1
     title = "CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP (QUYẾT ĐỊNH 766/QĐ-TTg) — PHẦN TÍNH TỪ HỒ SƠ"
     if view is None:
-        top = _title_rows(ws, 8, title, period, header, "Chỉ số 766")
-        _merged_text(ws, top + 1, 1, 8, f"Chưa có số liệu Chỉ số 766 (theo tháng/quý dương lịch) cho {period_title(period)}.",
+        top = title_rows(ws, 8, title, period, header, "Chỉ số 766")
+        merged_text(ws, top + 1, 1, 8, f"Chưa có số liệu Chỉ số 766 (theo tháng/quý dương lịch) cho {period_title(period)}.",
                      italic=True, align="left")
-        _widths(ws, [6, 50] + [12] * 6)
-        _page_setup(ws, f"{top}:{top}", top + 2, 8, header)
+        set_widths(ws, [6, 50] + [12] * 6)
+        page_setup(ws, f"{top}:{top}", top + 2, 8, header)
         return
-    top = _title_rows(ws, width - 1, title, period, header, "Chỉ số 766",
+    top = title_rows(ws, width - 1, title, period, header, "Chỉ số 766",
                       note=f"Chỉ số tính cho {period_title(view.window)}")
-    _merged_text(ws, top, 1, width - 1, view.caption, italic=True, size=10, align="left")
+    merged_text(ws, top, 1, width - 1, view.caption, italic=True, size=10, align="left")
     ws.row_dimensions[top].height = 45
     top += 2
     heads = ["STT", "Đơn vị", "Cấp",
@@ -589,11 +394,11 @@ def _write_index766_sheet(ws: Worksheet, period: periods.Period, view: IndexView
              f"Tổng ({view.computable_max:g})", "Xếp hạng trong cấp", "Số đơn vị xếp hạng",
              f"Tổng {short_title(view.previous)}", "Thay đổi", "Mã (dùng cho máy)"]
     for col, text in enumerate(heads, start=1):
-        _header_cell(ws, top, col, text)
-    _box(ws, top, top, 1, width)
+        header_cell(ws, top, col, text)
+    box(ws, top, top, 1, width)
     points = {c: "0.00" for c in range(4, 4 + len(rules) + 1)}
     formats = points | {4 + len(rules) + 1: "0", 4 + len(rules) + 2: "0", 4 + len(rules) + 3: "0.00",
-                        4 + len(rules) + 4: _POINTS_FORMAT}
+                        4 + len(rules) + 4: POINTS_FORMAT}
 
     def values(u: dict) -> list:
         return [*(u["scores"].get(r["indicator"]) for r in rules), u["total"], u.get("rank_in_level"),
@@ -601,31 +406,68 @@ def _write_index766_sheet(ws: Worksheet, period: periods.Period, view: IndexView
 
     row = top + 1
     if view.province is not None:
-        _row(ws, row, ["", view.province["unit_name"], "Toàn tỉnh (số liệu gộp)", *values(view.province),
-                       PROVINCE_TOTAL], number_cols=formats, bold=True, fill=_TOTAL_FILL)
+        write_row(ws, row, ["", view.province["unit_name"], "Toàn tỉnh (số liệu gộp)", *values(view.province),
+                       PROVINCE_TOTAL], number_cols=formats, bold=True, fill=TOTAL_FILL)
         row += 1
     ordered = sorted(view.units, key=lambda u: (LEVEL_ORDER.index(u["unit_level"]) if u["unit_level"] in LEVEL_ORDER
                                                  else len(LEVEL_ORDER), u.get("rank_in_level") or 10**9,
                                                  u["unit_code"]))
     for number, u in enumerate(ordered, start=1):
-        _row(ws, row, [number, unit_label(u), level_name(u["unit_level"]), *values(u), u["unit_code"]],
+        write_row(ws, row, [number, unit_label(u), level_name(u["unit_level"]), *values(u), u["unit_code"]],
              number_cols=formats)
-        _fit_height(ws, row, [(unit_label(u), 40)])
+        fit_height(ws, row, [(unit_label(u), 40)])
         row += 1
-    _box(ws, top + 1, row - 1, 1, width)
+    box(ws, top + 1, row - 1, 1, width)
     row += 1
-    _merged_text(ws, row, 1, width - 1, (
+    merged_text(ws, row, 1, width - 1, (
         "Ghi chú: điểm của toàn tỉnh tính trên số liệu gộp của mọi đơn vị (không lấy bình quân điểm đơn vị); "
         "xếp hạng so với các đơn vị cùng cấp theo tổng điểm phần tính được (1 = cao nhất). Danh sách hồ sơ làm "
         "mất nhiều điểm nhất của các đơn vị ít điểm nhất: xem trang tổng hợp (dashboard) cùng kỳ."),
         italic=True, size=10, align="left")
     ws.row_dimensions[row].height = 30
-    last = _signature_block(ws, row + 2, width - 1, header)
-    _widths(ws, [6, 40, 22] + [11] * len(rules) + [10, 10, 10, 11, 10, 17])
-    _hide_code_column(ws, width)
+    last = signature_block(ws, row + 2, width - 1, header)
+    set_widths(ws, [6, 40, 22] + [11] * len(rules) + [10, 10, 10, 11, 10, 17])
+    hide_code_column(ws, width)
     ws.row_dimensions[top].height = 60
     ws.freeze_panes = f"D{top + 1}"
-    _page_setup(ws, f"{top}:{top}", last, width - 1, header)
+    page_setup(ws, f"{top}:{top}", last, width - 1, header)
+
+
+def render_workbook(
+    report: PeriodReport,
+    out_path: Path | str,
+    *,
+    extra: Callable[[Workbook], None] | None = None,
+) -> WorkbookResult:
+    """Write the Biểu II.06a workbook of the period's report model to ``out_path``, atomically
+    (no query: everything comes from the model).
+
+    ``report.banner``: the period's status line (provisional / final / official issue, METRICS.md
+    §6), put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
+    period, data, header, verdicts = report.period, report.form, report.header, report.verdicts
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_FORM
+    if data.fields is not None:
+        _write_field_sheet(ws, period, data, header)
+        _write_unit_sheet(wb.create_sheet(SHEET_UNITS), period, data, header,
+                          title=ANNEX_TITLE, left=f"{FORM_CODE} — Phụ lục")
+    else:
+        _write_unit_sheet(ws, period, data, header, title=FORM_TITLE, left=FORM_CODE,
+                          line="Biểu trình bày theo cơ quan, đơn vị (chưa có số liệu tổng hợp theo lĩnh vực).")
+    _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, report.rate_units, report.rate_levels, header)
+    _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), period, verdicts, header, report.sample)
+    _write_index766_sheet(wb.create_sheet(SHEET_INDEX), period, report.index, header)
+    if extra is not None:
+        extra(wb)
+    if report.banner:
+        for sheet in wb.worksheets:
+            prepend_banner(sheet, report.banner)
+    wb.properties.title = f"{FORM_TITLE} — {period_title(period)}"
+    wb.properties.creator = "dvc-metrics"
+    path = atomic_write(Path(out_path), lambda tmp: wb.save(tmp))
+    return WorkbookResult(path, period, len(data.units), len(data.levels) + (data.total is not None),
+                          len(verdicts.rows), "field" if data.fields is not None else "unit", tuple(wb.sheetnames))
 
 
 def write_quarter_report(
@@ -637,38 +479,8 @@ def write_quarter_report(
     banner: str | None = None,
     extra: Callable[[Workbook], None] | None = None,
 ) -> WorkbookResult:
-    """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically.
-    Raises data.NoReportData for a period without any case (nothing is written).
-
-    ``banner``: the period's status line (provisional / final / official issue, METRICS.md §6),
-    put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
-    period = resolve_period(period_grain, period_label)
-    ensure_reportable(con, period)
-    data = read_form(con, period)
-    rate_units, rate_levels = read_rates(con, period)
-    verdicts = target_verdicts(con, period)
-    header = report_header(con, period)
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_FORM
-    if data.fields is not None:
-        _write_field_sheet(ws, period, data, header)
-        _write_unit_sheet(wb.create_sheet(SHEET_UNITS), period, data, header,
-                          title=ANNEX_TITLE, left=f"{FORM_CODE} — Phụ lục")
-    else:
-        _write_unit_sheet(ws, period, data, header, title=FORM_TITLE, left=FORM_CODE,
-                          line="Biểu trình bày theo cơ quan, đơn vị (chưa có số liệu tổng hợp theo lĩnh vực).")
-    _write_rates_sheet(wb.create_sheet(SHEET_RATES), period, rate_units, rate_levels, header)
-    _write_targets_sheet(wb.create_sheet(SHEET_TARGETS), period, verdicts, header)
-    _write_index766_sheet(wb.create_sheet(SHEET_INDEX), period, read_index(con, period), header)
-    if extra is not None:
-        extra(wb)
-    if banner:
-        for sheet in wb.worksheets:
-            prepend_banner(sheet, banner)
-    wb.properties.title = f"{FORM_TITLE} — {period_title(period)}"
-    wb.properties.creator = "dvc-metrics"
-    path = atomic_write(Path(out_path), lambda tmp: wb.save(tmp))
-    return WorkbookResult(path, period, len(data.units), len(data.levels) + (data.total is not None),
-                          len(verdicts.rows), "field" if data.fields is not None else "unit", tuple(wb.sheetnames))
+    """Write the Biểu II.06a workbook of one period (any grain) to ``out_path``, atomically:
+    build the period's report model, then render it. Raises data.NoReportData for a period
+    without any case (nothing is written)."""
+    report = build_report(con, resolve_period(period_grain, period_label), banner=banner)
+    return render_workbook(report, out_path, extra=extra)

@@ -15,6 +15,7 @@ from pipeline import marts, periods
 from pipeline.cycle import issue
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
+from pipeline.reports.issue_files import write_issue_files
 from pipeline.warehouse import open_warehouse
 
 
@@ -86,7 +87,7 @@ def test_schedule_leaves_incomplete_windows_to_a_clerks_confirmation(warehouse):
     requests = issue_run_requests(str(warehouse), date(2025, 6, 21))
     assert [r.partition_key for r in requests] == ["2025-Q1"]
     with open_warehouse(warehouse) as con:
-        issue.issue_period(con, periods.parse_label("2025-Q1"), as_of=date(2025, 6, 21),
+        issue.issue_period(con, periods.parse_label("2025-Q1"), write_files=write_issue_files, as_of=date(2025, 6, 21),
                            out_dir=warehouse.parent / "reports")
     held = issue_run_requests(str(warehouse), date(2025, 6, 21))
     assert isinstance(held, dg.SkipReason) and "2025-H1, 2025-Q2" in held.skip_message

@@ -18,6 +18,7 @@ from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.reports import summary
 from pipeline.reports.dashboard import write_dashboard
+from pipeline.reports.issue_files import write_issue_files
 from pipeline.reports.xlsx import write_quarter_report
 from pipeline.warehouse import open_warehouse
 
@@ -74,12 +75,12 @@ def test_incomplete_window_outputs_and_issue_needs_a_recorded_confirmation(wareh
         # Refused without the confirmation, in one sentence that names the flag; nothing written.
         with pytest.raises(issue.IssueRefused, match=r"2025-Q2 is incomplete: the newest case data is of "
                                                      r"2025-04-20, the window ends 2025-06-14 .*--confirm-incomplete"):
-            issue.issue_period(con, Q2, as_of=final_day, out_dir=out)
+            issue.issue_period(con, Q2, write_files=write_issue_files, as_of=final_day, out_dir=out)
         assert issue.issue_record(con, Q2) is None and not list(out.glob("*issue*"))
 
-        done = issue.issue_period(con, Q2, as_of=final_day, out_dir=out, confirm_incomplete=True)
+        done = issue.issue_period(con, Q2, write_files=write_issue_files, as_of=final_day, out_dir=out, confirm_incomplete=True)
         assert done.action == "issued"
-        complete = issue.issue_period(con, Q1, as_of=final_day, out_dir=out)  # complete: no confirmation needed
+        complete = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=final_day, out_dir=out)  # complete: no confirmation needed
         assert complete.action == "issued"
         assert con.execute("SELECT period_label, confirmed_incomplete FROM issued.issues ORDER BY ALL").fetchall() == [
             ("2025-Q1", False), ("2025-Q2", True)]

@@ -19,6 +19,7 @@ from pipeline.cycle import issue, timeline
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.reports.dashboard import write_dashboard
+from pipeline.reports.issue_files import write_issue_files
 from pipeline.reports.xlsx import write_quarter_report
 from pipeline.warehouse import open_warehouse
 
@@ -85,14 +86,14 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         # Open (its last day included): issuing is refused with a clear message; nothing is written.
         with pytest.raises(issue.IssueRefused, match=r"2025-Q1 is open on 2025-03-14 .* from the day after its "
                                                      r"window closes, 2025-03-15, through its due day 2025-03-20"):
-            issue.issue_period(con, Q1, as_of=date(2025, 3, 14), out_dir=out)
+            issue.issue_period(con, Q1, write_files=write_issue_files, as_of=date(2025, 3, 14), out_dir=out)
         assert not list(out.glob("*issue*"))
         timeline.refresh_period_status(con, PROVISIONAL_DAY)
         assert con.execute("SELECT status FROM mart.period_status WHERE period_label = '2025-Q1'").fetchone()[0] \
             == "provisional"
 
         # Final: issue 1, rows equal the marts, files read-only with the issue on their face.
-        first = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out, now=datetime(2025, 3, 21, 6, 0))
+        first = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=out, now=datetime(2025, 3, 21, 6, 0))
         assert (first.action, first.issue, first.status) == ("issued", 1, "final")
         xlsx1, html1 = out / "bieu_II06a_2025-Q1_issue1.xlsx", out / "dashboard_2025-Q1_issue1.html"
         assert first.files == [xlsx1, html1]
@@ -124,7 +125,7 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         assert con.execute("SELECT count(*) FROM mart.restatements").fetchone()[0] == 0
 
         # Issuing again is a no-op that says so.
-        again = issue.issue_period(con, Q1, as_of=date(2025, 4, 1), out_dir=out)
+        again = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=date(2025, 4, 1), out_dir=out)
         assert again.action == "already_issued" and "already issued (issue 1" in again.message
 
         # Late data arrives: the marts move, issue 1 does not, the restatements list the cells.
@@ -144,7 +145,7 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         assert "ô khác bản chính thức" in issue.working_banner(con, Q1, FINAL_DAY)
 
         # Reissue: issue 2 next to issue 1, with the change sheet; issue 1 still untouched.
-        second = issue.issue_period(con, Q1, as_of=date(2025, 5, 2), out_dir=out, reissue=True)
+        second = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=date(2025, 5, 2), out_dir=out, reissue=True)
         assert (second.action, second.issue) == ("issued", 2) and second.cells_changed == len(
             con.execute("SELECT * FROM issued.changes WHERE issue = 2").fetchall())
         xlsx2 = out / "bieu_II06a_2025-Q1_issue2.xlsx"
@@ -171,7 +172,7 @@ def test_a_quarter_through_its_life(warehouse, tmp_path):
         assert issued_rows(con, "unit_period_stats", 1) == frozen_rows["unit_period_stats"]
 
         # Reissuing without any change is a no-op that says so.
-        same = issue.issue_period(con, Q1, as_of=date(2025, 5, 3), out_dir=out, reissue=True)
+        same = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=date(2025, 5, 3), out_dir=out, reissue=True)
         assert same.action == "unchanged" and same.issue == 2
 
 
@@ -189,22 +190,22 @@ def test_a_crash_half_way_leaves_no_half_issue(warehouse, tmp_path, monkeypatch)
     monkeypatch.setattr(issue, "_copy_table", crash_on_second_table)
     with open_warehouse(warehouse) as con:
         with pytest.raises(RuntimeError, match="injected"):
-            issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out)
+            issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=out)
         assert copied == ["unit_period_stats"]  # the first table was written before the crash
         for table in ("issues", "unit_period_stats", "level_period_stats", "target_attainment"):
             assert con.execute(f"SELECT count(*) FROM issued.{table}").fetchone()[0] == 0, table
         assert not out.exists() or not list(out.iterdir())
         monkeypatch.setattr(issue, "_copy_table", real_copy)
-        assert issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out).issue == 1
+        assert issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=out).issue == 1
 
 
 def test_missing_files_of_an_issue_are_rebuilt_from_its_rows_never_overwritten(warehouse, tmp_path):
     out = tmp_path / "reports"
     with open_warehouse(warehouse) as con:
-        issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out)
+        issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=out)
         html1 = out / "dashboard_2025-Q1_issue1.html"
         html1.unlink()  # e.g. the process died after the commit, before the files
-        again = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=out)
+        again = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=out)
         assert again.action == "already_issued" and html1.exists()
     with pytest.raises(FileExistsError, match="never overwritten"):
         issue.write_once(html1, lambda tmp: tmp.write_text("x"))
@@ -213,10 +214,10 @@ def test_missing_files_of_an_issue_are_rebuilt_from_its_rows_never_overwritten(w
 def test_open_period_is_refused_and_drill_down_tables_are_issued_when_present(warehouse, tmp_path):
     with open_warehouse(warehouse) as con:
         with pytest.raises(issue.IssueRefused, match="2025-Q2 is open"):
-            issue.issue_period(con, periods.parse_label("2025-Q2"), as_of=date(2025, 6, 1), out_dir=tmp_path)
+            issue.issue_period(con, periods.parse_label("2025-Q2"), write_files=write_issue_files, as_of=date(2025, 6, 1), out_dir=tmp_path)
         # The drill-down marts (mart.procedure_period_stats …) are issued and compared with the rest.
         assert con.execute("SELECT count(*) FROM mart.procedure_period_stats WHERE period_label = '2025-Q1'").fetchone()[0]
-        issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
+        issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=tmp_path)
         assert con.execute(
             "SELECT count(*) FROM issued.procedure_period_stats WHERE period_label = '2025-Q1' AND issue = 1"
         ).fetchone()[0] == con.execute(
@@ -236,7 +237,7 @@ def test_issued_on_its_due_day_the_period_is_final_everywhere(warehouse, tmp_pat
     due_day = date(2025, 3, 20)
     with open_warehouse(warehouse) as con:
         assert timeline.period_status(Q1, due_day) == "provisional"
-        done = issue.issue_period(con, Q1, as_of=due_day, out_dir=tmp_path, now=datetime(2025, 3, 20, 16, 0))
+        done = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=due_day, out_dir=tmp_path, now=datetime(2025, 3, 20, 16, 0))
         assert (done.action, done.issue, done.status) == ("issued", 1, "final")
         assert "report due 2025-03-20" in issue.issue_record(con, Q1).reason
         assert con.execute(
@@ -246,7 +247,7 @@ def test_issued_on_its_due_day_the_period_is_final_everywhere(warehouse, tmp_pat
         assert banner.startswith("SỐ LIỆU ĐÃ CHỐT — số liệu hiện tại, KHÔNG phải bản chính thức") and "TẠM TÍNH" not in banner
         # Issued early (the day after the window closed): final too; the other quarters unchanged.
         q2 = periods.parse_label("2025-Q2")
-        early = issue.issue_period(con, q2, as_of=date(2025, 6, 15), out_dir=tmp_path, confirm_incomplete=True)
+        early = issue.issue_period(con, q2, write_files=write_issue_files, as_of=date(2025, 6, 15), out_dir=tmp_path, confirm_incomplete=True)
         assert early.status == "final"
         timeline.refresh_period_status(con, date(2025, 6, 15))
         assert dict(con.execute("SELECT period_label, status FROM mart.period_status WHERE period_grain = 'quarter'"
@@ -261,7 +262,7 @@ def test_schedule_candidates_are_final_and_never_issued(warehouse, tmp_path):
         assert [p.label for p in issue.periods_to_issue(con, date(2025, 3, 20))] == ["2025-Q1"]  # by its due day
         assert [p.label for p in issue.periods_to_issue(con, FINAL_DAY)] == ["2025-Q1"]  # not months, not 2025
         assert [p.label for p in issue.periods_to_issue(con, date(2025, 6, 21))] == ["2025-H1", "2025-Q1", "2025-Q2"]
-        issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
+        issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=tmp_path)
         assert "2025-Q1" not in [p.label for p in issue.periods_to_issue(con, FINAL_DAY)]
 
 
@@ -270,11 +271,11 @@ def test_a_quarters_year_to_date_targets_moving_is_no_reason_to_reissue(warehous
     by design while the year runs: not a restatement of the quarter, so no corrected issue. The
     rows judged as of the quarter itself (what its report shows) are compared."""
     with open_warehouse(warehouse) as con:
-        issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path)
+        issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=tmp_path)
         con.execute("UPDATE mart.target_attainment SET numerator = numerator + 1 "
                     "WHERE year = 2025 AND as_of_period <> '2025-Q1'")
         assert issue.refresh_restatements(con) == 0
-        again = issue.issue_period(con, Q1, as_of=FINAL_DAY, out_dir=tmp_path, reissue=True)
+        again = issue.issue_period(con, Q1, write_files=write_issue_files, as_of=FINAL_DAY, out_dir=tmp_path, reissue=True)
         assert (again.action, again.issue) == ("unchanged", 1) and "no cell moved" in again.message
         frozen = con.execute("SELECT sum(numerator) FROM issued.target_attainment WHERE issue = 1").fetchone()[0]
         assert frozen < con.execute("SELECT sum(numerator) FROM mart.target_attainment WHERE year = 2025").fetchone()[0]

@@ -22,6 +22,7 @@ from pipeline.db import table_columns
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.reports import summary
+from pipeline.reports.issue_files import write_issue_files
 from pipeline.warehouse import open_warehouse
 
 Q2, Q3 = periods.parse_label("2025-Q2"), periods.parse_label("2025-Q3")
@@ -49,7 +50,7 @@ def warehouse(two_province_warehouse, tmp_path) -> Path:
 
 def issue_both(con, out: Path) -> None:
     for period, day in ((Q2, date(2025, 6, 21)), (Q3, date(2025, 9, 21))):
-        done = issue.issue_period(con, period, as_of=day, out_dir=out, now=datetime(day.year, day.month, day.day, 9))
+        done = issue.issue_period(con, period, write_files=write_issue_files, as_of=day, out_dir=out, now=datetime(day.year, day.month, day.day, 9))
         assert done.action == "issued"
 
 
@@ -117,7 +118,7 @@ def test_recomputing_unchanged_data_restates_nothing(warehouse, tmp_path):
         banner = issue.working_banner(con, Q2, date(2025, 10, 2))
         assert "không khác bản chính thức" in banner and "kỳ đã phát hành khác" not in banner
         assert "no issued period has moved since its issue" in summary_text(con, warehouse)
-        again = issue.issue_period(con, Q2, as_of=date(2025, 10, 2), out_dir=tmp_path / "reports", reissue=True)
+        again = issue.issue_period(con, Q2, write_files=write_issue_files, as_of=date(2025, 10, 2), out_dir=tmp_path / "reports", reissue=True)
         assert again.action == "unchanged"
 
 
@@ -149,6 +150,6 @@ def test_late_data_restates_exactly_the_cells_that_changed_on_their_full_key(war
         assert not any(k[0] == MAIN_PROVINCE for t, k, _ in got if t == "level_period_stats")
         assert [(m.period_label, m.cells) for m in issue.moved_periods(con)] == [("2025-Q2", len(got))]
         assert "1 issued period(s) moved since their issue: 2025-Q2" in summary_text(con, warehouse)
-        second = issue.issue_period(con, Q2, as_of=date(2025, 10, 2), out_dir=tmp_path / "reports", reissue=True)
+        second = issue.issue_period(con, Q2, write_files=write_issue_files, as_of=date(2025, 10, 2), out_dir=tmp_path / "reports", reissue=True)
         assert (second.issue, second.cells_changed) == (2, len(got))
         assert issue.refresh_restatements(con) == 0

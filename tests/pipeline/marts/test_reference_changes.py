@@ -18,6 +18,7 @@ from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.marts import reference_state
 from pipeline.marts.reference_state import ReferenceChange, affected_quarters, diff
+from pipeline.reports.issue_files import write_issue_files
 from pipeline.warehouse import open_warehouse
 from tests.pipeline.marts.test_attribution import CASES, CROSSWALK, TARGETS, UNITS, write_seeds
 
@@ -68,7 +69,7 @@ def base(tmp_path_factory):
         with open_warehouse(folder / "w.duckdb") as con:
             _land(con, folder)
             assert _refresh_pending(con) == ["2025-Q1", "2025-Q2", "2025-Q3"]
-            outcome = issue.issue_period(con, periods.parse_label("2025-Q3"), as_of=date(2025, 10, 1),
+            outcome = issue.issue_period(con, periods.parse_label("2025-Q3"), write_files=write_issue_files, as_of=date(2025, 10, 1),
                                          out_dir=folder / "issued")
             assert outcome.action == "issued" and issue.refresh_restatements(con) == 0
     return folder / "w.duckdb"

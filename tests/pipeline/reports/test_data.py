@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from pipeline import periods
-from pipeline.reports import data
+from pipeline.reports import data, targets
 from schemas.case_record import reason_text
 
 
@@ -33,15 +33,15 @@ def test_rank_targets_places_every_unit_by_the_marts_rank():
         _verdict("g", "commune", 0.90, 80, None, applicable=False),
         _verdict("h", "district", 0.10, 40, 1),  # its own level: place 1 there
     ]
-    ranked = data.rank_targets(rows, 20)
+    ranked = targets.rank_targets(rows, 20)
     by_code = {r["unit_code"]: r for r in ranked}
     assert [r["unit_code"] for r in ranked] == ["h", "b", "e", "c", "d", "a", "f", "g"]  # form level order
     assert [by_code[c]["place"] for c in "becdafgh"] == [1, 2, 3, 3, 5, None, None, 1]
     assert [by_code[c]["status"] for c in "beacfg"] == ["small", "abolished", "ranked", "ranked", "no_data",
                                                          "not_applicable"]
     assert by_code["a"]["ranked_units"] == 5 and by_code["h"]["ranked_units"] == 1
-    assert data.small_sample_note(by_code["b"], 20) == "ít hồ sơ: 3 < 20"
-    assert data.small_sample_note(by_code["c"], 20) is None and data.small_sample_note(by_code["f"], 20) is None
+    assert targets.small_sample_note(by_code["b"], 20) == "ít hồ sơ: 3 < 20"
+    assert targets.small_sample_note(by_code["c"], 20) is None and targets.small_sample_note(by_code["f"], 20) is None
 
 
 def test_rank_units_by_rate_flags_small_samples():
@@ -51,7 +51,7 @@ def test_rank_units_by_rate_flags_small_samples():
         {"code": "z", "name": "Z", "level": "commune", "rates": {"r": 0.9}, "num": {"r": 27}, "den": {"r": 30}},
         {"code": "w", "name": "W", "level": "commune", "rates": {"r": None}, "num": {"r": 0}, "den": {"r": 0}},
     ]
-    out = data.rank_units_by_rate(units, "r", 20)
+    out = targets.rank_units_by_rate(units, "r", 20)
     assert [(r["code"], r["place"], r["small"]) for r in out] == [("z", 1, False), ("y", 2, False), ("x", None, True)]
 
 
@@ -62,7 +62,7 @@ def test_vietnamese_labels_and_comparisons():
     assert data.short_title(periods.parse_label("cal-2025-Q1")) == "Quý I/2025 (DL)"
     assert [(k, p.label) for k, p in data.comparison_periods(q3)] == [("previous", "2025-Q2"), ("last_year", "2024-Q3")]
     assert [(k, p.label) for k, p in data.comparison_periods(periods.parse_label("2025"))] == [("previous", "2024")]
-    assert data.gap_points(-0.0321) == "−3,2 điểm" and data.gap_points(0.004) == "+0,4 điểm"
+    assert targets.gap_points(-0.0321) == "−3,2 điểm" and targets.gap_points(0.004) == "+0,4 điểm"
 
 
 def test_quarantine_reasons_in_vietnamese():

@@ -5,6 +5,7 @@ summary line, on the hand-made province of tests/pipeline/marts/test_index766_ma
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from openpyxl import load_workbook
@@ -14,6 +15,7 @@ from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.reports.dashboard import render_dashboard
 from pipeline.reports.index766 import index_window, read_index, summary_lines
+from pipeline.reports.model import build_report
 from pipeline.reports.xlsx import write_quarter_report
 from tests.pipeline.marts.test_index766_marts import CASES, write_seeds
 
@@ -91,7 +93,7 @@ def test_sheet_dashboard_and_summary(world, tmp_path):
     assert d1[1] == "Sở Một" and d1[10] == pytest.approx(D1_JULY) and d1[11] == 1
     assert any(r[-1] == "province_total" for r in rows)
     assert any(isinstance(v, str) and "44/100 điểm" in v and "4.5a" in v for r in rows for v in r)
-    page, _ = render_dashboard(con, JULY)
+    page, _ = render_dashboard(build_report(con, JULY))
     section = page[page.index('<section id="index766">'):]
     section = section[:section.index("</section>")]
     assert "44/100 điểm" in section and "Sở Một" in section and "K11" in section and "không đúng hạn" in section
@@ -102,6 +104,9 @@ def test_sheet_dashboard_and_summary(world, tmp_path):
 
 def test_no_index_rows_says_so_instead_of_zeros(world):
     con, _ = world
-    assert read_index(con, periods.parse_label("cal-2026-03")) is None  # before the data
-    page, _ = render_dashboard(con, periods.parse_label("cal-2026-03"))
+    march = periods.parse_label("cal-2026-03")
+    assert read_index(con, march) is None  # before the data
+    # A period before the data has no report at all (NoReportData): July's model with March's
+    # (empty) index reading shows how the section renders a missing index.
+    page, _ = render_dashboard(replace(build_report(con, JULY), period=march, index=read_index(con, march)))
     assert "Chưa có số liệu Chỉ số 766" in page

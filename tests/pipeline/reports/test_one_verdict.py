@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from app.cli import main
 from pipeline.reports.dashboard import write_dashboard
-from pipeline.reports.data import gap_points
+from pipeline.reports.targets import gap_points
 from pipeline.reports.xlsx import write_quarter_report
 from pipeline.warehouse import connect
 from tests.pipeline.reports.test_xlsx import _target_sheet_rows
