@@ -1,4 +1,4 @@
-"""The official reporting cycle in Dagster (METRICS.md §6, pipeline/cycle.py, pipeline/issue.py).
+"""The official reporting cycle in Dagster (docs/definitions.md §6, pipeline/cycle.py, pipeline/issue.py).
 
 - ``mart/period_status`` and ``mart/restatements`` are rebuilt on every marts refresh (group
   ``marts``, so marts_job runs them; the report files read them for their status line).

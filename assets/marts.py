@@ -235,7 +235,7 @@ def blocking_sql_check(asset, name: str, check: str, description: str) -> dg.Ass
 
 unit_stats_identities = blocking_sql_check(
     unit_period_stats, "unit_stats_identities", "identity_violations",
-    "METRICS.md §2 identities per unit and window: received = resolved + in progress; resolved = early + on time "
+    "docs/definitions.md §2 identities per unit and window: received = resolved + in progress; resolved = early + on time "
     "+ late; in progress = within + overdue; new = online + in person + postal; received = carried over + new.",
 )
 unit_stats_carry_over = blocking_sql_check(
@@ -244,21 +244,21 @@ unit_stats_carry_over = blocking_sql_check(
 )
 procedure_stats_add_up = blocking_sql_check(
     PROCEDURE_KEY, "procedure_stats_add_up", "procedure_add_up_violations",
-    "METRICS.md §5: per unit and window, the procedure rows add up exactly to the unit's row in "
+    "docs/definitions.md §5: per unit and window, the procedure rows add up exactly to the unit's row in "
     "mart.unit_period_stats (every count column).",
 )
 field_stats_add_up = blocking_sql_check(
     FIELD_KEY, "field_stats_add_up", "field_add_up_violations",
-    "METRICS.md §5: per unit and window, the field rows add up exactly to the unit's row in "
+    "docs/definitions.md §5: per unit and window, the field rows add up exactly to the unit's row in "
     "mart.unit_period_stats (every count column).",
 )
 late_cases_count = blocking_sql_check(
     late_cases, "late_cases_count", "late_case_count_violations",
-    "METRICS.md §5: per unit and window, mart.late_cases holds exactly resolved_late + in_progress_overdue "
+    "docs/definitions.md §5: per unit and window, mart.late_cases holds exactly resolved_late + in_progress_overdue "
     "rows (by kind), each case once.",
 )
 index766_add_up = blocking_sql_check(
     INDEX766_SCORES_KEY, "index766_add_up", "index766_add_up_violations",
-    "METRICS.md §7: per unit (and province, distinct procedures over the province) and calendar window, the flags "
+    "docs/definitions.md §7: per unit (and province, distinct procedures over the province) and calendar window, the flags "
     "of mart.index766_cases add up exactly to the numerators and denominators of mart.index766_scores.",
 )

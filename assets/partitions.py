@@ -47,7 +47,7 @@ reporting_quarters = dg.StaticPartitionsDefinition(
     quarter_labels_until(_first_quarter(), datetime.now(ZoneInfo(TIMEZONE)).date())
 )
 
-# Official issues (METRICS.md §6) are keyed by period LABEL: quarters, halves and years from
+# Official issues (docs/definitions.md §6) are keyed by period LABEL: quarters, halves and years from
 # 2020 to 2035 (a static list: labels do not depend on the cut-off day).
 ISSUE_YEARS = range(2020, 2036)
 issue_periods = dg.StaticPartitionsDefinition(

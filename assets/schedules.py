@@ -37,7 +37,7 @@ def issue_run_requests(warehouse_path: str, today) -> list[dg.RunRequest] | dg.S
         newest = timeline.data_as_of(con)
     finally:
         con.close()
-    # An incomplete window is issued only on a clerk's explicit confirmation (METRICS.md §6):
+    # An incomplete window is issued only on a clerk's explicit confirmation (docs/definitions.md §6):
     # the schedule leaves it to `issue --confirm-incomplete` instead of failing every day.
     waiting = [p for p in due if timeline.is_incomplete(p, newest)]
     due = [p for p in due if p not in waiting]

@@ -1,6 +1,6 @@
 """Deterministic generator of realistic portal export records (demo inbox, tests, benchmarks).
 
-The records follow ``/work/shared/contract/PORTAL_EXPORT.md``: every scalar value is a string,
+The records follow ``docs/portal_export.md``: every scalar value is a string,
 list fields are lists of structs with string values. One output row is one case *version*:
 a case (``MaHoSo``) appears 1–3 times with increasing ``NgayCapNhat`` and an advancing status,
 and a few older versions arrive after newer ones, as in real feeds.
@@ -55,12 +55,12 @@ __all__ = [
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
-# The contract's fields (PORTAL_EXPORT.md §1, in its order), from the one record schema.
+# The contract's fields (docs/portal_export.md §1, in its order), from the one record schema.
 CONTRACT_FIELDS: list[str] = [f.name for f in FIELD_SPECS if f.spec.kind is not Kind.FLAT]
 # A field the contract does not know (yet): present on a few records, null elsewhere.
 EXTRA_FIELD = "TruongMoi"
 
-# Export-screen header (PORTAL_EXPORT.md §5) -> contract field, from the schema's headers; the
+# Export-screen header (docs/portal_export.md §5) -> contract field, from the schema's headers; the
 # two flattened list columns map to the pseudo-fields TongLePhi and CoKetQuaDienTu.
 VIETNAMESE_HEADERS: dict[str, str] = {f.spec.vi_header: f.name for f in FIELD_SPECS if f.spec.vi_header}
 
@@ -178,7 +178,7 @@ _FINAL_STATUS_P = np.array([0.645, 0.17, 0.05, 0.025, 0.025, 0.01, 0.02, 0.01, 0
 _PREV1 = np.array([0, 1, 2, 1, 2, 4, 4, 4, 4, 4, 4])
 _PREV2 = np.array([0, 1, 2, 1, 2, 2, 2, 2, 2, 2, 2])
 
-# Date formats: per case, the source system's style (PORTAL_EXPORT.md §3).
+# Date formats: per case, the source system's style (docs/portal_export.md §3).
 _FMT_COMPACT = "%Y%m%d%H%M%S"
 _FMT_VN_DATETIME = "%d/%m/%Y %H:%M:%S"
 _FMT_VN_DATE = "%d/%m/%Y"

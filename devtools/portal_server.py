@@ -1,4 +1,4 @@
-"""A local export-API server (PORTAL_EXPORT.md §4) over given records, with fault switches.
+"""A local export-API server (docs/portal_export.md §4) over given records, with fault switches.
 
 Real HTTP on 127.0.0.1 (stdlib ``ThreadingHTTPServer`` in a thread, HTTP/1.1 keep-alive): the
 demo pulls from it and the tests drive the real client against it for every fault the contract
@@ -53,7 +53,7 @@ _RE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2}))?")
 
 @dataclass
 class Faults:
-    """Switches for the portal's real-world behaviour (PORTAL_EXPORT.md §4); 0 = off.
+    """Switches for the portal's real-world behaviour (docs/portal_export.md §4); 0 = off.
 
     ``*_every = n`` fires on every n-th request (request numbers count every request the server
     received, failed ones included). When several fire on the same request the first in this

@@ -12,7 +12,7 @@ from schemas.case_record import FIELD_SPECS, ContractField, Kind
 DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
     "service_level": ("VARCHAR", "Service level normalised from MucDo: '4' full-process online (toàn trình), '3' partly online, '2' information only; NULL if absent or unknown."),
     "channel": ("VARCHAR", "Channel normalised from KenhThucHien: 'online' (2), 'postal' (3), 'in_person' (1 or empty)."),
-    "ended_at": ("TIMESTAMP", "End of the case (METRICS.md §2): status 9/10 NgayKetThucXuLy else NgayTra; status 7/8 NgayTuChoi else NgayKetThucXuLy; NULL for other statuses."),
+    "ended_at": ("TIMESTAMP", "End of the case (docs/definitions.md §2): status 9/10 NgayKetThucXuLy else NgayTra; status 7/8 NgayTuChoi else NgayKetThucXuLy; NULL for other statuses."),
     "fee_total_vnd": ("DECIMAL(18,2)", "Total fees in VND: sum of DanhSachLePhi[].Gia, else the flattened 'Lệ phí (VND)' column."),
     "has_electronic_result": ("BOOLEAN", "TRUE when a result document has a non-empty DuongDanTepTinKetQua (or the flattened 'Có kết quả điện tử' says yes)."),
 }

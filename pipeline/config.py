@@ -56,7 +56,7 @@ def using_dev_pii_key() -> bool:
 
 
 def cutoff_day() -> int:
-    """Day of month on which the reporting windows start (METRICS.md §1; default 15)."""
+    """Day of month on which the reporting windows start (docs/definitions.md §1; default 15)."""
     raw = os.environ.get(ENV_CUTOFF_DAY, "15")
     try:
         return int(raw)
@@ -116,7 +116,7 @@ def pii_rekey_requested() -> bool:
 
 
 def report_due_days() -> int:
-    """Days after a window's last day on which its report is due (METRICS.md §6; default 6:
+    """Days after a window's last day on which its report is due (docs/definitions.md §6; default 6:
     the 14th + 6 = the 20th of the window's last month, Quảng Trị's 2025 plan)."""
     raw = os.environ.get(ENV_REPORT_DUE_DAYS, "6").strip()
     try:
@@ -223,7 +223,7 @@ def reports_dir(warehouse: Path | str | None = None) -> Path:
 
 @dataclass(frozen=True)
 class PortalSettings:
-    """Export API settings (PORTAL_EXPORT.md §4). The token is kept out of repr and logs."""
+    """Export API settings (docs/portal_export.md §4). The token is kept out of repr and logs."""
 
     base_url: str
     token: str

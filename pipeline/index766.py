@@ -1,4 +1,4 @@
-"""The national index of Decision 766/QĐ-TTg (METRICS.md §7): the scoring rule, pure.
+"""The national index of Decision 766/QĐ-TTg (docs/definitions.md §7): the scoring rule, pure.
 
 What each indicator counts is code (sql/marts/index766_cases.sql and index766_scores.sql, per
 the §7 table); how many points it is worth is reference data: each indicator's maximum,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The indicators case records and the procedure catalogue determine (METRICS.md §7), in the
+# The indicators case records and the procedure catalogue determine (docs/definitions.md §7), in the
 # order they are shown, with the mart.index766_cases flag columns their counts come from.
 # 3.5b counts distinct procedures (of the 3.6 cases), not cases.
 COMPUTED_INDICATORS: tuple[str, ...] = ("2.1", "3.6", "3.5b", "4.1", "4.3", "4.5b", "5.4")
@@ -45,7 +45,7 @@ class Rule:
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
-    """r = numerator / denominator; NULL (None) for a zero denominator (METRICS.md §3)."""
+    """r = numerator / denominator; NULL (None) for a zero denominator (docs/definitions.md §3)."""
     return None if not denominator else numerator / denominator
 
 

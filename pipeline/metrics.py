@@ -1,4 +1,4 @@
-"""The data dictionary of the marts: every column's meaning (METRICS.md, word for word where it
+"""The data dictionary of the marts: every column's meaning (docs/definitions.md, word for word where it
 has words) and every rate's numerator and denominator.
 
 One source for three things: the rate expressions in the mart SQL, the DuckDB ``COMMENT``s
@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 # Identity/period columns.
 KEY_COLUMNS: dict[str, str] = {
-    "period_grain": "Window grain: month, quarter, half, year (15th-to-14th windows, METRICS.md §1) or cal_month, cal_quarter, cal_year (calendar).",
+    "period_grain": "Window grain: month, quarter, half, year (15th-to-14th windows, docs/definitions.md §1) or cal_month, cal_quarter, cal_year (calendar).",
     "period_label": "Window label: 2025-03, 2025-Q1, 2025-H1, 2025 (15th-to-14th) or cal-2025-03, cal-2025-Q1, cal-2025 (calendar).",
     "period_start": "First day of the window (local date, inclusive).",
     "period_end": "Last day of the window (local date, inclusive).",
 }
-# Which unit a case counts under (METRICS.md §4.2), in words an analyst can follow.
+# Which unit a case counts under (docs/definitions.md §4.2), in words an analyst can follow.
 ATTRIBUTION_RULE = (
     "A case counts, in each window, under exactly one unit, judged on the window's last day E: "
     "(1) the unit code (MaDonVi) the portal had recorded for the case by the end of day E (its newest "
@@ -30,7 +30,7 @@ ATTRIBUTION_RULE = (
     "Everything else about a case (status, dates, channel) comes from its newest version."
 )
 UNIT_COLUMNS: dict[str, str] = {
-    "unit_code": "Unit the window's cases count under (METRICS.md §4.2). " + ATTRIBUTION_RULE + " Codes missing from seeds/units.csv (or with no row in force on E) are kept as sent.",
+    "unit_code": "Unit the window's cases count under (docs/definitions.md §4.2). " + ATTRIBUTION_RULE + " Codes missing from seeds/units.csv (or with no row in force on E) are kept as sent.",
     "unit_name": "Unit name from the row of seeds/units.csv in force on the window's last day; for codes with no such row the name the source system sent (DonViXuLy), else the code.",
     "unit_level": "province, province_department, district, commune (the row of seeds/units.csv in force on the window's last day), or unknown for codes with no row in force that day (unknown or expired codes).",
     "province_code": "Province of the unit on the window's last day: its ancestor of level province through parent_code (rows in force that day); a province is its own. NULL for unknown/expired codes.",
@@ -41,7 +41,7 @@ LEVEL_COLUMNS: dict[str, str] = {
     "units": "Number of units with a row in this window at this level.",
 }
 
-# Counts (METRICS.md §2, Biểu II.06a) — sums are meaningful across units.
+# Counts (docs/definitions.md §2, Biểu II.06a) — sums are meaningful across units.
 COUNT_COLUMNS: dict[str, str] = {
     "carried_over": "từ kỳ trước — carried over: received before the window's first instant and not ended before it.",
     "new_online": "mới tiếp nhận trực tuyến — received in the window, channel 2 (online).",
@@ -176,15 +176,15 @@ def rate_column_docs() -> dict[str, str]:
 
 
 TABLE_DOCS: dict[str, str] = {
-    "mart.unit_period_stats": "One row per (period_grain, period_label, unit_code) with any activity: the Biểu II.06a counts and the rates of METRICS.md, each rate with its numerator and denominator.",
+    "mart.unit_period_stats": "One row per (period_grain, period_label, unit_code) with any activity: the Biểu II.06a counts and the rates of docs/definitions.md, each rate with its numerator and denominator.",
     "mart.level_period_stats": "Roll-up of mart.unit_period_stats per (period_grain, period_label, province_code, unit_level), plus unit_level = 'province_total' per province: counts are summed, then rates are computed from the sums (never averaged).",
     "mart.target_attainment": "Yearly (15th-to-14th) targets of seeds/targets.csv against actual rates, one row per (year, as_of_period, unit_code, metric): rows with as_of_period = the year's label are the verdict; the others judge the year to date up to that period's last day. actual, target, gap = actual − target, met, and rank among the units of the same province and level (1 = highest actual).",
-    "mart.procedure_period_stats": "One row per (period_grain, period_label, unit_code, procedure_code) with any activity (METRICS.md §5): the counts, rates, numerators and denominators of mart.unit_period_stats, same names, per procedure (MaTTHC). A unit's rows add up exactly to its row in mart.unit_period_stats.",
-    "mart.field_period_stats": "One row per (period_grain, period_label, unit_code, field_code) with any activity (METRICS.md §5): the counts and rates of mart.unit_period_stats per field (MaLinhVuc, else the procedure catalogue's field, else 'unknown'). A unit's rows add up exactly to its row in mart.unit_period_stats.",
+    "mart.procedure_period_stats": "One row per (period_grain, period_label, unit_code, procedure_code) with any activity (docs/definitions.md §5): the counts, rates, numerators and denominators of mart.unit_period_stats, same names, per procedure (MaTTHC). A unit's rows add up exactly to its row in mart.unit_period_stats.",
+    "mart.field_period_stats": "One row per (period_grain, period_label, unit_code, field_code) with any activity (docs/definitions.md §5): the counts and rates of mart.unit_period_stats per field (MaLinhVuc, else the procedure catalogue's field, else 'unknown'). A unit's rows add up exactly to its row in mart.unit_period_stats.",
     "mart.procedure_province_stats": "Province roll-up of mart.procedure_period_stats per (period_grain, period_label, province_code, procedure_code): counts are summed, then rates are computed from the sums (never averaged).",
-    "mart.index766_scores": "Decision 766/QĐ-TTg national index (METRICS.md §7), the part the case records determine (2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4: 44 of the 100 points): one row per (period_grain, period_label, unit_code, indicator) for the calendar windows (cal_month, cal_quarter, cal_year), and per province with unit_level = 'province_total' on the pooled counts of its units (never an average of unit scores; distinct procedures counted over the whole province). score = max_points × min(1, ratio / threshold), from seeds/index766.csv; the portal's formulas are reproduced, not published. The other indicators of the index are not computed and have no row.",
-    "mart.index766_cases": "One row per (calendar window, case of the Decision 766 population: received in the window) under the unit it counts under (METRICS.md §4.2), with one flag per indicator it enters, so every lost point of mart.index766_scores can be traced to its cases. No personal data. Per unit and window the flags add up exactly to that table's numerators and denominators.",
-    "mart.late_cases": "One row per (window, case) that is resolved late in the window (resolved_late) or in progress overdue at its end (in_progress_overdue), under the unit it counts under (METRICS.md §5). No personal data, no free text. Per unit and window its rows count exactly resolved_late + in_progress_overdue of mart.unit_period_stats.",
+    "mart.index766_scores": "Decision 766/QĐ-TTg national index (docs/definitions.md §7), the part the case records determine (2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4: 44 of the 100 points): one row per (period_grain, period_label, unit_code, indicator) for the calendar windows (cal_month, cal_quarter, cal_year), and per province with unit_level = 'province_total' on the pooled counts of its units (never an average of unit scores; distinct procedures counted over the whole province). score = max_points × min(1, ratio / threshold), from seeds/index766.csv; the portal's formulas are reproduced, not published. The other indicators of the index are not computed and have no row.",
+    "mart.index766_cases": "One row per (calendar window, case of the Decision 766 population: received in the window) under the unit it counts under (docs/definitions.md §4.2), with one flag per indicator it enters, so every lost point of mart.index766_scores can be traced to its cases. No personal data. Per unit and window the flags add up exactly to that table's numerators and denominators.",
+    "mart.late_cases": "One row per (window, case) that is resolved late in the window (resolved_late) or in progress overdue at its end (in_progress_overdue), under the unit it counts under (docs/definitions.md §5). No personal data, no free text. Per unit and window its rows count exactly resolved_late + in_progress_overdue of mart.unit_period_stats.",
 }
 
 TARGET_COLUMNS: dict[str, str] = {
@@ -223,7 +223,7 @@ PROCEDURE_FIELD_COLUMN: dict[str, str] = {
     "field_code": "Field of most of the row's cases (MaLinhVuc, else the catalogue's field, else 'unknown'; ties: the smallest code). The field table counts each case under its own field.",
 }
 PROVINCE_COLUMNS: dict[str, str] = {
-    "province_code": "Province (METRICS.md §4.3) of the units, as in mart.unit_period_stats.province_code; NULL for codes with no row in force.",
+    "province_code": "Province (docs/definitions.md §4.3) of the units, as in mart.unit_period_stats.province_code; NULL for codes with no row in force.",
     "units": "Number of units with a row for this procedure in this window and province.",
 }
 LATE_CASE_COLUMNS: dict[str, str] = {
@@ -233,10 +233,10 @@ LATE_CASE_COLUMNS: dict[str, str] = {
     "case_id": "Case id (MaHoSo).",
     "procedure_code": "Procedure code (MaTTHC).",
     "field_code": FIELD_COLUMNS["field_code"],
-    "late_kind": "'resolved_late': status 9/10 resolved in the window with its end date after its due date; 'overdue': in progress at the window's end and not within deadline (METRICS.md §2).",
+    "late_kind": "'resolved_late': status 9/10 resolved in the window with its end date after its due date; 'overdue': in progress at the window's end and not within deadline (docs/definitions.md §2).",
     "received_at": "Received (NgayTiepNhan), local time.",
     "due_at": "Due (NgayHenTra) of the newest version, local time.",
-    "ended_at": "End of the case (METRICS.md §2) as known now: for an overdue case it may lie after the window's end, or be NULL.",
+    "ended_at": "End of the case (docs/definitions.md §2) as known now: for an overdue case it may lie after the window's end, or be NULL.",
     "days_late": "Calendar days late: end date − due date (resolved_late); window's last day − due date (overdue).",
     "first_due_at": "The earliest non-empty NgayHenTra instant among the case's valid versions.",
     "due_changes": "Number of distinct NgayHenTra instants among the case's valid versions − 1, at least 0 (the same instant written in another date format is no change).",
@@ -244,7 +244,7 @@ LATE_CASE_COLUMNS: dict[str, str] = {
 }
 
 INDEX766_ON_TIME_RULE = (
-    "On time at the window's last instant e (METRICS.md §7; instants, not dates; no exception for withdrawn "
+    "On time at the window's last instant e (docs/definitions.md §7; instants, not dates; no exception for withdrawn "
     "or stopped cases): ended by e (status 7-10) with no due instant or ended_at ≤ NgayHenTra; waiting for "
     "supplements (status 5) with no supplement request, or exactly one whose NgayYeuCau ≤ NgayHenTra (or no due "
     "instant; an unreadable NgayYeuCau is late), two or more requests are late; any other case not ended by e: "
@@ -258,7 +258,7 @@ INDEX766_CASE_COLUMNS: dict[str, str] = {
     "status_code": "Status (TrangThaiHoSo) of the newest version.",
     "received_at": "Received (NgayTiepNhan), local time: inside the window.",
     "due_at": "Due (NgayHenTra) of the newest version, local time.",
-    "ended_at": "End of the case (METRICS.md §2) as known now; it may lie after the window's end.",
+    "ended_at": "End of the case (docs/definitions.md §2) as known now; it may lie after the window's end.",
     "supplement_requests": "Entries of DanhSachHoSoBoSung (supplement requests) in the newest version.",
     "on_time": "Counts in 2.1's numerator. " + INDEX766_ON_TIME_RULE,
     "payment_counted": "In 3.6's denominator: the procedure is fee_bearing in seeds/procedures.csv (a procedure missing from it is not), and DanhSachLePhi is not a non-empty list with every Gia = 0.",
@@ -322,7 +322,7 @@ SUMMARY_RATES: tuple[tuple[str, str], ...] = tuple((r.name, r.short) for r in RA
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Identity:
-    """``total`` = the sum of ``parts`` (METRICS.md §2), exactly, for every row."""
+    """``total`` = the sum of ``parts`` (docs/definitions.md §2), exactly, for every row."""
 
     total: str
     parts: tuple[str, ...]

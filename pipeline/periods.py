@@ -1,4 +1,4 @@
-"""Reporting windows (METRICS.md §1): pure functions, no I/O, stdlib only.
+"""Reporting windows (docs/definitions.md §1): pure functions, no I/O, stdlib only.
 
 Provinces cut their periodic reports on the 14th, so the default windows run from the 15th to
 the 14th. With cut-off day c (default 15; configuration, not a constant) the window of label

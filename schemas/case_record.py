@@ -1,4 +1,4 @@
-"""The one source of truth for a portal case record (PORTAL_EXPORT.md §1).
+"""The one source of truth for a portal case record (docs/portal_export.md §1).
 
 Every other description of the record derives from ``CaseRecord`` below:
 
@@ -45,7 +45,7 @@ class FieldSpec:
     required: bool = False
 
 
-# Status codes (PORTAL_EXPORT.md §2) and their groups (METRICS.md §2).
+# Status codes (docs/portal_export.md §2) and their groups (docs/definitions.md §2).
 STATUS_CODES: dict[str, str] = {
     "1": "Mới đăng ký",
     "2": "Được tiếp nhận",
@@ -74,7 +74,7 @@ def _spec(column: str, kind: Kind, description: str, vi: str | None = None, requ
 
 
 # ---------------------------------------------------------------------------------------
-# Dates (PORTAL_EXPORT.md §3). The Python parser mirrors the SQL macro in sql/macros.sql;
+# Dates (docs/portal_export.md §3). The Python parser mirrors the SQL macro in sql/macros.sql;
 # tests/schemas/test_case_record.py checks the two agree on every accepted and rejected form.
 # ---------------------------------------------------------------------------------------
 _LOCAL_OFFSET = timedelta(hours=7)
@@ -172,7 +172,7 @@ class CaseRecord(BaseModel):
     channel_code: Text = Field(None, alias="KenhThucHien", json_schema_extra={"spec": _spec(
         "channel_code", Kind.CODE, "Channel as sent (KenhThucHien): 1 in person, 2 online, 3 postal; empty = in person.", "Kênh thực hiện")})
     status_code: RequiredText = Field(alias="TrangThaiHoSo", json_schema_extra={"spec": _spec(
-        "status_code", Kind.CODE, "Status code 1..10 (TrangThaiHoSo), see PORTAL_EXPORT.md §2.", "Trạng thái", True)})
+        "status_code", Kind.CODE, "Status code 1..10 (TrangThaiHoSo), see docs/portal_export.md §2.", "Trạng thái", True)})
     submitted_at: PortalDateTime = Field(None, alias="NgayNopHoSo", json_schema_extra={"spec": _spec(
         "submitted_at", Kind.DATE, "Submitted (NgayNopHoSo), local time.", "Ngày nộp")})
     received_at: PortalDateTime = Field(None, alias="NgayTiepNhan", json_schema_extra={"spec": _spec(
@@ -215,7 +215,7 @@ class CaseRecord(BaseModel):
         "supplement_requests", Kind.LIST, "Supplement requests (DanhSachHoSoBoSung) as JSON.")})
     satisfaction_code: Text = Field(None, alias="MucDoHaiLong", json_schema_extra={"spec": _spec(
         "satisfaction_code", Kind.CODE, "Applicant rating (MucDoHaiLong): 1 satisfied, 2 neutral, 3 dissatisfied, empty = no rating.", "Mức độ hài lòng")})
-    # Flattened list columns of the CSV/XLSX export screen (PORTAL_EXPORT.md §5).
+    # Flattened list columns of the CSV/XLSX export screen (docs/portal_export.md §5).
     fee_total_flat: Text = Field(None, alias="TongLePhi", json_schema_extra={"spec": _spec(
         "fee_total_flat", Kind.FLAT, "Total fee in VND from the export screen's flattened column (Lệ phí (VND)).", "Lệ phí (VND)")})
     electronic_result_flat: Text = Field(None, alias="CoKetQuaDienTu", json_schema_extra={"spec": _spec(
@@ -230,7 +230,7 @@ class CaseRecord(BaseModel):
 
 
 def record_rule_violations(record: CaseRecord) -> list[str]:
-    """The cross-field rules of PORTAL_EXPORT.md §6 (mirrored in pipeline/validation.py)."""
+    """The cross-field rules of docs/portal_export.md §6 (mirrored in pipeline/validation.py)."""
     reasons: list[str] = []
     status = record.status_code
     if status not in STATUS_CODES:
@@ -248,7 +248,7 @@ def record_rule_violations(record: CaseRecord) -> list[str]:
 
 
 def case_ended_at(record: CaseRecord) -> datetime | None:
-    """`ended_at` of METRICS.md §2."""
+    """`ended_at` of docs/definitions.md §2."""
     if record.status_code in RESOLVED_STATUSES:
         return record.processing_finished_at or record.returned_at
     if record.status_code in WITHDRAWN_STATUSES:

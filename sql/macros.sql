@@ -1,7 +1,7 @@
 -- Scalar macros shared by the landing SQL. Loaded on every connection (pipeline/warehouse.py).
 -- portal_ts mirrors schemas.case_record.parse_portal_datetime; tests check they agree.
 
--- Any accepted portal date form (PORTAL_EXPORT.md §3) -> naive local TIMESTAMP (UTC+7).
+-- Any accepted portal date form (docs/portal_export.md §3) -> naive local TIMESTAMP (UTC+7).
 -- NULL for empty input AND for unparseable input: callers tell the two apart with
 -- portal_ts_invalid(). Impossible dates such as 20250231120000 are unparseable.
 -- ISO 8601 (2025-03-14T23:59:59+07:00, Z, fractions, or no zone = local). No subquery: a

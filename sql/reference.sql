@@ -92,7 +92,7 @@ CREATE OR REPLACE TABLE core.index766 (
     indicator VARCHAR, name VARCHAR, indicator_group VARCHAR, max_points DOUBLE, threshold DOUBLE,
     zero_denominator_score DOUBLE, sort_order INTEGER
 );
-COMMENT ON TABLE core.index766 IS 'Decision 766 index: the indicators the cases determine (METRICS.md §7) with their maximum, threshold and zero-denominator score (seeds/index766.csv; the project''s list when the seeds folder has none). score = max_points × min(1, r / threshold).';
+COMMENT ON TABLE core.index766 IS 'Decision 766 index: the indicators the cases determine (docs/definitions.md §7) with their maximum, threshold and zero-denominator score (seeds/index766.csv; the project''s list when the seeds folder has none). score = max_points × min(1, r / threshold).';
 COMMENT ON COLUMN core.index766.indicator IS 'Indicator code of the portal''s index (2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4).';
 COMMENT ON COLUMN core.index766.name IS 'Indicator name.';
 COMMENT ON COLUMN core.index766.indicator_group IS 'Group of the index the indicator belongs to (Tiến độ, Thanh toán, Số hóa, Hài lòng).';

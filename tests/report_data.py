@@ -52,7 +52,7 @@ def add_new_marts(path: Path, *, province: str = "000.00.00.H48") -> Path:
 
     - ``province_code`` on mart.unit_period_stats / mart.level_period_stats, plus one unit and
       its roll-ups of another province (the reports must leave them out);
-    - mart.target_attainment per METRICS.md §4.4: one row per (year, as_of_period, unit,
+    - mart.target_attainment per docs/definitions.md §4.4: one row per (year, as_of_period, unit,
       metric) for every quarter of 2025 and the year itself, actual = year to date summed
       from the month rows up to the as-of period's last day; units abolished before that day
       judged on their partial window; one target set to 0 (not applicable);

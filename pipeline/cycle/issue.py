@@ -1,5 +1,5 @@
 """Issuing a closed period: frozen rows in schema ``issued``, official files written once, and
-``mart.restatements`` (METRICS.md §6). A period can be issued from the day after its window
+``mart.restatements`` (docs/definitions.md §6). A period can be issued from the day after its window
 closes through its due day (and later, once final); issuing makes it final.
 
 Issuing copies the period's rows of the marts into ``issued.<table>`` (same columns + issue,
@@ -70,7 +70,7 @@ class IssuedTable:
 ISSUED_TABLES: tuple[IssuedTable, ...] = tuple(
     IssuedTable(t.name, t.window_key, optional=t.issued_optional) for t in tables.issued()
 )
-# A rate (or any floating value) moved only when it differs by more than rounding (METRICS.md
+# A rate (or any floating value) moved only when it differs by more than rounding (docs/definitions.md
 # §6: 1e-9); relative to the value's size above 1 (day sums), since summing the same cases in
 # another order changes the last bits. Counts are compared exactly.
 FLOAT_TOLERANCE = 1e-9
@@ -511,7 +511,7 @@ def periods_to_issue(
     con: duckdb.DuckDBPyConnection, today: date, grains: tuple[str, ...] = ISSUE_GRAINS, due_days: int | None = None
 ) -> list[periods.Period]:
     """Windows in the marts (of ``grains``) that were never issued and are due on ``today`` or
-    final: the schedule issues each report on its due day at the latest (METRICS.md §6)."""
+    final: the schedule issues each report on its due day at the latest (docs/definitions.md §6)."""
     issued = set()
     if table_exists(con, "issued.issues"):
         issued = {tuple(r) for r in con.execute("SELECT DISTINCT period_grain, period_label FROM issued.issues").fetchall()}

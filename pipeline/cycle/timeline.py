@@ -1,4 +1,4 @@
-"""The official reporting cycle (METRICS.md §6): period status, due dates, what a file's face says.
+"""The official reporting cycle (docs/definitions.md §6): period status, due dates, what a file's face says.
 
 A period is **open** until its last day has passed, **provisional** from the next day until it is
 issued or its report is due (the due day included: the report may still be sent that day), and
@@ -28,7 +28,7 @@ STATUSES: tuple[str, ...] = (OPEN, PROVISIONAL, FINAL)
 PROVISIONAL_MARK = "SỐ LIỆU TẠM TÍNH — chưa chốt"
 FINAL_MARK = "SỐ LIỆU ĐÃ CHỐT"
 OFFICIAL_MARK = "BẢN CHÍNH THỨC"
-# A closed window whose newest case data is older than its last day (METRICS.md §6): never
+# A closed window whose newest case data is older than its last day (docs/definitions.md §6): never
 # stamped final; every output says how far its data reaches.
 INCOMPLETE_MARK = "SỐ LIỆU CHƯA ĐỦ KỲ"
 STATUS_TABLE = "mart.period_status"
@@ -55,7 +55,7 @@ def final_from(period: periods.Period, due_days: int | None = None) -> date:
 
 
 def issuable_from(period: periods.Period) -> date:
-    """The first day the period can be issued: the day after its window closes (METRICS.md §6)."""
+    """The first day the period can be issued: the day after its window closes (docs/definitions.md §6)."""
     return period.end + timedelta(days=1)
 
 
@@ -150,7 +150,7 @@ def status_rows(
 
 
 # ---------------------------------------------------------------------------------------
-# Incomplete windows (METRICS.md §6)
+# Incomplete windows (docs/definitions.md §6)
 # ---------------------------------------------------------------------------------------
 def is_incomplete(period: periods.Period, data_as_of: datetime | date | None) -> bool:
     """The window's newest case data (the newest NgayCapNhat) is older than its last day: e.g.

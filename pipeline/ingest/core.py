@@ -1,4 +1,4 @@
-"""core.cases: one row per case, its newest valid version (METRICS.md §2)."""
+"""core.cases: one row per case, its newest valid version (docs/definitions.md §2)."""
 
 from __future__ import annotations
 

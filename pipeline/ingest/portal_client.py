@@ -1,4 +1,4 @@
-"""httpx client for the portal's export API (PORTAL_EXPORT.md §4), hardened against its quirks.
+"""httpx client for the portal's export API (docs/portal_export.md §4), hardened against its quirks.
 
 - Retried with exponential backoff and full jitter, bounded per page in count
   (``DVC_PORTAL_MAX_RETRIES``) and in time (``DVC_PORTAL_MAX_RETRY_TIME_S``): HTTP 429 (its

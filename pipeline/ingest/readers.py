@@ -1,4 +1,4 @@
-"""Readers for every export shape (PORTAL_EXPORT.md §4–5) into one staging table.
+"""Readers for every export shape (docs/portal_export.md §4–5) into one staging table.
 
 Each reader fills a DuckDB temp table or view ``stage`` with ``source_row``, ``raw_line`` (the
 line as sent, for quarantine; NULL for rows split into fields), one VARCHAR column per contract

@@ -1,8 +1,8 @@
 """Reference data: units, crosswalk, targets and procedures, loaded from seeds/ (or DVC_SEEDS_DIR).
 
-Loading validates the files first (METRICS.md §4.1) and fails with a ReferenceDataError that
+Loading validates the files first (docs/definitions.md §4.1) and fails with a ReferenceDataError that
 names the file, the row (header = row 1) and the problem. It then derives two small date-keyed
-tables that the marts' attribution step (METRICS.md §4.2) joins on a period's last day E:
+tables that the marts' attribution step (docs/definitions.md §4.2) joins on a period's last day E:
 
 - core.unit_calendar: per unit code and span of days, the row in force (name, level, parent)
   and the unit's province (ancestor of level ``province`` through the rows in force);
@@ -244,7 +244,7 @@ def _number(file: str, row: int, column: str, raw: str) -> float:
 
 
 def read_index766(path: Path) -> dict[str, Rule]:
-    """seeds/index766.csv (METRICS.md §7): each computed indicator's name, group, maximum,
+    """seeds/index766.csv (docs/definitions.md §7): each computed indicator's name, group, maximum,
     threshold and zero-denominator score, once each; the scores follow the file."""
     file = path.name
     rules: dict[str, Rule] = {}

@@ -9,7 +9,7 @@ cases counted under level ``unknown`` and no report. ``draft_reference`` writes 
   from the code (``000.00.00.Hxx`` the province, ``000.00.NN.Hxx`` a department or district,
   ``000.NN.MM.Hxx`` a commune) and the name (Sở …, Huyện …, Xã/Phường …); a province row is
   added when the data has none. Column ``draft_note`` says what was guessed (columns beyond
-  METRICS.md §4.1's are allowed).
+  docs/definitions.md §4.1's are allowed).
 - ``procedures.csv``: every MaTTHC of core.cases with its names and field as the data sends
   them; ``full_process_eligible`` and ``fee_bearing`` come from the current catalogue when it
   lists the code (procedure codes are national), else are left empty (= not known, read as 0).

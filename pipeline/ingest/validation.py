@@ -1,6 +1,6 @@
 """Vectorised validation SQL, generated from the record schema (schemas/case_record.py).
 
-The contract rules (PORTAL_EXPORT.md §6) run as one DuckDB SELECT over a staging table in
+The contract rules (docs/portal_export.md §6) run as one DuckDB SELECT over a staging table in
 which every contract field is a VARCHAR column named by its contract name. Each row gets
 the typed warehouse columns plus ``reasons``: the list of every rule it breaks (empty =
 valid). Nothing here loops over rows in Python.

@@ -1,4 +1,4 @@
-"""The Decision 766 index marts (METRICS.md §7): mart.index766_cases (per calendar window and
+"""The Decision 766 index marts (docs/definitions.md §7): mart.index766_cases (per calendar window and
 case of the population, one flag per indicator) and mart.index766_scores (per calendar window,
 unit and province, numerator, denominator, ratio and score per indicator).
 

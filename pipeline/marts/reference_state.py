@@ -1,4 +1,4 @@
-"""Reference lists as an input of the marts, like the cases (METRICS.md §4).
+"""Reference lists as an input of the marts, like the cases (docs/definitions.md §4).
 
 The marts depend on the lists through a few date-keyed functions: the unit calendar and the
 crosswalk resolution as of a window's last day E (§4.2), the targets of a year (§4.4), the

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def build_case_unit_history(con: duckdb.DuckDBPyConnection) -> int:
     """(Re)build core.case_unit_history: the recorded unit per day, only for cases whose
-    versions disagree on MaDonVi (METRICS.md §4.2 step 1). Returns its row count."""
+    versions disagree on MaDonVi (docs/definitions.md §4.2 step 1). Returns its row count."""
     con.execute(read_sql("marts/case_unit_history.sql"))
     return con.execute(f"SELECT count(*) FROM {HISTORY_TABLE}").fetchone()[0]
 # The drill-down aggregates its windows in batches of at most this many days per grain (a

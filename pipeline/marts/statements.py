@@ -22,7 +22,7 @@ UNIT_TABLE = "mart.unit_period_stats"
 LEVEL_TABLE = "mart.level_period_stats"
 TARGET_TABLE = "mart.target_attainment"
 HISTORY_TABLE = "core.case_unit_history"
-# Periods of a year whose reports judge the yearly targets year to date (METRICS.md §4.4);
+# Periods of a year whose reports judge the yearly targets year to date (docs/definitions.md §4.4);
 # the year's own row is the verdict.
 TARGET_AS_OF_GRAINS: tuple[str, ...] = ("month", "quarter", "half", "year")
 PROCEDURE_TABLE = "mart.procedure_period_stats"

@@ -331,7 +331,7 @@ def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods
 
 
 def refresh_index766(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> dict[str, int]:
-    """Recompute mart.index766_cases and mart.index766_scores (METRICS.md §7) for the calendar
+    """Recompute mart.index766_cases and mart.index766_scores (docs/definitions.md §7) for the calendar
     windows among ``windows``, in one transaction. Returns the rows now there per table."""
     cal = index766_marts.calendar_windows(windows)
     load_reference(con)

@@ -23,7 +23,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, sample: int = 10) -> CheckOut
 
 
 def identity_sql(table: str = "mart.unit_period_stats", key: str = "unit_code") -> str:
-    """One row per violated METRICS.md §2 identity (metrics.IDENTITIES) of ``table``."""
+    """One row per violated docs/definitions.md §2 identity (metrics.IDENTITIES) of ``table``."""
     return "\nUNION ALL\n".join(
         f"SELECT period_grain, period_label, {key}, '{i.total} = {' + '.join(i.parts)}' AS identity, "
         f"{i.total} AS lhs, {' + '.join(i.parts)} AS rhs FROM {table} "
@@ -114,5 +114,5 @@ def duplicate_case_rows(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 def index766_add_up_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     """Per unit (and province) and calendar window, the flags of mart.index766_cases add up to
-    the numerators and denominators of mart.index766_scores (METRICS.md §7)."""
+    the numerators and denominators of mart.index766_scores (docs/definitions.md §7)."""
     return _run(con, read_sql("checks/index766_add_up.sql"))

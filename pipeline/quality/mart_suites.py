@@ -55,7 +55,7 @@ def _rules(derived: dict[str, str]) -> list[dict[str, Any]]:
     derived["negative_counts"] = _negative_counts()
     for identity in IDENTITIES:
         derived[identity.derived] = " + ".join(identity.parts)
-        out.append(_e("expect_column_pair_values_to_be_equal", f"METRICS.md §2 identity: {identity.words}.",
+        out.append(_e("expect_column_pair_values_to_be_equal", f"docs/definitions.md §2 identity: {identity.words}.",
                       column_A=identity.total, column_B=identity.derived))
     for whole, part, words in SUBSETS:
         out.append(_e("expect_column_pair_values_a_to_be_greater_than_b", words,
@@ -72,7 +72,7 @@ def _rules(derived: dict[str, str]) -> list[dict[str, Any]]:
     derived["rate_terms_mismatch"] = _rate_terms_mismatch()
     derived["max_rate_error"] = _max_rate_error()
     out.append(_e("expect_column_values_to_be_between",
-                  "Every rate's stored numerator and denominator are the count expressions of METRICS.md "
+                  "Every rate's stored numerator and denominator are the count expressions of docs/definitions.md "
                   "§3 (pipeline/metrics.py RATES); number of rates that differ.",
                   column="rate_terms_mismatch", min_value=0, max_value=0))
     out.append(_e("expect_column_values_to_be_between",
@@ -95,7 +95,7 @@ def _ratio_words(expr: str) -> str:
 
 def _keys(table: str, keys: list[str], not_null: list[str], levels: list[str]) -> list[dict[str, Any]]:
     out = [_e("expect_column_values_to_not_be_null", column=c) for c in not_null]
-    out.append(_e("expect_column_values_to_be_in_set", "METRICS.md §1 grains (15th-to-14th and calendar).",
+    out.append(_e("expect_column_values_to_be_in_set", "docs/definitions.md §1 grains (15th-to-14th and calendar).",
                   column="period_grain", value_set=list(periods.GRAINS)))
     out.append(_e("expect_column_values_to_be_in_set", column="unit_level", value_set=levels))
     out.append(_e("expect_compound_columns_to_be_unique", f"One row per ({', '.join(keys)}).", column_list=keys))
@@ -133,7 +133,7 @@ def unit_suite() -> dict[str, Any]:
     return _suite(
         "mart_unit_period_stats",
         "mart.unit_period_stats for the windows of a run: keys present and unique, counts non-negative, "
-        "the METRICS.md §2 identities, every fraction rate in [0, 1] and equal to numerator / denominator.",
+        "the docs/definitions.md §2 identities, every fraction rate in [0, 1] and equal to numerator / denominator.",
         "mart.unit_period_stats", keys, expectations, derived,
     )
 
@@ -163,7 +163,7 @@ def level_suite() -> dict[str, Any]:
             f"(SELECT coalesce(sum(u.{column}), 0) FROM mart.unit_period_stats u WHERE {same_rows})"
         )
         expectations.append(_e("expect_column_pair_values_to_be_equal",
-                               f"METRICS.md §4: roll-ups sum counts. {column} = sum of the units' {column} "
+                               f"docs/definitions.md §4: roll-ups sum counts. {column} = sum of the units' {column} "
                                "(every unit for province_total).", column_A=column, column_B=f"unit_mart_{column}"))
     expectations += _rules(derived)
     return _suite(

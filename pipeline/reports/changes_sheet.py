@@ -1,4 +1,4 @@
-"""The «Thay đổi» sheet of a corrected issue (METRICS.md §6): every cell that differs from the
+"""The «Thay đổi» sheet of a corrected issue (docs/definitions.md §6): every cell that differs from the
 previous issue, as a clerk reads and prints it — units, provinces, procedures and columns by
 their Vietnamese names, values formatted as in the form (counts as counts, rates as %), A4
 landscape fitted to the page width with the header row repeated, and a signature block.

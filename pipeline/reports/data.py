@@ -24,7 +24,7 @@ __all__ = ["HEADLINE_RATES", "RATE_TITLES"]
 
 # Report settings (environment). The reporting unit and the receiving office print in the
 # workbook's header block; the minimum sample flags units with too few cases for their rate to
-# say much (the same flag in every report; target ranks follow METRICS.md §4.4 regardless).
+# say much (the same flag in every report; target ranks follow docs/definitions.md §4.4 regardless).
 ENV_PROVINCE_NAME = "DVC_PROVINCE_NAME"
 ENV_REPORT_RECIPIENT = "DVC_REPORT_RECIPIENT"
 ENV_MIN_SAMPLE = "DVC_MIN_SAMPLE"
@@ -143,7 +143,7 @@ def has_column(con: duckdb.DuckDBPyConnection, qualified: str, column: str) -> b
 
 
 def report_province(con: duckdb.DuckDBPyConnection, period: periods.Period) -> str | None:
-    """The province whose rows a report shows, when the marts are per province (METRICS.md
+    """The province whose rows a report shows, when the marts are per province (docs/definitions.md
     §4.3: roll-ups never mix provinces); None when they are not (one province per warehouse)."""
     if not has_column(con, "mart.level_period_stats", "province_code"):
         return None
@@ -328,7 +328,7 @@ def level_rows(con: duckdb.DuckDBPyConnection, period: periods.Period, columns: 
 
 def units_outside_province(con: duckdb.DuckDBPyConnection, period: periods.Period) -> tuple[int, int]:
     """(units, cases received) of the period's codes with no province (not in the reference
-    list): per-province marts roll them up on their own (METRICS.md §4.3), so a province's
+    list): per-province marts roll them up on their own (docs/definitions.md §4.3), so a province's
     report leaves them out and says how many there are."""
     if report_province(con, period) is None or not has_column(con, "mart.unit_period_stats", "province_code"):
         return 0, 0

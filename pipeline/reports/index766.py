@@ -1,4 +1,4 @@
-"""What the reports show of the Decision 766 index (METRICS.md §7; mart.index766_scores and
+"""What the reports show of the Decision 766 index (docs/definitions.md §7; mart.index766_scores and
 mart.index766_cases): each unit's points per indicator and in total of the case-computable
 part, its rank within its level, the change from the previous window, and for the units with
 the fewest points the cases that cost the most points. Shared by the workbook's «Chỉ số 766»

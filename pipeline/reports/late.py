@@ -28,7 +28,7 @@ def overdue_by_unit(con: duckdb.DuckDBPyConnection, period: periods.Period, limi
 
 
 def late_cases(con: duckdb.DuckDBPyConnection, period: periods.Period, per_unit: int = 10) -> list[dict] | None:
-    """The period's late-case list (mart.late_cases, METRICS.md §5): per unit the ``per_unit``
+    """The period's late-case list (mart.late_cases, docs/definitions.md §5): per unit the ``per_unit``
     cases most days late; None when that mart does not exist (yet)."""
     if not table_exists(con, "mart.late_cases"):
         return None

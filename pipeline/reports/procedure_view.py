@@ -1,4 +1,4 @@
-"""The dashboard's per-procedure view (issue 27; METRICS.md §5 drill-down).
+"""The dashboard's per-procedure view (issue 27; docs/definitions.md §5 drill-down).
 
 Per unit level of the report's province: the procedures with the most late cases (resolved late
 in the window + in progress overdue at its end), each linked to its own list of late cases, and

@@ -1,4 +1,4 @@
-"""What a report file says about its period's status (METRICS.md §6): the first line of every
+"""What a report file says about its period's status (docs/definitions.md §6): the first line of every
 sheet and the top of the dashboard ("SỐ LIỆU TẠM TÍNH — chưa chốt", final, official issue).
 The «Thay đổi» sheet of a corrected issue is pipeline/reports/changes_sheet.py. Kept apart from
 the workbook and dashboard layout so either can change without the other."""

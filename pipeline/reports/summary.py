@@ -176,7 +176,7 @@ def _print_index766(view: IndexView | None) -> None:
 
 def _print_cycle(con, today: date | None = None) -> None:
     """Each quarter's status as of the run's "today", its latest issue, and the issued periods
-    whose numbers moved since (METRICS.md §6)."""
+    whose numbers moved since (docs/definitions.md §6)."""
     from pipeline.cycle import issue, timeline
 
     today = timeline.today_local(today)

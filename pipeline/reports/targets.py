@@ -1,4 +1,4 @@
-"""Target verdicts (METRICS.md §4.4): the rows of mart.target_attainment that judge a period, the
+"""Target verdicts (docs/definitions.md §4.4): the rows of mart.target_attainment that judge a period, the
 one ranking rule, and their Vietnamese words; one reading for the workbook, the dashboard and summary."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pipeline.reports.data import (
 
 
 # ---------------------------------------------------------------------------------------
-# Target verdicts (METRICS.md §4.4): one reading for the workbook, the dashboard and summary
+# Target verdicts (docs/definitions.md §4.4): one reading for the workbook, the dashboard and summary
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Verdicts:
@@ -102,7 +102,7 @@ def known_units(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def units_in_force(con: duckdb.DuckDBPyConnection, day: date) -> set[str] | None:
-    """Codes with a core.units row in force on ``day`` (METRICS.md §4.1); None without the table."""
+    """Codes with a core.units row in force on ``day`` (docs/definitions.md §4.1); None without the table."""
     if not table_exists(con, "core.units"):
         return None
     return {c for (c,) in con.execute(
@@ -152,7 +152,7 @@ def gap_points(gap: float | None) -> str:
     return f"{sign}{abs(points):.1f}".replace(".", ",") + " điểm"
 
 
-# The one ranking rule for targets (METRICS.md §4.4), the same in mart.target_attainment, the
+# The one ranking rule for targets (docs/definitions.md §4.4), the same in mart.target_attainment, the
 # workbook, the dashboard and the command line summary: rank_in_level of the mart = position by
 # actual (highest first, ties share the better place, SQL RANK) among the applicable targets
 # with an actual of the same year, as-of period, metric, province and level; units judged on a

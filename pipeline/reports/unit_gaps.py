@@ -2,7 +2,7 @@
 
 A province whose lists are not (yet) in the seeds folder lands its cases without complaint,
 but every one of its unit codes has no row in ``units.csv``: its cases count under level
-``unknown`` with no province (METRICS.md §4.2 step 3, §4.3), so the headline table, the
+``unknown`` with no province (docs/definitions.md §4.2 step 3, §4.3), so the headline table, the
 targets and the reports of the configured province show none of them. ``missing_units``
 measures that gap; ``missing_units_lines`` says it in a few lines (how many codes and cases,
 the largest, the file and setting to fix, how to draft it), once, in the run's output and in

@@ -442,7 +442,7 @@ def render_workbook(
     """Write the Biểu II.06a workbook of the period's report model to ``out_path``, atomically
     (no query: everything comes from the model).
 
-    ``report.banner``: the period's status line (provisional / final / official issue, METRICS.md
+    ``report.banner``: the period's status line (provisional / final / official issue, docs/definitions.md
     §6), put on the first line of every sheet; ``extra`` adds sheets (an issue's change list)."""
     period, data, header, verdicts = report.period, report.form, report.header, report.verdicts
     wb = Workbook()

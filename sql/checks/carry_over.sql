@@ -1,4 +1,4 @@
--- carried over of a window = in progress of the window before it, as restated in METRICS.md §4.2:
+-- carried over of a window = in progress of the window before it, as restated in docs/definitions.md §4.2:
 -- the previous window's in-progress cases are counted under the unit they count under in the
 -- later window. From the marts: the previous window's unit rows are forwarded through the
 -- crosswalk as of the later window's last day, and each case whose recorded unit changed between

@@ -1,4 +1,4 @@
--- METRICS.md §5: per unit and window, the rows of a drill-down table (per procedure
+-- docs/definitions.md §5: per unit and window, the rows of a drill-down table (per procedure
 -- or per field) add up exactly to the unit's row in mart.unit_period_stats, every count
 -- column (the day sums, being fractional, within 1e-6 relative). A unit or window on one
 -- side only is a violation too. One row per (window, unit) that breaks it (none = pass).

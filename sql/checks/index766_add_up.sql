@@ -1,4 +1,4 @@
--- METRICS.md §7: per unit and calendar window the flags of mart.index766_cases add up exactly
+-- docs/definitions.md §7: per unit and calendar window the flags of mart.index766_cases add up exactly
 -- to the numerators and denominators of mart.index766_scores, and per province to its pooled
 -- row (distinct procedures over the province; a case's province is that of its unit's rows).
 -- One row per (window, unit or province, indicator) that breaks it (none = pass).

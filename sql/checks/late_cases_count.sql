@@ -1,4 +1,4 @@
--- METRICS.md §5: per unit and window, mart.late_cases holds exactly resolved_late rows of
+-- docs/definitions.md §5: per unit and window, mart.late_cases holds exactly resolved_late rows of
 -- kind 'resolved_late' and in_progress_overdue rows of kind 'overdue' (mart.unit_period_stats),
 -- and no case twice. One row per (window, unit) that breaks it (none = pass).
 WITH late AS (

@@ -1,4 +1,4 @@
--- Unit codes the reference list cannot place (METRICS.md §4.2 step 3), with their case counts:
+-- Unit codes the reference list cannot place (docs/definitions.md §4.2 step 3), with their case counts:
 --   unknown  the code is not in seeds/units.csv at all;
 --   expired  it is, but on the day the case was received (submitted, for status 1/3), after the
 --            crosswalk as of that day, no row of it is in force: the portal used a code that did

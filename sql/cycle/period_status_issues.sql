@@ -1,5 +1,5 @@
 -- Each window's latest official issue, onto mart.period_status; issuing a provisional window makes
--- it final (METRICS.md §6).
+-- it final (docs/definitions.md §6).
 UPDATE mart.period_status s
 SET latest_issue = i.issue,
     status = CASE WHEN s.status = 'provisional' THEN 'final' ELSE s.status END

@@ -1,4 +1,4 @@
--- The official reporting cycle (METRICS.md §6): period status, restatements, issued periods.
+-- The official reporting cycle (docs/definitions.md §6): period status, restatements, issued periods.
 -- The issued copies of the mart tables (issued.unit_period_stats, ...) are typed from the marts
 -- themselves (pipeline/issue.py); the bookkeeping tables are here.
 CREATE SCHEMA IF NOT EXISTS mart;
@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS mart.period_status (
     period_grain VARCHAR, period_label VARCHAR, period_start DATE, period_end DATE,
     due_date DATE, status VARCHAR, as_of DATE, latest_issue INTEGER
 );
-COMMENT ON TABLE mart.period_status IS 'Status of every window in the marts as of the run''s date (METRICS.md §6), rebuilt on every refresh: open until its last day has passed, provisional until it is issued or its report is due (due day included), final afterwards. A window can be issued from the day after it closes through its due day (and later, once final); issuing makes it final.';
+COMMENT ON TABLE mart.period_status IS 'Status of every window in the marts as of the run''s date (docs/definitions.md §6), rebuilt on every refresh: open until its last day has passed, provisional until it is issued or its report is due (due day included), final afterwards. A window can be issued from the day after it closes through its due day (and later, once final); issuing makes it final.';
 COMMENT ON COLUMN mart.period_status.period_grain IS 'Window grain (as in mart.unit_period_stats).';
 COMMENT ON COLUMN mart.period_status.period_label IS 'Window label (as in mart.unit_period_stats).';
 COMMENT ON COLUMN mart.period_status.period_start IS 'First day of the window (local date, inclusive).';
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS mart.restatements (
     unit_code VARCHAR, unit_level VARCHAR, column_name VARCHAR,
     issued_value DOUBLE, current_value DOUBLE, difference DOUBLE, computed_at TIMESTAMP
 );
-COMMENT ON TABLE mart.restatements IS 'For every issued window (its latest issue), each cell whose current mart value differs from the issued one (METRICS.md §6): rows matched on their full key (unit; province and level; as-of period, unit and metric; unit and procedure or field; case), counts compared exactly, rates and other fractional values beyond rounding (1e-9, relative above 1), so recomputing unchanged data records nothing. Rebuilt after every refresh and every issue. A row missing on one side shows NULL there. Target rows: those judged as of the issued period (the year''s own row for a yearly issue); the year''s other as-of rows move by design while the year runs.';
+COMMENT ON TABLE mart.restatements IS 'For every issued window (its latest issue), each cell whose current mart value differs from the issued one (docs/definitions.md §6): rows matched on their full key (unit; province and level; as-of period, unit and metric; unit and procedure or field; case), counts compared exactly, rates and other fractional values beyond rounding (1e-9, relative above 1), so recomputing unchanged data records nothing. Rebuilt after every refresh and every issue. A row missing on one side shows NULL there. Target rows: those judged as of the issued period (the year''s own row for a yearly issue); the year''s other as-of rows move by design while the year runs.';
 COMMENT ON COLUMN mart.restatements.period_grain IS 'Grain of the issued window.';
 COMMENT ON COLUMN mart.restatements.period_label IS 'Label of the issued window.';
 COMMENT ON COLUMN mart.restatements.issue IS 'The issue compared with (the window''s latest in issued.issues).';
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS issued.issues (
     previous_issue INTEGER, cells_changed BIGINT, reason VARCHAR, province_name VARCHAR,
     xlsx_file VARCHAR, dashboard_file VARCHAR
 );
-COMMENT ON TABLE issued.issues IS 'One row per official issue of a window (METRICS.md §6). Written in the same transaction as the issued rows; never updated. Query a given issue with e.g. issued.unit_period_stats WHERE period_label = ''2025-Q3'' AND issue = 1.';
+COMMENT ON TABLE issued.issues IS 'One row per official issue of a window (docs/definitions.md §6). Written in the same transaction as the issued rows; never updated. Query a given issue with e.g. issued.unit_period_stats WHERE period_label = ''2025-Q3'' AND issue = 1.';
 COMMENT ON COLUMN issued.issues.period_grain IS 'Grain of the issued window.';
 COMMENT ON COLUMN issued.issues.period_label IS 'Label of the issued window.';
 COMMENT ON COLUMN issued.issues.period_start IS 'First day of the window.';

@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS raw.quarantine (
     record_hash VARCHAR NOT NULL,
     quarantined_at TIMESTAMP NOT NULL
 );
-COMMENT ON TABLE raw.quarantine IS 'Invalid records (PORTAL_EXPORT.md §6), kept with every reason found. Personal data is masked (first character + ***).';
+COMMENT ON TABLE raw.quarantine IS 'Invalid records (docs/portal_export.md §6), kept with every reason found. Personal data is masked (first character + ***).';
 COMMENT ON COLUMN raw.quarantine.source_row IS 'JSONL line, CSV/XLSX sheet row (header = 1), JSON element or API record index.';
 COMMENT ON COLUMN raw.quarantine.case_id IS 'MaHoSo as sent, when there was one.';
 COMMENT ON COLUMN raw.quarantine.reasons IS 'Every rule the record breaks, in words.';

@@ -11,7 +11,7 @@ SELECT c.case_id, c.unit_code, c.unit_name_source, c.procedure_code, c.procedure
        c.field_code, c.field_name, c.status_code, c.submitted_at, c.received_at, c.due_at, c.ended_at,
        c.channel, c.service_level, c.fee_total_vnd, c.online_payment_code,
        c.digitised_components_code, c.has_electronic_result, c.satisfaction_code,
-       -- drill-down (METRICS.md §5): a procedure missing from the catalogue is not eligible;
+       -- drill-down (docs/definitions.md §5): a procedure missing from the catalogue is not eligible;
        -- supplement requests = entries of DanhSachHoSoBoSung in the newest version
        coalesce(c.procedure_code IN (SELECT procedure_code FROM core.procedures WHERE full_process_eligible), false)
            AS is_eligible_procedure,
@@ -20,7 +20,7 @@ SELECT c.case_id, c.unit_code, c.unit_name_source, c.procedure_code, c.procedure
        -- name only as sent with a MaLinhVuc (the catalogue names fields in field_catalogue)
        coalesce(c.field_code, pc.field_code, 'unknown') AS drill_field_code,
        CASE WHEN c.field_code IS NOT NULL THEN c.field_name END AS field_name_sent,
-       -- attribution (METRICS.md §4.2): only a case whose versions disagree on MaDonVi or whose
+       -- attribution (docs/definitions.md §4.2): only a case whose versions disagree on MaDonVi or whose
        -- code the crosswalk moves can count under another unit than its MaDonVi in some window;
        -- every other case skips both attribution joins of period_cases.sql
        coalesce(c.case_id IN (SELECT case_id FROM core.case_unit_history)

@@ -1,5 +1,5 @@
 -- Version history of the recorded unit, only for cases whose MaDonVi differs between versions
--- (METRICS.md §4.2 step 1). Rebuilt at each mart refresh (pipeline/marts.py); the other cases
+-- (docs/definitions.md §4.2 step 1). Rebuilt at each mart refresh (pipeline/marts.py); the other cases
 -- count under the MaDonVi of core.cases, so they cost nothing here.
 -- A version is the "recorded unit as of E" for every day E from its NgayCapNhat day to the day
 -- before the next version's NgayCapNhat day (versions on the same day: the later one, ordered
@@ -27,7 +27,7 @@ spans AS (
 SELECT case_id, unit_code, unit_name_source, from_day, to_day
 FROM spans
 WHERE from_day <= to_day;
-COMMENT ON TABLE core.case_unit_history IS 'Cases whose unit code (MaDonVi) differs between their valid versions: for each span of days from_day..to_day, the unit recorded as of that day (the newest version with NgayCapNhat on or before it; before the first version, the oldest). Rebuilt by each mart refresh; used to attribute such cases in periods that ended before the move (METRICS.md §4.2).';
+COMMENT ON TABLE core.case_unit_history IS 'Cases whose unit code (MaDonVi) differs between their valid versions: for each span of days from_day..to_day, the unit recorded as of that day (the newest version with NgayCapNhat on or before it; before the first version, the oldest). Rebuilt by each mart refresh; used to attribute such cases in periods that ended before the move (docs/definitions.md §4.2).';
 COMMENT ON COLUMN core.case_unit_history.case_id IS 'MaHoSo.';
 COMMENT ON COLUMN core.case_unit_history.unit_code IS 'MaDonVi recorded as of the days of the span.';
 COMMENT ON COLUMN core.case_unit_history.unit_name_source IS 'DonViXuLy of that version.';

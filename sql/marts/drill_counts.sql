@@ -1,4 +1,4 @@
--- Drill-down stage (METRICS.md §5): the counts of mart.unit_period_stats at the finest
+-- Drill-down stage (docs/definitions.md §5): the counts of mart.unit_period_stats at the finest
 -- drill-down grain (window, unit, procedure, field), in ONE pass over the shared (period, case)
 -- views of period_cases.sql. mart.procedure_period_stats and mart.field_period_stats are both
 -- roll-ups of this TEMP TABLE, so neither scans the cases again.

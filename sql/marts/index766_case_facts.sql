@@ -1,4 +1,4 @@
--- The case fields the Decision 766 index needs beyond mart_case_facts (METRICS.md §7), one row
+-- The case fields the Decision 766 index needs beyond mart_case_facts (docs/definitions.md §7), one row
 -- per case of this step's facts (TEMP TABLE index766_case_facts), from the newest version:
 --   payment_counted: the case's procedure is fee_bearing in the catalogue (a procedure missing
 --                    from it is not), less cases whose DanhSachLePhi is non-empty with every

@@ -1,4 +1,4 @@
--- Decision 766 index, per case (METRICS.md §7): one row per (calendar window, case of the
+-- Decision 766 index, per case (docs/definitions.md §7): one row per (calendar window, case of the
 -- population R) under the unit the case counts under (§4.2, the shared period_cases views),
 -- with one flag per indicator it enters. No personal data: codes, instants and flags only.
 -- Input: the period_cases.sql views over calendar windows, TEMP TABLE index766_case_facts.

@@ -1,4 +1,4 @@
--- Decision 766 index scores (METRICS.md §7) of the refreshed calendar windows, from
+-- Decision 766 index scores (docs/definitions.md §7) of the refreshed calendar windows, from
 -- mart.index766_cases (already refreshed for them): one row per (window, unit, indicator) and
 -- per (window, province, indicator) with unit_level = 'province_total'. The province rows
 -- apply the formula to the POOLED counts of all its units (never an average of unit scores);

@@ -1,4 +1,4 @@
--- Late cases (METRICS.md §5): one row per (window, case) resolved late in the window or in
+-- Late cases (docs/definitions.md §5): one row per (window, case) resolved late in the window or in
 -- progress overdue at its end, under the unit it counts under (the shared period_cases views).
 -- The resolved_late / overdue placeholders: the FILTER conditions of resolved_late / in_progress_overdue in
 -- unit_period_counts.sql, verbatim (pipeline/marts.py), so the rows match those counts.

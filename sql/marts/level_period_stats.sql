@@ -1,5 +1,5 @@
 -- Roll-ups of the refreshed windows per province (of each unit on the window's last day) and
--- unit level, plus 'province_total' per province (METRICS.md §4.3). Codes with no row in force
+-- unit level, plus 'province_total' per province (docs/definitions.md §4.3). Codes with no row in force
 -- roll up on their own, with an empty (NULL) province: provinces never mix.
 -- Counts are summed first (cast back to BIGINT, as in the unit table: sum() widens them to
 -- HUGEINT, which pandas reads as floats); pipeline/metrics.py adds the rates from the sums.

@@ -1,4 +1,4 @@
--- The (period, case) rows every mart counts, as two TEMP VIEWs (METRICS.md §2 and §4.2):
+-- The (period, case) rows every mart counts, as two TEMP VIEWs (docs/definitions.md §2 and §4.2):
 --   period_handled_cases      every case of the handled population in every window it
 --                             overlaps (received by the window's end, not ended before its start);
 --   period_not_received_cases status 1/3 cases, in the window of their submission.
@@ -11,7 +11,7 @@
 --        TEMP TABLE mart_case_facts (case_facts.sql: core.cases, narrowed), core.case_unit_history (sql/marts/case_unit_history.sql),
 --        core.unit_resolution and core.unit_calendar (pipeline/reference.py).
 --
--- Attribution (METRICS.md §4.2), for a window whose last day is E:
+-- Attribution (docs/definitions.md §4.2), for a window whose last day is E:
 --   1. recorded unit as of E: the case's MaDonVi in core.cases, unless the case's versions
 --      disagree on it: then the version history's unit for day E (core.case_unit_history);
 --   2. forward through the primary crosswalk as of E (core.unit_resolution holds the chains

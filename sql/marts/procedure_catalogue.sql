@@ -1,4 +1,4 @@
--- The procedure catalogue as the drill-down marts read it (METRICS.md §4.1, §5): one row
+-- The procedure catalogue as the drill-down marts read it (docs/definitions.md §4.1, §5): one row
 -- per procedure code even if seeds/procedures.csv repeats a code (a join must never
 -- duplicate a case), and the field names per field code.
 CREATE OR REPLACE TEMP VIEW procedure_catalogue AS

@@ -1,4 +1,4 @@
--- Province roll-up per procedure (METRICS.md §4.3, §5): counts summed over the units of a
+-- Province roll-up per procedure (docs/definitions.md §4.3, §5): counts summed over the units of a
 -- province, then divided (pipeline/metrics.py adds the rates). The province is the unit's on
 -- the window's last day (period_units, the very join mart.unit_period_stats takes it from), so
 -- both tables share one attribution; a code with no row in force rolls up with no province.

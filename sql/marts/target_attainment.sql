@@ -1,4 +1,4 @@
--- Actuals against yearly targets (METRICS.md §4.4), one row per (year, as_of_period, unit,
+-- Actuals against yearly targets (docs/definitions.md §4.4), one row per (year, as_of_period, unit,
 -- metric). Rows with as_of_period = the year's label are the verdict; the others judge the
 -- target year to date, up to that period's last day.
 -- Input: TEMP TABLE target_windows (sql/marts/target_windows.sql), TEMP TABLE

@@ -1,4 +1,4 @@
--- The window each target row is judged on, per as-of period (METRICS.md §4.4).
+-- The window each target row is judged on, per as-of period (docs/definitions.md §4.4).
 -- Input: TEMP TABLE target_as_of(year, as_of_grain, as_of_period, window_start, as_of_end):
 --        every reporting period of each refreshed year; core.targets, core.units.
 -- A report for a period judges the yearly target year to date: window_start .. the period's

@@ -1,4 +1,4 @@
--- Per-unit, per-period counts of METRICS.md §2 (Biểu II.06a) and the rate numerators of §3.
+-- Per-unit, per-period counts of docs/definitions.md §2 (Biểu II.06a) and the rate numerators of §3.
 -- Input: the TEMP VIEWs of period_cases.sql (which unit a case counts under in each window) and
 --        its TEMP TABLE period_units (the units in force on each window's last day).
 -- Output: one row per (period_grain, period_label, unit_code) with any activity.
@@ -36,7 +36,7 @@ WITH handled_counts AS (
         coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'online'), 0) AS days_online_sum,
         count(*) FILTER (is_resolved AND is_result AND channel = 'in_person') AS resolved_result_in_person,
         coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person'), 0) AS days_in_person_sum,
-        -- full-process online rate over eligible procedures (METRICS.md §5)
+        -- full-process online rate over eligible procedures (docs/definitions.md §5)
         count(*) FILTER (is_new AND is_eligible_procedure) AS new_eligible,
         count(*) FILTER (is_new AND channel = 'online' AND service_level = '4' AND is_eligible_procedure) AS new_online_full_process_eligible
     FROM period_handled_cases

@@ -83,7 +83,7 @@ def test_daily_schedule_judges_the_local_day_of_its_tick(warehouse, monkeypatch)
 
 def test_schedule_leaves_incomplete_windows_to_a_clerks_confirmation(warehouse):
     """The fixture's data reaches 20/04/2025: on 21/06 the 2025-Q2 and 2025-H1 reports are due
-    but incomplete (METRICS.md §6): only the complete 2025-Q1 is requested."""
+    but incomplete (docs/definitions.md §6): only the complete 2025-Q1 is requested."""
     requests = issue_run_requests(str(warehouse), date(2025, 6, 21))
     assert [r.partition_key for r in requests] == ["2025-Q1"]
     with open_warehouse(warehouse) as con:

@@ -155,7 +155,7 @@ def test_dates_are_consistent(clean):
 
 
 def test_cases_go_to_units_valid_on_the_reception_day(clean):
-    # A code may have several rows with non-overlapping validity (METRICS.md §4.1).
+    # A code may have several rows with non-overlapping validity (docs/definitions.md §4.1).
     units: dict[str, list[dict]] = {}
     for r in dd.load_seed_units().iter_rows(named=True):
         units.setdefault(r["unit_code"], []).append(r)
@@ -296,7 +296,7 @@ def test_seed_files_are_nfc():
 def test_units_are_consistent():
     units = _read_csv(SEEDS / "units.csv")
     assert units.columns == ["unit_code", "unit_name", "unit_level", "parent_code", "valid_from", "valid_to"]
-    # several rows per code with non-overlapping validity are allowed (METRICS.md §4.1)
+    # several rows per code with non-overlapping validity are allowed (docs/definitions.md §4.1)
     assert units.select("unit_code", "valid_from").is_unique().all()
     assert set(units["unit_level"]) == {"province", "province_department", "district", "commune"}
     codes = set(units["unit_code"])
@@ -362,7 +362,7 @@ def test_targets_match_units_and_reference():
 def test_procedures_seed():
     procs = _read_csv(SEEDS / "procedures.csv")
     assert procs.columns == ["procedure_code", "procedure_name", "field_code", "field_name", "service_level",
-                             "full_process_eligible", "fee_bearing"]  # METRICS.md §4.1
+                             "full_process_eligible", "fee_bearing"]  # docs/definitions.md §4.1
     assert set(procs["full_process_eligible"]) == set(procs["fee_bearing"]) == {"0", "1"}
     assert procs["procedure_code"].is_unique().all()
     assert all(re.fullmatch(r"[12]\.\d{6}", c) for c in procs["procedure_code"])

@@ -1,4 +1,4 @@
-"""The Decision 766 scoring rule (METRICS.md §7) against the scores the portal itself published
+"""The Decision 766 scoring rule (docs/definitions.md §7) against the scores the portal itself published
 for Phú Thọ, August 2026 (tests/fixtures/portal766/, a copy of ../shared/reference/; its
 README.md gives the sources), with the project's own code and the shipped seeds/index766.csv."""
 

@@ -1,4 +1,4 @@
-"""Reporting windows (METRICS.md §1): tiling, boundaries, labels, cut-off day, look-ups."""
+"""Reporting windows (docs/definitions.md §1): tiling, boundaries, labels, cut-off day, look-ups."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_coarser_windows_are_unions_of_finer_ones(coarse, fine, count):
         assert all(p.label.removeprefix("cal-")[:4] == outer.label.removeprefix("cal-")[:4] for p in inner)
 
 
-# --- exact windows from METRICS.md ----------------------------------------------------------
+# --- exact windows from docs/definitions.md ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Period status (METRICS.md §6): open until the last day has passed, provisional until the report
+"""Period status (docs/definitions.md §6): open until the last day has passed, provisional until the report
 is due (the 20th of the window's last month by default), final afterwards; "today" injectable."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Incomplete windows (METRICS.md §6): a window whose newest case data is older than its last
+"""Incomplete windows (docs/definitions.md §6): a window whose newest case data is older than its last
 day says how far its data reaches on every output, is never stamped final, and is issued only
 on an explicit, recorded confirmation. The fixture's newest NgayCapNhat is 20/04/2025: 2025-Q1
 (to 14/03) is complete, 2025-Q2 (to 14/06) is not."""

@@ -1,4 +1,4 @@
-"""One quarter through its official life (METRICS.md §6) with injected dates: open (marked
+"""One quarter through its official life (docs/definitions.md §6) with injected dates: open (marked
 provisional on its face) -> provisional (issuing refused) -> final -> issue 1 written and frozen;
 late data arrives -> the marts move, issue 1's file and rows stay byte-for-byte, mart.restatements
 lists the moved cells; reissue -> issue 2 with the change sheet. And: a crash half-way through

@@ -1,4 +1,4 @@
-"""Restatements on real-shaped data (METRICS.md §6): rows matched on their FULL key, counts
+"""Restatements on real-shaped data (docs/definitions.md §6): rows matched on their FULL key, counts
 exactly and rates beyond 1e-9, so recomputing unchanged data restates nothing, and late data
 restates exactly the cells it changed. The data has two provinces (Quảng Trị, and Quảng Bình
 until its merger on 1/7/2025) and unit codes missing from the reference lists: the case where

@@ -1,4 +1,4 @@
-"""Reference data (METRICS.md §4.1): validation errors name file, row and problem; the derived
+"""Reference data (docs/definitions.md §4.1): validation errors name file, row and problem; the derived
 unit calendar (province as of a day) and crosswalk resolution (chains as of a day)."""
 
 from __future__ import annotations

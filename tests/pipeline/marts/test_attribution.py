@@ -1,4 +1,4 @@
-"""Which unit a case counts under (METRICS.md §4.2), per-province roll-ups (§4.3) and targets
+"""Which unit a case counts under (docs/definitions.md §4.2), per-province roll-ups (§4.3) and targets
 (§4.4), on a small hand-made province pair.
 
 Reference data (written per test):

@@ -1,4 +1,4 @@
-"""Drill-down marts (METRICS.md §5) against hand-computed figures (tests/fixtures/drill_cases.jsonl).
+"""Drill-down marts (docs/definitions.md §5) against hand-computed figures (tests/fixtures/drill_cases.jsonl).
 
 Month 2025-03 is 15 Feb – 14 Mar 2025. Seeds (tests/fixtures/seeds/procedures.csv): P1 field F1
 eligible, P2 field F2 not eligible, P3 no field eligible; PX is missing from the catalogue.

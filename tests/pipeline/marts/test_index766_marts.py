@@ -1,4 +1,4 @@
-"""mart.index766_cases and mart.index766_scores (METRICS.md §7) on a small hand-made province,
+"""mart.index766_cases and mart.index766_scores (docs/definitions.md §7) on a small hand-made province,
 every expected figure worked out by hand from §7.
 
 Province PA: department D1; communes C1 and CM (case K13 moves from C1 to CM in a version of

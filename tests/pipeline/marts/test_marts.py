@@ -1,4 +1,4 @@
-"""mart.* against hand-computed figures (tests/fixtures/metrics_cases.jsonl, METRICS.md)."""
+"""mart.* against hand-computed figures (tests/fixtures/metrics_cases.jsonl, docs/definitions.md)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ SMALL_DATA_CONF = {"spark.sql.shuffle.partitions": "2"}
 
 def _generated_cases(path: Path) -> Path:
     """Demo-sized province data; every 4th case with several versions changes unit in its later
-    versions (METRICS.md §4.2 attribution by version history)."""
+    versions (docs/definitions.md §4.2 attribution by version history)."""
     import polars as pl
 
     from devtools import demo_data

@@ -21,7 +21,7 @@ def _verdict(code: str, level: str, actual: float | None, den: int, rank: int | 
 
 
 def test_rank_targets_places_every_unit_by_the_marts_rank():
-    """The one rule (METRICS.md §4.4): the mart's rank by actual; small samples and units judged
+    """The one rule (docs/definitions.md §4.4): the mart's rank by actual; small samples and units judged
     on a partial window keep their rank and are flagged; only no data / not applicable are unranked."""
     rows = [
         _verdict("a", "commune", 0.40, 50, 5),

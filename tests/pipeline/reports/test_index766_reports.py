@@ -1,6 +1,6 @@
 """The Decision 766 index for people: the «Chỉ số 766» sheet, the dashboard section and the
 summary line, on the hand-made province of tests/pipeline/marts/test_index766_marts.py
-(figures worked out by hand from METRICS.md §7)."""
+(figures worked out by hand from docs/definitions.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One ranking rule for targets (METRICS.md §4.4, data.TARGET_RANK_RULE): the workbook's
+"""One ranking rule for targets (docs/definitions.md §4.4, data.TARGET_RANK_RULE): the workbook's
 «Chỉ tiêu» sheet, the dashboard and the command line summary show mart.target_attainment's
 rank_in_level for every target row, small-sample units included."""
 
