@@ -93,12 +93,13 @@ class Runner:
             with open_warehouse(self.warehouse) as con:
                 quarters = marts.pending_quarters(con, full=full)
                 change, moved = marts.reference_pending(con)
+                built_before = _marts_were_built(con)
         except ReferenceDataError as exc:  # the marts would fail on it: say which file and row
             raise CommandError(f"reference data: {exc}") from None
         if not quarters:
             log.info("marts are up to date: no core or reference-list changes since the last refresh")
             return None
-        if moved and not full:
+        if moved and not full and built_before:  # a first build has no "change" to report
             log.info(
                 "reference lists changed since the marts were built (%s): quarters %s..%s are refreshed with them",
                 ", ".join(change.lists), moved[0].label, moved[-1].label,
@@ -116,6 +117,15 @@ class Runner:
         log.info("refreshing marts for quarters %s", span)
         self.run(jobs.marts_job.name, partition_range=(keys[0], keys[-1]), tags={"quarters": span})
         return span
+
+
+def _marts_were_built(con) -> bool:
+    """Whether a mart refresh ever completed in this warehouse."""
+    from pipeline.db import table_exists
+
+    return table_exists(con, "mart.refresh_log") and bool(
+        con.execute("SELECT count(*) FROM mart.refresh_log WHERE completed_at IS NOT NULL").fetchone()[0]
+    )
 
 
 def materialize(

@@ -37,12 +37,16 @@ def counts(warehouse):
 def test_run_lands_everything_and_rerun_changes_nothing(inbox, tmp_path, capsys):
     warehouse = tmp_path / "w.duckdb"
     assert main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "records read:   31 = 24 landed + 7 quarantined" in out
+    # A first build reports no "change" of the reference lists: there was nothing before it.
+    assert "refreshing marts for quarters" in err and "reference lists changed" not in err
     first = counts(warehouse)
     assert first[:4] == (24, 7, 3, 24) and first[4] > 0
     assert main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse)]) == 0
     assert counts(warehouse) == first
+    err = capsys.readouterr().err
+    assert "marts are up to date" in err and "reference lists changed" not in err
 
 
 def test_missing_inbox_is_a_one_line_error(tmp_path, capsys):
