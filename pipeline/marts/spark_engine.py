@@ -34,6 +34,7 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline import periods
+from pipeline.db import read_sql, render_sql, table_exists, transaction
 from pipeline.ingest.reference import load_reference
 from pipeline.marts import spark_sql
 from pipeline.marts.scope import target_as_of_rows
@@ -70,7 +71,6 @@ from pipeline.marts.steps import (
     note_unit_rows,
 )
 from pipeline.quality import checks
-from pipeline.warehouse import read_sql
 
 if TYPE_CHECKING:  # pyspark is an optional extra (pip install -e ".[spark]")
     from pyspark.sql import DataFrame, SparkSession
@@ -164,11 +164,11 @@ def mart_sql() -> dict[str, str]:
     """Every DuckDB statement the Spark engine transpiles, by step: what the export reads the
     tables and columns of, and what the tests check transpiles (the case facts with every
     case filter a step uses)."""
-    facts = read_sql("marts/case_facts.sql")
     return {
         "history": read_sql("marts/case_unit_history.sql"),
         "catalogue": read_sql("marts/procedure_catalogue.sql"),
-        "facts": facts.replace("$case_filter", f"({ALL_CASES}) OR ({LATE_CANDIDATES}) OR {TARGET_CANDIDATES}"),
+        "facts": render_sql("marts/case_facts.sql",
+                            case_filter=f"({ALL_CASES}) OR ({LATE_CANDIDATES}) OR {TARGET_CANDIDATES}"),
         "period_cases": read_sql("marts/period_cases.sql"),
         "unit": unit_select(),
         "level": level_select(),
@@ -267,7 +267,7 @@ class SparkMarts:
         rows = periods.periods_table_rows(sorted(set(windows)))
         self.register("refresh_periods", self.spark.createDataFrame(rows, PERIODS_SCHEMA))
         self.run(read_sql("marts/procedure_catalogue.sql"))
-        self.run(read_sql("marts/case_facts.sql").replace("$case_filter", cases if rows else NO_CASES))
+        self.run(render_sql("marts/case_facts.sql", case_filter=cases if rows else NO_CASES))
         self.run(read_sql("marts/period_cases.sql"))
 
     def unpersist_all(self) -> None:
@@ -322,8 +322,7 @@ def write_back(
     """Replace the refreshed windows' rows of every mart table (and core.case_unit_history)
     by the Parquet results in ``folder``, in one transaction; returns the rows now there."""
     rows = periods.periods_table_rows(windows)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_periods ({PERIODS_SCHEMA.replace('STRING', 'VARCHAR')})")
         if rows:
             con.executemany("INSERT INTO refresh_periods VALUES (?, ?, ?, ?)", rows)
@@ -334,10 +333,6 @@ def write_back(
             files = _parquet_files(folder / spark_sql.view_name(table))
             if files:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [files])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     counts = {}
     for table in WRITE_ORDER:
         where = year_filter if table == TARGET_TABLE else IN_REFRESH
@@ -347,10 +342,7 @@ def write_back(
 
 def _ensure_history_table(con: duckdb.DuckDBPyConnection) -> None:
     """core.case_unit_history with DuckDB's own types and comments, empty (Spark fills it)."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'case_unit_history'"
-    ).fetchone()[0]
-    if exists:
+    if table_exists(con, HISTORY_TABLE):
         return
     statements = sqlglot.parse(read_sql("marts/case_unit_history.sql"), read=spark_sql.READ)
     create = statements[0]
