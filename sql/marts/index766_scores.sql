@@ -16,24 +16,17 @@ WITH cases AS (
     LEFT JOIN period_units u ON u.period_end = k.period_end AND u.unit_code = k.unit_code
     WHERE (k.period_grain, k.period_label) IN (SELECT (period_grain, period_label) FROM refresh_periods)
 ),
-counted AS (
-    SELECT period_grain, period_label, period_start, period_end, unit_code,
-           max(unit_name) AS unit_name, max(unit_level) AS unit_level, max(province_code) AS province_code,
-           count(*) AS received,
-           count(*) FILTER (on_time) AS on_time,
-           count(*) FILTER (payment_counted) AS payment_counted,
-           count(*) FILTER (paid_online) AS paid_online,
-           count(DISTINCT procedure_code) FILTER (payment_counted) AS payment_procedures,
-           count(DISTINCT procedure_code) FILTER (paid_online) AS paid_online_procedures,
-           count(*) FILTER (electronic_result) AS electronic_result,
-           count(*) FILTER (reused_digitised) AS reused_digitised,
-           count(*) FILTER (vneid) AS vneid,
-           count(*) FILTER (on_time AND NOT dissatisfied) AS on_time_not_dissatisfied
-    FROM cases
-    GROUP BY period_grain, period_label, period_start, period_end, unit_code
+-- Each case twice: under its unit, and pooled under its province; one aggregation counts both.
+grouped AS (
+    SELECT *, FALSE AS pooled, unit_code AS group_code FROM cases
     UNION ALL
-    SELECT period_grain, period_label, period_start, period_end, province_code AS unit_code,
-           NULL AS unit_name, 'province_total' AS unit_level, province_code,
+    SELECT *, TRUE AS pooled, province_code AS group_code FROM cases
+),
+counted AS (
+    SELECT period_grain, period_label, period_start, period_end, group_code AS unit_code,
+           CASE WHEN pooled THEN NULL ELSE max(unit_name) END AS unit_name,
+           CASE WHEN pooled THEN 'province_total' ELSE max(unit_level) END AS unit_level,
+           CASE WHEN pooled THEN group_code ELSE max(province_code) END AS province_code,
            count(*) AS received,
            count(*) FILTER (on_time) AS on_time,
            count(*) FILTER (payment_counted) AS payment_counted,
@@ -44,8 +37,8 @@ counted AS (
            count(*) FILTER (reused_digitised) AS reused_digitised,
            count(*) FILTER (vneid) AS vneid,
            count(*) FILTER (on_time AND NOT dissatisfied) AS on_time_not_dissatisfied
-    FROM cases
-    GROUP BY period_grain, period_label, period_start, period_end, province_code
+    FROM grouped
+    GROUP BY period_grain, period_label, period_start, period_end, pooled, group_code
 ),
 indicator_counts AS (
     SELECT c.period_grain, c.period_label, c.period_start, c.period_end, c.unit_code,
