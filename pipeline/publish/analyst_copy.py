@@ -20,9 +20,12 @@ Only analyst-facing data is copied: the marts, the reference tables, core.cases 
 text and unknown fields (which may carry personal data), and batch-level quality summaries.
 Published files are readable by their owner and group only (0640 files, 0750 folders).
 
-A nightly publish costs what changed, not the whole copy. The previous analyst database is
-copied (sequential I/O) to the temporary name and brought up to date in place: each published
-table is compared with the warehouse segment by segment (a mart window, a case of core.cases,
+A nightly publish costs what changed, not the whole copy. First each table's stamp
+(publish/stamps.py: columns, row count, and its rows' hashes or, for a large table, its storage
+layout and the pipeline's logs) is compared with the stamps kept at the last publish: when none
+moved, nothing is written at all. Otherwise the previous analyst database is copied
+(sequential I/O) to the temporary name and brought up to date in place: each table whose stamp
+moved is compared with the warehouse segment by segment (a mart window, a case of core.cases,
 else the whole table) by row count and the sum of the rows' hashes, and only the segments that
 differ are deleted and re-inserted. A Parquet file records the fingerprint of its content in its
 key-value metadata; an unchanged table's file is hard-linked from the previous set instead of
@@ -44,6 +47,7 @@ import duckdb
 
 from pipeline import config, tables
 from pipeline.db import list_tables, sql_literal, table_columns
+from pipeline.publish import stamps
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,17 @@ def publish(
     new_set = folder.with_name(f".{folder.name}.{time.time_ns()}")
     previous_set = folder.resolve() if folder.is_symlink() and folder.is_dir() else None
     remove_leftovers(warehouse)
+    started = time.perf_counter()
+    current = current_stamps(con) if stamps.checkpoint(con) else {}
+    before = stamps.previous(target, folder, version) if reuse and current and previous_set else {}
+    if before and before == current:
+        log.info(
+            "publish: nothing changed since the last publish (%d tables, compared by their stamps in %.1fs): "
+            "the analyst database %s and the Parquet set %s stay as they are",
+            len(current), time.perf_counter() - started, target, folder,
+        )
+        return target
+    unchanged = {name for name, stamp in current.items() if before.get(name) == stamp}
     timings: dict[str, float] = {}
     # Files DuckDB creates (the temporary copy, its WAL) are never readable by others, also
     # while they are written or left by a kill (the umask is restored right after).
@@ -108,7 +123,7 @@ def publish(
             sync = _attach_previous(con, target, tmp, version) if reuse else None
             if sync is not None:
                 try:
-                    tables, stats, fingerprints = _sync_tables(con)
+                    tables, stats, fingerprints = _sync_tables(con, unchanged)
                 except duckdb.Error as exc:  # a damaged or unexpected previous copy: start afresh
                     log.warning("publish: updating the previous copy failed (%s); writing it afresh", exc)
                     con.execute("DETACH publish_target")
@@ -119,7 +134,10 @@ def publish(
                 tables, stats, fingerprints = _copy_tables(con), None, {}
             timings["database"] = time.perf_counter() - started
             started = time.perf_counter()
-            written = _write_parquet_set(con, tables, new_set, previous_set if reuse else None, fingerprints)
+            written = _write_parquet_set(
+                con, tables, new_set, previous_set if reuse else None, fingerprints,
+                unchanged if sync is not None else set(),
+            )
             timings["parquet"] = time.perf_counter() - started
         finally:
             con.execute("RESET preserve_insertion_order")
@@ -134,6 +152,8 @@ def publish(
         os.umask(old_umask)
     os.replace(tmp, target)
     _swap_link(folder, new_set)
+    if current:
+        stamps.save(target, folder, version, current, FILE_MODE)
     how = (
         "afresh" if stats is None else
         f"updated: {stats['tables_changed']} of {len(tables)} tables changed, "
@@ -147,12 +167,31 @@ def publish(
     return target
 
 
+def current_stamps(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The stamp (publish/stamps.py) of every table a publish would write now, by published name."""
+    existing = list_tables(con)
+    logs = stamps.logs_digest(con)
+    database = current_database(con)
+    out = {
+        name: stamps.table_stamp(con, source, _columns(con, source, dropped=dropped),
+                                 _table_doc(con, database, source), logs)
+        for source, name, dropped in PUBLISHED if source in existing
+    }
+    quarantine = "raw.quarantine"
+    out["quality.quarantine_reasons"] = (
+        stamps.table_stamp(con, quarantine, _columns(con, quarantine), "", logs) if quarantine in existing else "none"
+    )
+    return out
+
+
 def remove_leftovers(warehouse: Path | str) -> list[Path]:
     """Remove what a killed publish left next to the warehouse: temporary copies (and their
     WAL), storage probes, half-made link stagings. One writer at a time holds the warehouse,
     so none of them belongs to a publish in progress. Returns what was removed."""
     target, folder = analytics_path(warehouse), parquet_path(warehouse)
-    prefixes = (f"{target.name}.tmp-", ".publish-probe-", f".{folder.name}.link-")
+    prefixes = (
+        f"{target.name}.tmp-", ".publish-probe-", f".{folder.name}.link-", f"{stamps.stamps_path(target).name}.tmp-",
+    )
     removed = []
     if not target.parent.is_dir():
         return removed
@@ -320,11 +359,12 @@ def _fingerprint_sql(relation: str, columns: list[str]) -> str:
 
 
 def _sync_tables(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, unchanged: set[str] = frozenset(),
 ) -> tuple[list[str], dict[str, int], dict[str, tuple[int, int]]]:
     """Bring the attached previous copy up to date with the warehouse; return the published
     table names (as _copy_tables), what was done, and the (rows, hash sum) fingerprints of
-    the tables it computed on the way."""
+    the tables it computed on the way. ``unchanged``: tables whose stamp says the previous copy
+    holds them as they are (not compared)."""
     existing = list_tables(con)
     stats = {"tables_changed": 0, "rows_deleted": 0, "rows_inserted": 0}
     fingerprints: dict[str, tuple[int, int]] = {}
@@ -337,6 +377,8 @@ def _sync_tables(
         if source not in existing:
             continue
         published.append(name)
+        if name in unchanged and name in previous:
+            continue
         kept = _columns(con, source, dropped=dropped)
         target_columns = _columns(con, name, database="publish_target") if name in previous else []
         if [(c, t) for c, t, _ in target_columns] != [(c, t) for c, t, _ in kept]:
@@ -439,10 +481,12 @@ def _write_parquet_set(
     folder: Path,
     previous: Path | None = None,
     fingerprints: dict[str, tuple[int, int]] | None = None,
+    unchanged: set[str] = frozenset(),
 ) -> int:
     """One Parquet file per published table, read from publish_target, plus the dictionary.
     A file of ``previous`` with the same content fingerprint is hard-linked instead of written
-    (``fingerprints``: those already known, by table). Returns the number of files written."""
+    (``fingerprints``: those already known, by table; ``unchanged``: tables whose stamp did not
+    move, linked unread). Returns the number of files written."""
     folder.mkdir()
     os.chmod(folder, FOLDER_MODE)
     dictionary: list[tuple[str, str, str, str]] = []  # (table, column, type, meaning)
@@ -450,31 +494,43 @@ def _write_parquet_set(
     for name in tables:
         table_doc = _table_doc(con, "publish_target", name)
         columns = _columns(con, name, database="publish_target")
-        select = ", ".join(
-            f'CAST("{c}" AS {PARQUET_TYPES[t]}) AS "{c}"' if t in PARQUET_TYPES else f'"{c}"'
-            for c, t, _ in columns
-        )
         path = parquet_file(folder, name)
-        names = [c for c, _, _ in columns]
-        known = (fingerprints or {}).get(name)
-        n, h = known or con.execute(_fingerprint_sql(f"publish_target.{name}", names)).fetchone()
-        signature = hashlib.sha256(repr([(c, t) for c, t, _ in columns]).encode()).hexdigest()[:16]
-        fingerprint = f"{n}:{h}:{signature}"
         old = parquet_file(previous, name) if previous is not None else None
-        if old is not None and _previous_fingerprint(old) == fingerprint and _link(old, path):
-            pass
-        else:
-            # Snappy (DuckDB's default) is the codec every Parquet reader has, Power Query included.
-            con.execute(
-                f"COPY (SELECT {select} FROM publish_target.{name}) TO {sql_literal(str(path))} "
-                f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{FINGERPRINT_KEY}: {sql_literal(fingerprint)}}})"
-            )
-            written += 1
+        if not (name in unchanged and old is not None and old.is_file() and _link(old, path)):
+            written += _write_parquet_file(con, name, columns, path, old, (fingerprints or {}).get(name))
         os.chmod(path, FILE_MODE)
         dictionary.append((name, "", "", table_doc))
         dictionary += [(name, c, PARQUET_TYPES.get(t, t), doc) for c, t, doc in columns]
     _write_dictionary(dictionary, folder)
     return written
+
+
+def _write_parquet_file(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: list[tuple[str, str, str]],
+    path: Path,
+    old: Path | None,
+    known: tuple[int, int] | None,
+) -> int:
+    """Write publish_target.<name> to ``path``, or hard-link ``old`` when it holds the same
+    content fingerprint (``known``: the table's (rows, hash sum) if already computed).
+    Returns 1 if a file was written."""
+    names = [c for c, _, _ in columns]
+    n, h = known or con.execute(_fingerprint_sql(f"publish_target.{name}", names)).fetchone()
+    signature = hashlib.sha256(repr([(c, t) for c, t, _ in columns]).encode()).hexdigest()[:16]
+    fingerprint = f"{n}:{h}:{signature}"
+    if old is not None and _previous_fingerprint(old) == fingerprint and _link(old, path):
+        return 0
+    select = ", ".join(
+        f'CAST("{c}" AS {PARQUET_TYPES[t]}) AS "{c}"' if t in PARQUET_TYPES else f'"{c}"' for c, t, _ in columns
+    )
+    # Snappy (DuckDB's default) is the codec every Parquet reader has, Power Query included.
+    con.execute(
+        f"COPY (SELECT {select} FROM publish_target.{name}) TO {sql_literal(str(path))} "
+        f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{FINGERPRINT_KEY}: {sql_literal(fingerprint)}}})"
+    )
+    return 1
 
 
 def _link(old: Path, new: Path) -> bool:

@@ -233,7 +233,8 @@ def test_parquet_set_is_swapped_whole_and_the_replaced_set_kept_until_the_next(t
     assert not seen[0].exists()  # two publishes ago: removed
     assert duckdb.sql(f"SELECT unit_code FROM read_parquet('{parquet_file(seen[1], 'core.units')}')").fetchall() == [("B",)]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["w.duckdb", "w.analytics.duckdb", folder.name, seen[1].name, seen[2].name])
+        ["w.duckdb", "w.analytics.duckdb", ".w.analytics.duckdb.stamps.json", folder.name, seen[1].name,
+         seen[2].name])
 
 
 def test_failed_publish_leaves_the_previous_files_and_no_temporaries(tmp_path, monkeypatch):
@@ -250,6 +251,8 @@ def test_failed_publish_leaves_the_previous_files_and_no_temporaries(tmp_path, m
         raise OSError("disk full")
 
     monkeypatch.setattr(publish_module, "_write_dictionary", broken)
+    con.execute("UPDATE core.units SET unit_code = 'B'")  # something to publish
+    con.execute("CHECKPOINT")
     with pytest.raises(OSError, match="disk full"):
         publish(con, warehouse)
     con.close()

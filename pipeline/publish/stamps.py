@@ -1,0 +1,147 @@
+"""What each published table holds, told cheaply: a publish with nothing changed costs next to nothing.
+
+Comparing every row of the large tables (core.cases, the drill-down, late cases: tens of millions
+of rows at 5M versions) was most of a publish in which nothing had changed (50 s at 5M). A
+table's *stamp* says, without reading its rows:
+
+- its columns (names, types, COMMENTs), its table COMMENT and its row count;
+- a small table (at most ``QUICK_ROWS`` rows): the sum of its rows' hashes, exact;
+- a large table: DuckDB's storage layout of it after a checkpoint (``pragma_storage_info``:
+  an insert or an update writes new segments; a delete changes the row count) and the
+  pipeline's logs that every writer of a large table appends to (``LOGS``: a landing, a merge,
+  a mart refresh, an issue).
+
+The publish keeps the stamps of what it published beside the analyst database; the next one
+compares. Every stamp equal (and the analyst files the same ones): nothing to write. Otherwise
+only the tables whose stamp moved are compared row by row and rewritten (analyst_copy). A hand
+edit of a large table that neither changes its row count nor writes new storage is not seen:
+``publish(..., reuse=False)`` writes everything afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+
+from pipeline.db import table_columns, table_exists
+
+log = logging.getLogger(__name__)
+
+# Up to this many rows a table's stamp hashes every row (a few milliseconds per 100,000 rows).
+QUICK_ROWS = 300_000
+# The logs every writer of a large published table appends to: landing (raw.batches), the merge
+# into core.cases (core.merge_log, core.merged_batches), mart refreshes (mart.refresh_log, also
+# written by the Spark engine), reference lists applied, issues (issued.issues), the PII key.
+LOGS = (
+    "raw.batches", "raw.pii_key", "core.merge_log", "core.merged_batches",
+    "mart.refresh_log", "mart.reference_applied", "issued.issues",
+)
+STAMP_FORMAT = 1
+
+
+def stamps_path(analytics: Path) -> Path:
+    """The hidden file beside the analyst database that holds what it was published from."""
+    return analytics.with_name(f".{analytics.name}.stamps.json")
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:24]
+
+
+def _row_hash_sum(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> tuple[int, int]:
+    row_hash = "hash(" + ", ".join(f'x."{c}"' for c in columns) + ")"
+    n, h = con.execute(f"SELECT count(*), coalesce(sum({row_hash}::HUGEINT), 0) FROM {relation} x").fetchone()
+    return int(n), int(h)
+
+
+def logs_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """The logs' content (each a few rows per run), hashed."""
+    parts = []
+    for name in LOGS:
+        if table_exists(con, name):
+            parts.append((name, _row_hash_sum(con, name, [c for c, _, _ in table_columns(con, name)])))
+    return _digest(parts)
+
+
+def _storage_digest(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    schema, table = source.split(".")
+    rows = con.execute(
+        "SELECT row_group_id, column_id, segment_id, block_id, block_offset, count, persistent, has_updates "
+        f"FROM pragma_storage_info('\"{schema}\".\"{table}\"') ORDER BY ALL"
+    ).fetchall()
+    return _digest(rows)
+
+
+def table_stamp(
+    con: duckdb.DuckDBPyConnection, source: str, columns: list[tuple[str, str, str]], table_doc: str, logs: str
+) -> str:
+    """The stamp of ``source`` published with ``columns`` (column, type, COMMENT); ``logs``:
+    ``logs_digest`` of the same state. The connection's database must be checkpointed."""
+    (rows,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+    if rows <= QUICK_ROWS:
+        content: object = _row_hash_sum(con, source, [c for c, _, _ in columns])
+    else:
+        content = (_storage_digest(con, source), logs)
+    return _digest((STAMP_FORMAT, columns, table_doc, rows, content))
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
+    """Write the WAL into the database file (storage layouts are read from it); False when
+    DuckDB cannot now (then no stamp is trusted)."""
+    try:
+        con.execute("CHECKPOINT")
+        return True
+    except duckdb.Error as exc:
+        log.debug("publish: no checkpoint (%s): every table is compared", exc)
+        return False
+
+
+def _file_identity(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def previous(analytics: Path, parquet_link: Path, storage_version: str) -> dict[str, str]:
+    """The stamps of the tables as last published, if the analyst database and the Parquet set
+    are still the very files that publish wrote (else {}: compare everything). A publish that
+    replaced the files and died before saving its stamps leaves stamps that no longer match."""
+    path = stamps_path(analytics)
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    link = os.readlink(parquet_link) if parquet_link.is_symlink() else None
+    if (
+        not isinstance(saved, dict)
+        or saved.get("format") != STAMP_FORMAT
+        or saved.get("storage_version") != storage_version
+        or saved.get("analytics") != _file_identity(analytics)
+        or saved.get("parquet_set") != link
+        or not isinstance(saved.get("tables"), dict)
+    ):
+        return {}
+    return {str(k): str(v) for k, v in saved["tables"].items()}
+
+
+def save(analytics: Path, parquet_link: Path, storage_version: str, stamps: dict[str, str], mode: int) -> None:
+    """Keep ``stamps`` for the files just swapped in (written aside, then renamed over)."""
+    path = stamps_path(analytics)
+    saved = {
+        "format": STAMP_FORMAT,
+        "storage_version": storage_version,
+        "analytics": _file_identity(analytics),
+        "parquet_set": os.readlink(parquet_link) if parquet_link.is_symlink() else None,
+        "tables": stamps,
+    }
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(saved, indent=1, sort_keys=True), encoding="utf-8")
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
