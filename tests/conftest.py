@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,40 @@ def warehouse_path(tmp_path: Path) -> Path:
 def con(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     from pipeline.warehouse import open_warehouse
 
+    with open_warehouse(warehouse_path) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def warehouse_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``template(name, build)``: a warehouse built once per test session (per xdist worker) by
+    ``build(connection, folder)`` and returned closed and checkpointed, for tests to copy
+    (``copied_warehouse``): landing and refreshing the marts costs seconds, a file copy
+    milliseconds. ``folder`` may hold what the build writes besides (seeds). The build runs in
+    the caller's environment (set DVC_SEEDS_DIR before asking)."""
+    from pipeline.warehouse import open_warehouse
+
+    built: dict[str, Path] = {}
+
+    def template(name: str, build: Callable[[duckdb.DuckDBPyConnection, Path], None]) -> Path:
+        if name not in built:
+            folder = tmp_path_factory.mktemp(f"template-{name}")
+            path = folder / "warehouse.duckdb"
+            with open_warehouse(path) as connection:
+                build(connection, folder)
+                connection.execute("CHECKPOINT")
+            built[name] = path
+        return built[name]
+
+    return template
+
+
+def copied_warehouse(template: Path, warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An open connection on a fresh copy of ``template`` at ``warehouse_path`` (a generator for
+    fixtures to ``yield from``)."""
+    from pipeline.warehouse import open_warehouse
+
+    shutil.copy(template, warehouse_path)
     with open_warehouse(warehouse_path) as connection:
         yield connection
 

@@ -21,6 +21,7 @@ from pipeline import marts
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.quality import checks
+from tests.conftest import copied_warehouse
 
 UNITS = """unit_code,unit_name,unit_level,parent_code,valid_from,valid_to
 PA,Tỉnh A,province,,,
@@ -90,16 +91,25 @@ def write_seeds(folder: Path, **files: str) -> Path:
     return folder
 
 
-@pytest.fixture
-def world(con, tmp_path, monkeypatch):
-    monkeypatch.setenv("DVC_SEEDS_DIR", str(write_seeds(tmp_path / "seeds")))
-    path = tmp_path / "cases.jsonl"
+def _build_world(con, folder) -> None:
+    path = folder / "cases.jsonl"
     path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in CASES), encoding="utf-8")
     result = land_file(con, path)
     assert result.records_quarantined == 0, result.reasons_preview
     merge_pending_batches(con)
     marts.refresh_all(con)
-    return con
+
+
+@pytest.fixture(scope="session")
+def world_seeds(tmp_path_factory) -> Path:
+    return write_seeds(tmp_path_factory.mktemp("world") / "seeds")
+
+
+@pytest.fixture
+def world(warehouse_templates, world_seeds, warehouse_path, monkeypatch):
+    """The reorganisation year landed and every window refreshed (built once, copied per test)."""
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(world_seeds))
+    yield from copied_warehouse(warehouse_templates("attribution_world", _build_world), warehouse_path)
 
 
 def units(con, grain: str, label: str) -> dict[str, dict]:

@@ -16,17 +16,22 @@ from pipeline.ingest.landing import land_file
 from pipeline.marts import statements
 from pipeline.metrics import COUNT_COLUMNS, RATES
 from pipeline.quality import checks
+from tests.conftest import FIXTURES, copied_warehouse
 
 
-@pytest.fixture
-def drilled(con, fixtures, monkeypatch):
-    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
-    result = land_file(con, fixtures / "drill_cases.jsonl")
+def _load_drill_cases(con, folder) -> None:
+    result = land_file(con, FIXTURES / "drill_cases.jsonl")
     assert result.records_quarantined == 0, result.reasons_preview
     merge_pending_batches(con)
     refreshed = marts.refresh_all(con)
     assert refreshed.procedure_rows > 0 and refreshed.late_rows > 0
-    return con
+
+
+@pytest.fixture
+def drilled(warehouse_templates, warehouse_path, fixtures, monkeypatch):
+    """drill_cases.jsonl landed and every window refreshed (built once, copied per test)."""
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
+    yield from copied_warehouse(warehouse_templates("drill_cases", _load_drill_cases), warehouse_path)
 
 
 def rows(con, table: str, where: str, params: list) -> list[dict]:
