@@ -14,7 +14,9 @@ peak RSS is per measurement:
    run one after another in the run's process): what Dagster adds around the work, never negative.
    There is no hand-wired "direct" path: its timing would not be the jobs' work;
 3. an incremental night: 1 % of the cases change (recent ones, as at night), landed and only
-   the touched windows refreshed.
+   the touched windows refreshed;
+4. a publish with nothing changed (after the cold run, or the night): the analyst copy's own
+   cost when no table moved.
 """
 
 from __future__ import annotations
@@ -57,6 +59,23 @@ def _child(argv: list[str]) -> None:
         out["exit_code"] = code
         out["steps"] = _step_durations(instance)
         out["steps_s"] = sum(out["steps"].values())
+    elif mode == "publish":
+        from pipeline.publish.analyst_copy import analytics_path, publish
+        from pipeline.warehouse import open_warehouse
+
+        def identity() -> tuple[int, int] | None:
+            path = analytics_path(warehouse)
+            return (path.stat().st_ino, path.stat().st_mtime_ns) if path.exists() else None
+
+        # Twice: the first also publishes what the run wrote after its own publish (the refresh's
+        # completion marks in mart.refresh_log), the second has nothing at all to do.
+        with open_warehouse(warehouse) as con:
+            for key in ("publish_after_run", "publish"):
+                before = identity()
+                started = time.perf_counter()  # the publish alone, not opening the warehouse
+                publish(con, warehouse)
+                out[f"{key}_s"] = time.perf_counter() - started
+                out[f"{key}_rewrote"] = identity() != before
     out["wall_s"] = time.perf_counter() - started
     out["peak_rss_mb"] = _peak_rss_mb()
     print("BENCH " + json.dumps(out))
@@ -203,7 +222,7 @@ def _night_file(csv_path: Path, out_dir: Path, share: float = 0.01) -> tuple[Pat
     return target, rows
 
 
-MEASUREMENTS = ("cold_csv", "cold_jsonl", "night")
+MEASUREMENTS = ("cold_csv", "cold_jsonl", "night", "publish")
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -225,6 +244,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "cold_csv": "cold CSV through Dagster",
         "cold_jsonl": "cold JSONL through Dagster",
         "night": "incremental night (1 % changed) on the cold CSV warehouse",
+        "publish": "publish with nothing changed, on the cold CSV warehouse",
     }
     measured: dict[str, dict[str, Any]] = {}
     night_rows = 0
@@ -235,6 +255,8 @@ def run_bench(args: argparse.Namespace) -> int:
         elif step == "night":
             night_path, night_rows = _night_file(csv_path, work / "night")
             measured[step] = _measure("dagster", work / "cold_csv.duckdb", night_path.parent)
+        elif step == "publish":
+            measured[step] = _measure("publish", work / "cold_csv.duckdb", work)
         else:
             inbox = (csv_path if step == "cold_csv" else jsonl_path).parent
             measured[step] = _measure("dagster", fresh(work, f"{step}.duckdb"), inbox)
@@ -253,8 +275,9 @@ def _wanted(measure: str | None) -> set[str]:
     unknown = wanted - set(MEASUREMENTS)
     if unknown:
         raise SystemExit(f"bench: unknown measurement(s) {sorted(unknown)}; choose from {', '.join(MEASUREMENTS)}")
-    if "night" in wanted and "cold_csv" not in wanted:
-        raise SystemExit("bench: the night runs on the cold CSV warehouse: add cold_csv to --measure")
+    for after in ("night", "publish"):
+        if after in wanted and "cold_csv" not in wanted:
+            raise SystemExit(f"bench: the {after} runs on the cold CSV warehouse: add cold_csv to --measure")
     return wanted
 
 
@@ -299,6 +322,9 @@ def _result(n: int, gen_s: float, sizes: dict[str, Any], m: dict[str, dict[str, 
         "incremental_peak_rss_mb": get("night", "peak_rss_mb"),
         "incremental_share_of_cold": m["night"]["wall_s"] / m["cold_csv"]["wall_s"] if "night" in m else None,
         "incremental_step_s": get("night", "steps"),
+        "publish_after_run_s": get("publish", "publish_after_run_s"),
+        "publish_unchanged_s": get("publish", "publish_s"),
+        "publish_unchanged_rewrote": get("publish", "publish_rewrote"),
     }
 
 
@@ -327,6 +353,10 @@ def _print_table(r: dict[str, Any]) -> None:
         print(f"Dagster overhead ({r['dagster_overhead_method']}): {', '.join(overheads)}")
     if r["incremental_share_of_cold"] is not None:
         print(f"incremental = {100 * r['incremental_share_of_cold']:.1f} % of cold CSV")
+    if r.get("publish_unchanged_s") is not None:
+        print(f"publish with nothing changed: {r['publish_unchanged_s']:.2f} s "
+              f"(the first publish after the run, which catches up with its completion marks: "
+              f"{r['publish_after_run_s']:.2f} s)")
     for label, key in (("cold CSV", "cold_csv_dagster_step_s"), ("night", "incremental_step_s")):
         if r.get(key):
             longest = ", ".join(f"{k} {v:.1f}" for k, v in list(r[key].items())[:10])

@@ -8,14 +8,20 @@ import pytest
 from devtools.bench import OVERHEAD_METHOD, _wanted, fresh, run_bench, stages_of
 
 REQUIRED = {"versions", "baseline_csv_s", "cold_csv_s", "cold_jsonl_s", "incremental_s", "cold_csv_peak_rss_mb",
-            "cold_csv_stages_s", "cold_jsonl_stages_s", "dagster_overhead_csv_s"}
+            "cold_csv_stages_s", "cold_jsonl_stages_s", "dagster_overhead_csv_s", "publish_unchanged_s"}
 
 
 def test_bench_smoke(tmp_path, capsys):
+    """Every measurement but the JSONL run (the same Dagster run on another reader; the readers
+    have their own tests): that keeps the suite short."""
     out = tmp_path / "bench.json"
-    assert run_bench(Namespace(versions=2000, workdir=tmp_path / "work", out=out, seed=3)) == 0
+    args = Namespace(versions=2000, workdir=tmp_path / "work", out=out, seed=3, measure="cold_csv,night,publish")
+    assert run_bench(args) == 0
     result = json.loads(out.read_text())
     assert set(result) >= REQUIRED
+    assert result["cold_jsonl_s"] is None  # not asked for
+    # After the night's own publish nothing has changed: the publish rewrites nothing.
+    assert result["publish_unchanged_s"] > 0 and result["publish_unchanged_rewrote"] is False
     assert result["versions"] == 2000 and result["incremental_rows"] > 0
     # The stages are the declared jobs' own steps by asset group: no hand-wired copy of the work.
     stages = result["cold_csv_stages_s"]
@@ -34,6 +40,7 @@ def test_bench_smoke(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "x baseline" in out and OVERHEAD_METHOD in out
     assert "longest Dagster steps, night (s):" in out
+    assert "publish with nothing changed:" in out
 
 
 def test_fresh_removes_the_database_its_wal_and_spill_folder_and_nothing_else(tmp_path):
@@ -59,5 +66,7 @@ def test_stages_group_steps_by_asset_group_and_checks():
 def test_bench_refuses_a_night_without_its_cold_run():
     with pytest.raises(SystemExit, match="cold_csv"):
         _wanted("night")
+    with pytest.raises(SystemExit, match="cold_csv"):
+        _wanted("publish")
     with pytest.raises(SystemExit, match="unknown"):
         _wanted("direct_csv")  # the hand-wired path is gone
