@@ -101,7 +101,7 @@ def publish(
     remove_leftovers(warehouse)
     started = time.perf_counter()
     current = current_stamps(con) if stamps.checkpoint(con) else {}
-    before = stamps.previous(target, folder, version) if reuse and current and previous_set else {}
+    before, marks = stamps.previous(target, folder, version) if reuse and current and previous_set else ({}, {})
     if before and before == current:
         log.info(
             "publish: nothing changed since the last publish (%d tables, compared by their stamps in %.1fs): "
@@ -110,6 +110,8 @@ def publish(
         )
         return target
     unchanged = {name for name, stamp in current.items() if before.get(name) == stamp}
+    moved = stamps.moved_since(con, marks) if before else stamps.UNKNOWN
+    new_marks = stamps.watermarks(con)
     timings: dict[str, float] = {}
     # Files DuckDB creates (the temporary copy, its WAL) are never readable by others, also
     # while they are written or left by a kill (the umask is restored right after).
@@ -123,7 +125,7 @@ def publish(
             sync = _attach_previous(con, target, tmp, version) if reuse else None
             if sync is not None:
                 try:
-                    tables, stats, fingerprints = _sync_tables(con, unchanged)
+                    tables, stats, fingerprints = _sync_tables(con, unchanged, moved)
                 except duckdb.Error as exc:  # a damaged or unexpected previous copy: start afresh
                     log.warning("publish: updating the previous copy failed (%s); writing it afresh", exc)
                     con.execute("DETACH publish_target")
@@ -153,7 +155,7 @@ def publish(
     os.replace(tmp, target)
     _swap_link(folder, new_set)
     if current:
-        stamps.save(target, folder, version, current, FILE_MODE)
+        stamps.save(target, folder, version, current, FILE_MODE, new_marks)
     how = (
         "afresh" if stats is None else
         f"updated: {stats['tables_changed']} of {len(tables)} tables changed, "
@@ -358,13 +360,31 @@ def _fingerprint_sql(relation: str, columns: list[str]) -> str:
     return f"SELECT count(*), coalesce(sum({_row_hash(columns)}::HUGEINT), 0) FROM {relation} x"
 
 
+def _changed_rows(source: str, columns: list[str], moved: stamps.Moved) -> str | None:
+    """A condition on ``x`` that holds for every row of ``source`` the logs say can have changed
+    since the last publish; None: any row may have. A mart window table changes only in the
+    windows a refresh recomputed (every refresh logs the days its windows span); core.cases only
+    in the cases merged from later batches (cases are replaced, never removed)."""
+    spec = tables.BY_NAME.get(source)
+    if (spec is not None and spec.schema == "mart" and spec.scope == "window" and moved.spans
+            and {"period_start", "period_end"} <= set(columns)):
+        return "(" + " OR ".join(
+            f"(x.period_end >= DATE {sql_literal(first)} AND x.period_start <= DATE {sql_literal(last)})"
+            for first, last in sorted(set(moved.spans))
+        ) + ")"
+    if source == "core.cases" and moved.batch_after is not None and {"case_id", "batch_id"} <= set(columns):
+        return f"x.case_id IN (SELECT case_id FROM core.cases WHERE batch_id > {int(moved.batch_after)})"
+    return None
+
+
 def _sync_tables(
-    con: duckdb.DuckDBPyConnection, unchanged: set[str] = frozenset(),
+    con: duckdb.DuckDBPyConnection, unchanged: set[str] = frozenset(), moved: stamps.Moved = stamps.UNKNOWN,
 ) -> tuple[list[str], dict[str, int], dict[str, tuple[int, int]]]:
     """Bring the attached previous copy up to date with the warehouse; return the published
     table names (as _copy_tables), what was done, and the (rows, hash sum) fingerprints of
     the tables it computed on the way. ``unchanged``: tables whose stamp says the previous copy
-    holds them as they are (not compared)."""
+    holds them as they are (not compared); ``moved``: what the logs say changed since the last
+    publish (only those rows are compared)."""
     existing = list_tables(con)
     stats = {"tables_changed": 0, "rows_deleted": 0, "rows_inserted": 0}
     fingerprints: dict[str, tuple[int, int]] = {}
@@ -388,7 +408,10 @@ def _sync_tables(
             stats["rows_inserted"] += con.execute(f"SELECT count(*) FROM publish_target.{name}").fetchone()[0]
             continue
         started = time.perf_counter()
-        deleted, inserted, fingerprints[name] = _sync_rows(con, source, name, [c for c, _, _ in kept])
+        columns = [c for c, _, _ in kept]
+        deleted, inserted, whole = _sync_rows(con, source, name, columns, _changed_rows(source, columns, moved))
+        if whole is not None:
+            fingerprints[name] = whole
         log.debug("publish: %s: %d rows replaced by %d (%.1fs)", name, deleted, inserted, time.perf_counter() - started)
         if deleted or inserted:
             stats["tables_changed"] += 1
@@ -411,19 +434,23 @@ def _sync_tables(
 
 
 def _sync_rows(
-    con: duckdb.DuckDBPyConnection, source: str, name: str, columns: list[str]
-) -> tuple[int, int, tuple[int, int]]:
+    con: duckdb.DuckDBPyConnection, source: str, name: str, columns: list[str], within: str | None = None
+) -> tuple[int, int, tuple[int, int] | None]:
     """Make publish_target.<name> hold the source's rows: the rows found on one side only
     (compared by their hash within their segment) are deleted or inserted, the others stay.
-    Returns (rows deleted, rows inserted, the source's whole-table fingerprint)."""
+    ``within``: a condition on ``x`` that holds for every row that can have changed (only those
+    are compared). Returns (rows deleted, rows inserted, the source's whole-table fingerprint,
+    None when only some rows were compared)."""
     key = _segment_key(name, columns)
     target = f"publish_target.{name}"
     fields = [*key, "h"]
     select = ", ".join([*(f'x."{k}"' for k in key), f"{_row_hash(columns)} AS h"])
     temps = ("publish_source_rows", "publish_target_rows", "publish_deleted", "publish_inserted")
+    where = f" WHERE {within}" if within else ""
     try:
         for temp, relation in zip(temps, (source, target), strict=False):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT x.rowid AS row_id, {select} FROM {relation} x")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {temp} AS SELECT x.rowid AS row_id, {select} FROM {relation} x{where}")
         match = " AND ".join(f'a."{f}" IS NOT DISTINCT FROM b."{f}"' for f in fields)
         for temp, a, b in (("publish_deleted", "publish_target_rows", "publish_source_rows"),
                            ("publish_inserted", "publish_source_rows", "publish_target_rows")):
@@ -432,19 +459,20 @@ def _sync_rows(
             f"SELECT {i} AS i, count(*) AS n, coalesce(sum(h::HUGEINT), 0) AS h FROM {temp}" for i, temp in enumerate(temps))
         (sn, sh), (tn, th), (dn, dh), (inn, ih) = [
             (n, h) for _, n, h in sorted(con.execute(totals).fetchall())]
+        whole = None if within else (sn, sh)
         if not dn and not inn and (sn, sh) == (tn, th):
-            return 0, 0, (sn, sh)
+            return 0, 0, whole
         # Rows present more than once on a side are not matched one by one: then (or when most
-        # rows changed) the table is rewritten whole.
-        if (tn - dn + inn, th - dh + ih) != (sn, sh) or dn > REWRITE_SHARE * tn:
-            return (*_rewrite(con, source, target, columns), (sn, sh))
+        # of a whole table's rows changed) the table is rewritten whole.
+        if (tn - dn + inn, th - dh + ih) != (sn, sh) or (not within and dn > REWRITE_SHARE * tn):
+            return (*_rewrite(con, source, target, columns), whole)
         con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT row_id FROM publish_deleted)")
         col_list = ", ".join(f'"{c}"' for c in columns)
         con.execute(
             f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM {source} "
             "WHERE rowid IN (SELECT row_id FROM publish_inserted)"
         )
-        return int(dn), int(inn), (sn, sh)
+        return int(dn), int(inn), whole
     finally:
         for temp in temps:
             con.execute(f"DROP TABLE IF EXISTS {temp}")

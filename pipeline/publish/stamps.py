@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -117,15 +118,16 @@ def _file_identity(path: Path) -> list[int] | None:
     return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
-def previous(analytics: Path, parquet_link: Path, storage_version: str) -> dict[str, str]:
+def previous(analytics: Path, parquet_link: Path, storage_version: str) -> tuple[dict[str, str], dict]:
     """The stamps of the tables as last published, if the analyst database and the Parquet set
-    are still the very files that publish wrote (else {}: compare everything). A publish that
-    replaced the files and died before saving its stamps leaves stamps that no longer match."""
+    are still the very files that publish wrote (else {}: compare everything), and the logs'
+    watermarks it kept. A publish that replaced the files and died before saving its stamps
+    leaves stamps that no longer match."""
     path = stamps_path(analytics)
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return {}, {}
     link = os.readlink(parquet_link) if parquet_link.is_symlink() else None
     if (
         not isinstance(saved, dict)
@@ -135,12 +137,66 @@ def previous(analytics: Path, parquet_link: Path, storage_version: str) -> dict[
         or saved.get("parquet_set") != link
         or not isinstance(saved.get("tables"), dict)
     ):
-        return {}
-    return {str(k): str(v) for k, v in saved["tables"].items()}
+        return {}, {}
+    marks = saved.get("watermarks")
+    return {str(k): str(v) for k, v in saved["tables"].items()}, marks if isinstance(marks, dict) else {}
 
 
-def save(analytics: Path, parquet_link: Path, storage_version: str, stamps: dict[str, str], mode: int) -> None:
-    """Keep ``stamps`` for the files just swapped in (written aside, then renamed over)."""
+def watermarks(con: duckdb.DuckDBPyConnection) -> dict[str, str | int | None]:
+    """How far the logs reached when the copy was published: the last mart refresh started and
+    the last batch merged into core.cases."""
+    refreshed = (
+        con.execute("SELECT max(refreshed_at)::VARCHAR FROM mart.refresh_log").fetchone()[0]
+        if table_exists(con, "mart.refresh_log") else None
+    )
+    merged = (
+        con.execute("SELECT max(batch_id) FROM core.merged_batches").fetchone()[0]
+        if table_exists(con, "core.merged_batches") else None
+    )
+    return {"refreshed_at": refreshed, "batch_id": merged}
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What the logs say changed since the last publish; None: not known (compare everything)."""
+
+    spans: list[tuple[str, str]] | None  # days spanned by the mart refreshes started since
+    batch_after: int | None  # core.cases rows from batches after this one are new or replaced
+    # (None also when no batch was merged since: then a change is not the merge's)
+
+
+UNKNOWN = Moved(None, None)
+
+
+def moved_since(con: duckdb.DuckDBPyConnection, saved_watermarks: dict | None) -> Moved:
+    """The refreshes and merges since ``saved_watermarks`` (as ``watermarks`` wrote them)."""
+    if not saved_watermarks:
+        return UNKNOWN
+    spans = None
+    if table_exists(con, "mart.refresh_log"):
+        spans = [
+            (str(a), str(b)) for a, b in con.execute(
+                "SELECT first_day, last_day FROM mart.refresh_log "
+                "WHERE ? IS NULL OR refreshed_at > CAST(? AS TIMESTAMP)",
+                [saved_watermarks.get("refreshed_at")] * 2,
+            ).fetchall()
+        ]
+        if any(a == "None" or b == "None" for a, b in spans):
+            spans = None  # a refresh without its span: every window may have moved
+    # Restricting core.cases to later batches is sound only when batches were merged since: a
+    # change with none (a hand edit) is compared whole.
+    batch = saved_watermarks.get("batch_id")
+    merged_since = isinstance(batch, int) and table_exists(con, "core.merged_batches") and con.execute(
+        "SELECT count(*) FROM core.merged_batches WHERE batch_id > ?", [batch]).fetchone()[0] > 0
+    return Moved(spans, batch if merged_since else None)
+
+
+def save(
+    analytics: Path, parquet_link: Path, storage_version: str, stamps: dict[str, str], mode: int,
+    marks: dict[str, str | int | None] | None = None,
+) -> None:
+    """Keep ``stamps`` (and the logs' ``marks``) for the files just swapped in (written aside,
+    then renamed over)."""
     path = stamps_path(analytics)
     saved = {
         "format": STAMP_FORMAT,
@@ -148,6 +204,7 @@ def save(analytics: Path, parquet_link: Path, storage_version: str, stamps: dict
         "analytics": _file_identity(analytics),
         "parquet_set": os.readlink(parquet_link) if parquet_link.is_symlink() else None,
         "tables": stamps,
+        "watermarks": marks or {},
     }
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(saved, indent=1, sort_keys=True), encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -105,3 +106,61 @@ def test_a_fresh_publish_keeps_stamps_and_the_next_one_reuses_them(night, caplog
     _publish(night, caplog, reuse=False)
     assert stamps.stamps_path(analytics_path(night)).is_file()
     assert "nothing changed since the last publish" in _publish(night, caplog)
+
+
+NIGHTS = (
+    # C02 (resolved on time in March) gets a later version: returned late, after its due date.
+    {"MaDonVi": "U1", "MaTTHC": "P1", "NgayCapNhat": "20250501000000", "MaHoSo": "C02", "TrangThaiHoSo": "10",
+     "KenhThucHien": "1", "MucDo": "4", "NgayTiepNhan": "20250220080000", "NgayHenTra": "20250305170000",
+     "NgayKetThucXuLy": "20250306080000", "NgayTra": "20250306090000"},
+    # A new case received in May, still in progress.
+    {"MaDonVi": "U1", "MaTTHC": "P1", "NgayCapNhat": "20250510000000", "MaHoSo": "C99", "TrangThaiHoSo": "4",
+     "KenhThucHien": "2", "MucDo": "4", "NgayTiepNhan": "20250505080000", "NgayHenTra": "20250512170000"},
+)
+
+
+@pytest.mark.parametrize("quick_rows", [stamps.QUICK_ROWS, 0], ids=["small tables hashed", "every table large"])
+def test_nights_compare_only_what_moved_and_equal_a_fresh_publish(
+    tmp_path, published_demo, caplog, monkeypatch, quick_rows
+):
+    """After each night (a late correction, then a new case), the copy updated from the rows the
+    logs say moved equals the same warehouse published afresh."""
+    from pipeline import marts
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
+    from pipeline.publish import analyst_copy
+    from pipeline.warehouse import open_warehouse
+    from tests.conftest import FIXTURES
+    from tests.pipeline.publish.test_publish import _analyst_view
+
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(FIXTURES / "seeds"))
+    monkeypatch.setattr(stamps, "QUICK_ROWS", quick_rows)
+    warehouse = _night(tmp_path, published_demo)
+    _publish(warehouse, caplog)  # from here on the stamps and the logs' watermarks are trusted
+    compared: list[tuple[str, str]] = []
+    original = analyst_copy._changed_rows
+
+    def spy(source, columns, moved):
+        within = original(source, columns, moved)
+        if within:
+            compared.append((source, within))
+        return within
+
+    monkeypatch.setattr(analyst_copy, "_changed_rows", spy)
+    for i, case in enumerate(NIGHTS):
+        path = tmp_path / f"night{i}.jsonl"
+        path.write_text(json.dumps(case) + "\n", encoding="utf-8")
+        with open_warehouse(warehouse) as con:
+            land_file(con, path)
+            merge_pending_batches(con)
+            marts.refresh(con, marts.windows_for_days(*marts.pending_day_range(con)))
+        compared.clear()
+        assert "nothing changed" not in _publish(warehouse, caplog)
+        assert {"core.cases", "mart.unit_period_stats"} <= {s for s, _ in compared}
+        fresh = tmp_path / f"fresh{i}"
+        fresh.mkdir()
+        shutil.copy(warehouse, fresh / "warehouse.duckdb")
+        _publish(fresh / "warehouse.duckdb", caplog, reuse=False)
+        assert _analyst_view(warehouse) == _analyst_view(fresh / "warehouse.duckdb")
+    with duckdb.connect(str(analytics_path(warehouse)), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM core.cases WHERE case_id = 'C99'").fetchone() == (1,)
