@@ -58,7 +58,8 @@ def test_reader_never_sees_a_lock_or_half_written_table(tmp_path, fixtures, monk
         stdout=subprocess.PIPE, text=True,
     )
     try:
-        for i, name in enumerate(("metrics_cases.jsonl", "cases_small.jsonl", "cases_vi_nfd_semicolon_bom.csv")):
+        # A first publish, then one over it while the reader keeps reading.
+        for i, name in enumerate(("metrics_cases.jsonl", "cases_small.jsonl")):
             inbox = tmp_path / f"inbox{i}"
             inbox.mkdir()
             shutil.copy(fixtures / name, inbox)
