@@ -15,7 +15,7 @@ The publish keeps the stamps of what it published beside the analyst database; t
 compares. Every stamp equal (and the analyst files the same ones): nothing to write. Otherwise
 only the tables whose stamp moved are compared row by row and rewritten (analyst_copy). A hand
 edit of a large table that neither changes its row count nor writes new storage is not seen:
-``publish(..., reuse=False)`` writes everything afresh.
+delete the stamps file (``stamps_path``) and the next publish compares every row.
 """
 
 from __future__ import annotations

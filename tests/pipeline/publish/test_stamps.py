@@ -164,3 +164,11 @@ def test_nights_compare_only_what_moved_and_equal_a_fresh_publish(
         assert _analyst_view(warehouse) == _analyst_view(fresh / "warehouse.duckdb")
     with duckdb.connect(str(analytics_path(warehouse)), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM core.cases WHERE case_id = 'C99'").fetchone() == (1,)
+
+
+def test_without_the_stamps_file_every_row_is_compared(night, caplog):
+    """The README's remedy after a hand edit no stamp sees: delete the stamps file."""
+    stamps.stamps_path(analytics_path(night)).unlink()
+    text = _publish(night, caplog)
+    assert "nothing changed" not in text and "updated:" in text
+    assert "nothing changed since the last publish" in _publish(night, caplog)
