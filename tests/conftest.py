@@ -90,3 +90,9 @@ def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         marts.refresh(connection, marts.windows_for_days(*days))
         publish(connection, warehouse)
     return root
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first: with two workers the long ones then overlap the many
+    short ones instead of running alone at the end (the order within each group is kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -74,6 +74,7 @@ def test_backfill_rejects_a_month_label(tmp_path, capsys):
     assert code == 2 and "not a quarter label" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs_as_a_process(inbox, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline", "-q", "run", "--inbox", str(inbox), "--warehouse", str(tmp_path / "w.duckdb")],

@@ -49,6 +49,7 @@ def test_run_prints_a_few_plain_lines_and_its_summary(landed):
     assert "Headline rates, latest closed quarter" in done.stdout  # the closing summary
 
 
+@pytest.mark.slow
 def test_backfill_is_quiet_and_ends_with_its_summary(landed):
     env, _ = landed
     done = pipeline("backfill", "--quarters", "2025-Q1..2025-Q2", env=env)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.cli import main
 from tests.app.test_summary_busy import _published_warehouse
 
@@ -32,6 +34,7 @@ def _summary_loop(warehouse: Path, stop: Path) -> subprocess.Popen:
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_readers_in_a_loop_never_break_a_whole_run(tmp_path, fixtures, monkeypatch, capsys):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     monkeypatch.setenv("DVC_LOCK_WAIT_S", "60")

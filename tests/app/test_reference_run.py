@@ -8,6 +8,7 @@ import shutil
 
 import dagster as dg
 import duckdb
+import pytest
 from openpyxl import load_workbook
 
 from app.cli import main
@@ -17,6 +18,7 @@ from pipeline.publish.analyst_copy import analytics_path, parquet_path
 NEW_NAME = "Sở Đổi Tên Thử Nghiệm"
 
 
+@pytest.mark.slow
 def test_a_rename_and_a_new_target_alone_reach_every_output(tmp_path, fixtures, monkeypatch, capsys):
     seeds = tmp_path / "seeds"
     shutil.copytree(fixtures / "seeds", seeds)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from app.cli import main
 
@@ -34,6 +35,7 @@ def _level_vs_units(warehouse: Path) -> tuple[int, int]:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_run_killed_between_unit_mart_and_rollups_is_completed_by_the_next(tmp_path, fixtures, monkeypatch, capsys):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     inbox = tmp_path / "inbox"

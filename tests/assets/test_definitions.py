@@ -92,6 +92,7 @@ def landed(tmp_path, fixtures, monkeypatch):
     return warehouse, instance
 
 
+@pytest.mark.slow
 def test_backfill_over_many_quarters_is_one_run(landed):
     warehouse, instance = landed
     result = materialize(
@@ -155,6 +156,7 @@ def test_multi_day_pull_backfill_is_one_run_against_the_local_portal(tmp_path, m
     assert meta["window"].value == "[2025-01-01 00:00, 2025-02-01 00:00)"
 
 
+@pytest.mark.slow
 def test_pull_command_lands_and_refreshes(tmp_path, monkeypatch, capsys, fixtures):
     import duckdb
 
@@ -178,6 +180,7 @@ def test_pull_command_lands_and_refreshes(tmp_path, monkeypatch, capsys, fixture
     con.close()
 
 
+@pytest.mark.slow
 def test_after_ingest_sensor_requests_only_the_touched_quarters(landed):
     from assets.sensors import marts_run_request
 

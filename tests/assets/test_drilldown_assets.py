@@ -35,6 +35,7 @@ def _materialized(instance) -> set[str]:
     }
 
 
+@pytest.mark.slow
 def test_drilldown_assets_checks_and_publication(landed):
     warehouse, instance = landed
     result = materialize(("mart", "publish"), warehouse=warehouse, tags=Q1, instance=instance)

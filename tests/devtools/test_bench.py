@@ -11,6 +11,7 @@ REQUIRED = {"versions", "baseline_csv_s", "cold_csv_s", "cold_jsonl_s", "increme
             "cold_csv_stages_s", "cold_jsonl_stages_s", "dagster_overhead_csv_s", "publish_unchanged_s"}
 
 
+@pytest.mark.slow
 def test_bench_smoke(tmp_path, capsys):
     """Every measurement but the JSONL run (the same Dagster run on another reader; the readers
     have their own tests): that keeps the suite short."""

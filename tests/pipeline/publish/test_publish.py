@@ -28,6 +28,7 @@ from pipeline.publish.analyst_copy import (
 )
 
 
+@pytest.mark.slow
 def test_published_database_has_marts_and_no_personal_data(tmp_path, fixtures, monkeypatch):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     inbox = tmp_path / "inbox"
@@ -49,6 +50,7 @@ def test_published_database_has_marts_and_no_personal_data(tmp_path, fixtures, m
     con.close()
 
 
+@pytest.mark.slow
 def test_reader_never_sees_a_lock_or_half_written_table(tmp_path, fixtures, monkeypatch):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     warehouse = tmp_path / "w.duckdb"
