@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 import time
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", type=Path, help="a checkout to import the pipeline from")
     parser.add_argument("--scratch", type=Path, default=Path("bench-out/publish-scratch"))
     args = parser.parse_args(argv)
+    # Each publish logs its own breakdown (database, Parquet) on stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("pipeline.publish").setLevel(logging.INFO)
     if args.code:
         sys.path.insert(0, str(args.code.resolve()))
     from pipeline import marts
