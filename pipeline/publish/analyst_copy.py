@@ -139,6 +139,8 @@ def publish(
             written = _write_parquet_set(
                 con, tables, new_set, previous_set if reuse else None, fingerprints,
                 unchanged if sync is not None else set(),
+                # A stamp that moved while the stamps were trusted: the file is rewritten unhashed.
+                set(current) - unchanged if sync is not None and before else set(),
             )
             timings["parquet"] = time.perf_counter() - started
         finally:
@@ -510,11 +512,13 @@ def _write_parquet_set(
     previous: Path | None = None,
     fingerprints: dict[str, tuple[int, int]] | None = None,
     unchanged: set[str] = frozenset(),
+    moved: set[str] = frozenset(),
 ) -> int:
     """One Parquet file per published table, read from publish_target, plus the dictionary.
     A file of ``previous`` with the same content fingerprint is hard-linked instead of written
     (``fingerprints``: those already known, by table; ``unchanged``: tables whose stamp did not
-    move, linked unread). Returns the number of files written."""
+    move, linked unread; ``moved``: tables whose stamp moved, written without hashing their
+    rows first). Returns the number of files written."""
     folder.mkdir()
     os.chmod(folder, FOLDER_MODE)
     dictionary: list[tuple[str, str, str, str]] = []  # (table, column, type, meaning)
@@ -525,7 +529,8 @@ def _write_parquet_set(
         path = parquet_file(folder, name)
         old = parquet_file(previous, name) if previous is not None else None
         if not (name in unchanged and old is not None and old.is_file() and _link(old, path)):
-            written += _write_parquet_file(con, name, columns, path, old, (fingerprints or {}).get(name))
+            written += _write_parquet_file(
+                con, name, columns, path, old, (fingerprints or {}).get(name), hashed=name not in moved)
         os.chmod(path, FILE_MODE)
         dictionary.append((name, "", "", table_doc))
         dictionary += [(name, c, PARQUET_TYPES.get(t, t), doc) for c, t, doc in columns]
@@ -540,16 +545,21 @@ def _write_parquet_file(
     path: Path,
     old: Path | None,
     known: tuple[int, int] | None,
+    *,
+    hashed: bool = True,
 ) -> int:
     """Write publish_target.<name> to ``path``, or hard-link ``old`` when it holds the same
     content fingerprint (``known``: the table's (rows, hash sum) if already computed).
-    Returns 1 if a file was written."""
+    ``hashed=False``: write it without computing the fingerprint (it is recorded as unknown, so
+    a later comparison by content rewrites the file). Returns 1 if a file was written."""
     names = [c for c, _, _ in columns]
-    n, h = known or con.execute(_fingerprint_sql(f"publish_target.{name}", names)).fetchone()
-    signature = hashlib.sha256(repr([(c, t) for c, t, _ in columns]).encode()).hexdigest()[:16]
-    fingerprint = f"{n}:{h}:{signature}"
-    if old is not None and _previous_fingerprint(old) == fingerprint and _link(old, path):
-        return 0
+    fingerprint = "unhashed"
+    if hashed or known:
+        n, h = known or con.execute(_fingerprint_sql(f"publish_target.{name}", names)).fetchone()
+        signature = hashlib.sha256(repr([(c, t) for c, t, _ in columns]).encode()).hexdigest()[:16]
+        fingerprint = f"{n}:{h}:{signature}"
+        if old is not None and _previous_fingerprint(old) == fingerprint and _link(old, path):
+            return 0
     select = ", ".join(
         f'CAST("{c}" AS {PARQUET_TYPES[t]}) AS "{c}"' if t in PARQUET_TYPES else f'"{c}"' for c, t, _ in columns
     )
