@@ -46,13 +46,41 @@ def warehouse_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[..
         if name not in built:
             folder = tmp_path_factory.mktemp(f"template-{name}")
             path = folder / "warehouse.duckdb"
-            with open_warehouse(path) as connection:
-                build(connection, folder)
-                connection.execute("CHECKPOINT")
+            # The same template whichever test asks first: no other test's settings leak in.
+            with pytest.MonkeyPatch.context() as env:
+                for key in [k for k in os.environ if k.startswith("DVC_") and k not in TEMPLATE_SETTINGS]:
+                    env.delenv(key)
+                with open_warehouse(path) as connection:
+                    build(connection, folder)
+                    connection.execute("CHECKPOINT")
             built[name] = path
         return built[name]
 
     return template
+
+
+# The settings a template is built with, taken from the test that asks for it.
+TEMPLATE_SETTINGS = ("DVC_PII_KEY", "DVC_SEEDS_DIR")
+
+
+def _land_metrics_cases(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    from pipeline import marts
+    from pipeline.ingest.core import merge_pending_batches
+    from pipeline.ingest.landing import land_file
+
+    result = land_file(con, FIXTURES / "metrics_cases.jsonl")
+    assert result.records_quarantined == 0, result.reasons_preview
+    merge_pending_batches(con)
+    marts.refresh_all(con)
+
+
+@pytest.fixture
+def metrics_cases_template(warehouse_templates, monkeypatch) -> Path:
+    """tests/fixtures/metrics_cases.jsonl landed, merged and every window refreshed on the
+    fixture seeds (DVC_SEEDS_DIR is set for the test too): a closed warehouse built once per
+    session. Copy it before writing (``copied_warehouse``, or ``shutil.copy``)."""
+    monkeypatch.setenv("DVC_SEEDS_DIR", str(FIXTURES / "seeds"))
+    return warehouse_templates("metrics_cases", _land_metrics_cases)
 
 
 def copied_warehouse(template: Path, warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 from openpyxl import load_workbook
 
 from app.cli import main
-from pipeline import marts
-from pipeline.ingest.core import merge_pending_batches
-from pipeline.ingest.landing import land_file
 from pipeline.publish.analyst_copy import analytics_path
-from pipeline.warehouse import open_warehouse
 
 
 @pytest.fixture
-def warehouse(tmp_path, fixtures, monkeypatch):
+def warehouse(tmp_path, fixtures, monkeypatch, metrics_cases_template):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     monkeypatch.delenv("DVC_AS_OF", raising=False)
     path = tmp_path / "w.duckdb"
-    with open_warehouse(path) as con:
-        land_file(con, fixtures / "metrics_cases.jsonl")
-        merge_pending_batches(con)
-        marts.refresh_all(con)
+    shutil.copy(metrics_cases_template, path)  # metrics_cases.jsonl landed and refreshed (conftest)
     return path
 
 

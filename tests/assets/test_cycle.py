@@ -3,6 +3,7 @@ partitioned by period label, run by issue_job, requested by the daily schedule (
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import dagster as dg
@@ -11,23 +12,18 @@ import pytest
 from app.runner import Runner, step_metadata
 from assets.definitions import defs
 from assets.schedules import issue_run_requests
-from pipeline import marts, periods
+from pipeline import periods
 from pipeline.cycle import issue
-from pipeline.ingest.core import merge_pending_batches
-from pipeline.ingest.landing import land_file
 from pipeline.reports.issue_files import write_issue_files
 from pipeline.warehouse import open_warehouse
 
 
 @pytest.fixture
-def warehouse(tmp_path, fixtures, monkeypatch):
+def warehouse(tmp_path, fixtures, monkeypatch, metrics_cases_template):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     monkeypatch.setenv("DVC_REPORTS_DIR", str(tmp_path / "reports"))
     path = tmp_path / "w.duckdb"
-    with open_warehouse(path) as con:
-        land_file(con, fixtures / "metrics_cases.jsonl")
-        merge_pending_batches(con)
-        marts.refresh_all(con)
+    shutil.copy(metrics_cases_template, path)  # metrics_cases.jsonl landed and refreshed (conftest)
     return path
 
 

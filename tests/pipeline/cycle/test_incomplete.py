@@ -6,16 +6,15 @@ on an explicit, recorded confirmation. The fixture's newest NgayCapNhat is 20/04
 from __future__ import annotations
 
 import io
+import shutil
 from contextlib import redirect_stdout
 from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import marts, periods
+from pipeline import periods
 from pipeline.cycle import issue, timeline
-from pipeline.ingest.core import merge_pending_batches
-from pipeline.ingest.landing import land_file
 from pipeline.reports import summary
 from pipeline.reports.dashboard import write_dashboard
 from pipeline.reports.issue_files import write_issue_files
@@ -27,13 +26,10 @@ REACH = "số liệu đến ngày 20/04/2025"
 
 
 @pytest.fixture
-def warehouse(tmp_path, fixtures, monkeypatch):
+def warehouse(tmp_path, fixtures, monkeypatch, metrics_cases_template):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     path = tmp_path / "w.duckdb"
-    with open_warehouse(path) as con:
-        land_file(con, fixtures / "metrics_cases.jsonl")
-        merge_pending_batches(con)
-        marts.refresh_all(con)
+    shutil.copy(metrics_cases_template, path)  # metrics_cases.jsonl landed and refreshed (conftest)
     return path
 
 

@@ -7,6 +7,7 @@ issuing leaves no half issue."""
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from datetime import date, datetime
 from pathlib import Path
@@ -34,13 +35,10 @@ LATE_CASE = {
 
 
 @pytest.fixture
-def warehouse(tmp_path, fixtures, monkeypatch):
+def warehouse(tmp_path, fixtures, monkeypatch, metrics_cases_template):
     monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
     path = tmp_path / "w.duckdb"
-    with open_warehouse(path) as con:
-        land_file(con, fixtures / "metrics_cases.jsonl")
-        merge_pending_batches(con)
-        marts.refresh_all(con)
+    shutil.copy(metrics_cases_template, path)  # metrics_cases.jsonl landed and refreshed (conftest)
     return path
 
 

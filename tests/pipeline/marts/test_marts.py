@@ -11,21 +11,13 @@ from pipeline import marts, periods
 from pipeline.ingest.core import merge_pending_batches
 from pipeline.ingest.landing import land_file
 from pipeline.quality import checks
-from tests.conftest import FIXTURES, copied_warehouse
-
-
-def _load_metrics_cases(con, folder) -> None:
-    result = land_file(con, FIXTURES / "metrics_cases.jsonl")
-    assert result.records_quarantined == 0, result.reasons_preview
-    merge_pending_batches(con)
-    marts.refresh_all(con)
+from tests.conftest import copied_warehouse
 
 
 @pytest.fixture
-def loaded(warehouse_templates, warehouse_path, fixtures, monkeypatch):
+def loaded(metrics_cases_template, warehouse_path):
     """metrics_cases.jsonl landed and every window refreshed (built once, copied per test)."""
-    monkeypatch.setenv("DVC_SEEDS_DIR", str(fixtures / "seeds"))
-    yield from copied_warehouse(warehouse_templates("metrics_cases", _load_metrics_cases), warehouse_path)
+    yield from copied_warehouse(metrics_cases_template, warehouse_path)
 
 
 def row(con, grain, label, unit):
