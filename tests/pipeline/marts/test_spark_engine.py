@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.bench_spark import count_differences, mart_tables
 from pipeline import marts, periods
 from pipeline.marts import index766, spark_engine
 from pipeline.warehouse import open_warehouse
@@ -174,6 +175,15 @@ def test_the_comparison_sees_one_changed_cell(engines, tmp_path):
     differences = cell_differences(con, marts.UNIT_TABLE, "a", "b")
     assert len(differences) == 1 and "new_total" in differences[0]
     assert cell_differences(con, marts.LEVEL_TABLE, "a", "b") == []
+    # devtools/bench_spark.py's comparison (in SQL, for 1M-version marts) sees it too
+    assert count_differences(con, marts.UNIT_TABLE, "a", "b") == 1
+    assert count_differences(con, marts.LEVEL_TABLE, "a", "b") == 0
+
+
+def test_the_benchmark_compares_the_same_tables_and_finds_them_equal(both):
+    """devtools/bench_spark.py empties and compares exactly the tables this module compares."""
+    assert mart_tables() == COMPARED
+    assert {t: count_differences(both, t, "on_duckdb", "on_spark") for t in COMPARED} == dict.fromkeys(COMPARED, 0)
 
 
 def test_the_session_pins_the_time_zone_whatever_is_asked(engines):
