@@ -44,10 +44,12 @@ issue_job = dg.define_asset_job(
 
 # The marts computed elsewhere (`backfill --engine spark`, pipeline/marts/spark_engine.py): the
 # rest of marts_job over the tables it wrote (period status, restatements, analyst copy, reports).
+# Every table the engine writes is listed, the index's too: the job must not recompute over them.
 SPARK_COMPUTED_MARTS: tuple[tuple[str, str], ...] = (
     ("mart", "unit_period_stats"), ("mart", "level_period_stats"), ("mart", "target_attainment"),
     ("mart", "procedure_period_stats"), ("mart", "field_period_stats"),
     ("mart", "procedure_province_stats"), ("mart", "late_cases"),
+    ("mart", "index766_cases"), ("mart", "index766_scores"),
 )
 
 marts_publish_job = dg.define_asset_job(

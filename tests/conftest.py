@@ -12,6 +12,32 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 os.environ.setdefault("DVC_PII_KEY", "test-pii-key")
 
+# Modules whose tests must all run on ONE xdist worker: their module fixture is costly (the
+# Spark engine's: a JVM and a whole engine run, ~1 min on 2 cores) and would otherwise run once
+# per worker, both at once. (pytest-xdist's own `--dist loadgroup` no longer groups under
+# pytest 9.2: pytest-xdist issue #1386.)
+ONE_WORKER_MODULES = ("tests/pipeline/marts/test_spark_engine.py", "tests/app/test_backfill_spark.py")
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test is scheduled in: its module for ONE_WORKER_MODULES, else itself."""
+    module = nodeid.split("::", 1)[0]
+    return module if module.endswith(ONE_WORKER_MODULES) else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without the plugin
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`-n N` (dist "load"): as load, but each of ONE_WORKER_MODULES on one worker."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return OneWorkerModules(config, log)
+
 
 @pytest.fixture
 def fixtures() -> Path:

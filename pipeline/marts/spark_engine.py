@@ -9,8 +9,14 @@ rows and refresh log), in one DuckDB transaction.
 
 The SQL is the DuckDB refresh's own (pipeline/marts/statements.py composes it from sql/marts/),
 transpiled by pipeline/marts/spark_sql.py; the steps follow refresh(): unit, level, targets,
-drill-down (procedure, field, procedure-province), late cases. Spark needs no batches: it
-spills what does not fit in memory.
+drill-down (procedure, field, procedure-province), late cases, the Decision-766 index
+(docs/definitions.md §7). Spark needs no batches: it spills what does not fit in memory.
+
+One per-case input of the index is derived on DuckDB while exporting: index766_case_facts.sql
+parses the portal's JSON fields (fee lines, supplement requests) with the landing's macros
+(portal_ts, vnd_amount: sql/macros.sql), which have no Spark form; a Spark copy of the landing's
+date parser would be a second source. It is one narrow row per case (no personal data), from the
+same scan of core.cases the export makes anyway; the index's windows are computed on Spark.
 
 Instants are naive local times (UTC+7 already applied at landing). The session reads and
 computes them as TIMESTAMP_NTZ in a pinned UTC session zone, so no zone rule ever shifts a
@@ -36,8 +42,9 @@ from sqlglot import exp
 from pipeline import periods
 from pipeline.db import read_sql, render_sql, table_exists, transaction
 from pipeline.ingest.reference import load_reference
+from pipeline.marts import index766 as index766_marts
 from pipeline.marts import spark_sql
-from pipeline.marts.scope import target_as_of_rows
+from pipeline.marts.scope import build_case_facts, target_as_of_rows
 from pipeline.marts.statements import (
     ALL_CASES,
     DRILL_TABLES,
@@ -97,9 +104,11 @@ DEFAULT_CONF = {
 LOCAL_CONF = {"spark.sql.shuffle.partitions": "8", "spark.default.parallelism": "8"}
 
 # Mart tables in the order they are written back, with the rows each replaces.
-WRITE_ORDER = (UNIT_TABLE, LEVEL_TABLE, TARGET_TABLE, *DRILL_TABLES, LATE_TABLE)
+WRITE_ORDER = (UNIT_TABLE, LEVEL_TABLE, TARGET_TABLE, *DRILL_TABLES, LATE_TABLE, *index766_marts.INDEX766_TABLES)
 # Tables Spark computes itself (never exported).
 COMPUTED = {HISTORY_TABLE, *WRITE_ORDER}
+# The per-case input of the index derived on DuckDB by the export (see the module's docstring).
+INDEX766_FACTS = "index766_case_facts"
 
 TARGET_AS_OF_SCHEMA = "year INT, as_of_grain STRING, as_of_period STRING, window_start DATE, as_of_end DATE"
 PERIODS_SCHEMA = "period_grain STRING, period_label STRING, period_start DATE, period_end DATE"
@@ -180,6 +189,8 @@ def mart_sql() -> dict[str, str]:
         "field": field_select(),
         "procedure_province": procedure_province_select(),
         "late": late_select(),
+        "index766_cases": index766_marts.cases_select(),
+        "index766_scores": index766_marts.scores_select(),
     }
 
 
@@ -219,6 +230,20 @@ def export_inputs(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Pat
         )
         out[table] = path
     return out
+
+
+def export_index766_facts(con: duckdb.DuckDBPyConnection, folder: Path, windows: list[periods.Period]) -> dict[str, Path]:
+    """index766_case_facts.sql's rows (docs/definitions.md §7) for the population of the calendar
+    windows among ``windows`` (index766.population_filter), computed here on DuckDB, as a Parquet
+    file in ``folder``: the fee lines and supplement requests parsed by the landing's macros."""
+    cal = index766_marts.calendar_windows(windows)
+    build_case_facts(con, index766_marts.population_filter(cal))
+    con.execute(read_sql("marts/index766_case_facts.sql"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{INDEX766_FACTS}.parquet"
+    con.execute(f"COPY {INDEX766_FACTS} TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"DROP TABLE {INDEX766_FACTS}")
+    return {INDEX766_FACTS: path}
 
 
 class SparkMarts:
@@ -309,6 +334,14 @@ def compute(marts_on: SparkMarts, windows: list[periods.Period]) -> dict[str, Da
 
     marts_on.set_refresh_periods(windows, LATE_CANDIDATES)
     out[LATE_TABLE] = register(spark_sql.view_name(LATE_TABLE), marts_on.select(late_select()))
+
+    # index766.fill_windows: the calendar windows and their population; the scores read the
+    # index's cases and the unit mart just computed.
+    cal = index766_marts.calendar_windows(windows)
+    marts_on.set_refresh_periods(cal, index766_marts.population_filter(cal))
+    for table, select in ((index766_marts.CASES_TABLE, index766_marts.cases_select()),
+                          (index766_marts.SCORES_TABLE, index766_marts.scores_select())):
+        out[table] = register(spark_sql.view_name(table), marts_on.select(select))
     return out
 
 
@@ -386,7 +419,7 @@ def refresh(
     # Only our own subfolders are replaced: DVC_SPARK_WORKDIR may be a shared folder.
     for sub in ("in", "out"):
         shutil.rmtree(folder / sub, ignore_errors=True)
-    files = export_inputs(con, folder / "in")
+    files = export_inputs(con, folder / "in") | export_index766_facts(con, folder / "in", windows)
     timed("export")
     on = SparkMarts(spark)
     try:
@@ -409,6 +442,7 @@ def refresh(
         counts[UNIT_TABLE], counts[LEVEL_TABLE], counts[TARGET_TABLE], seconds,
         procedure_rows=counts[PROCEDURE_TABLE], field_rows=counts[FIELD_TABLE],
         procedure_province_rows=counts[PROCEDURE_PROVINCE_TABLE], late_rows=counts[LATE_TABLE],
+        index766_case_rows=counts[index766_marts.CASES_TABLE], index766_score_rows=counts[index766_marts.SCORES_TABLE],
         step_seconds=steps,
     )
     log.info(
@@ -422,7 +456,7 @@ def refresh(
 # publishes nothing either when one fails.
 BLOCKING_CHECKS = (
     checks.identity_violations, checks.carry_over_violations, checks.procedure_add_up_violations,
-    checks.field_add_up_violations, checks.late_case_count_violations,
+    checks.field_add_up_violations, checks.late_case_count_violations, checks.index766_add_up_violations,
 )
 
 

@@ -50,7 +50,10 @@ def test_spark_backfill_hands_the_engine_the_quarters_windows_and_settings_then_
         calls.append((sorted(windows), folder, conf, refreshable))
         for table in spark_engine.WRITE_ORDER:  # what a failed engine would leave: no rows
             con.execute(f"DELETE FROM {table}")
-        return marts.refresh(con, windows)
+        result = marts.refresh(con, windows)
+        # a score only this engine wrote: the publish job must not recompute the index over it
+        con.execute(f"UPDATE {marts.INDEX766_SCORES_TABLE} SET score = -1 WHERE period_label = 'cal-2025-Q1'")
+        return result
 
     monkeypatch.setattr(spark_engine, "spark_available", lambda: None)
     monkeypatch.setattr(spark_engine, "refresh", engine)
@@ -68,6 +71,10 @@ def test_spark_backfill_hands_the_engine_the_quarters_windows_and_settings_then_
     # the rest of marts_job ran: the analyst copy holds the recomputed marts
     with duckdb.connect(str(copy), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM mart.unit_period_stats").fetchone()[0] > 0
+        # the Decision-766 index is the engine's, as written (marts_publish_job leaves it alone)
+        scores = con.execute(f"SELECT count(*), count(*) FILTER (score = -1) FROM {marts.INDEX766_SCORES_TABLE} "
+                             "WHERE period_label = 'cal-2025-Q1'").fetchone()
+    assert scores[0] > 0 and scores[0] == scores[1]
 
 
 def test_spark_backfill_refuses_without_java_and_leaves_the_marts_alone(landed, monkeypatch, capsys):
@@ -95,4 +102,16 @@ def test_failed_checks_name_the_check_and_stay_silent_when_all_pass(landed):
         con.execute("UPDATE mart.unit_period_stats SET new_total = new_total + 1 "
                     "WHERE rowid = (SELECT min(rowid) FROM mart.unit_period_stats)")
         failed = spark_engine.failed_checks(con)
+        con.execute(f"UPDATE {marts.INDEX766_SCORES_TABLE} SET numerator = numerator + 1 "
+                    f"WHERE rowid = (SELECT min(rowid) FROM {marts.INDEX766_SCORES_TABLE})")
+        also_index = spark_engine.failed_checks(con)
     assert failed and failed[0].startswith("identity_violations: ")
+    assert [f.split(":")[0] for f in also_index if f not in failed] == ["index766_add_up_violations"]
+
+
+def test_the_publish_job_recomputes_none_of_the_tables_spark_wrote():
+    """marts_publish_job leaves out every asset of a table the engine writes (a new mart added
+    to the engine must be added to assets/jobs.py too, or the job would overwrite Spark's rows)."""
+    from assets.jobs import SPARK_COMPUTED_MARTS
+
+    assert {".".join(key) for key in SPARK_COMPUTED_MARTS} == set(spark_engine.WRITE_ORDER)

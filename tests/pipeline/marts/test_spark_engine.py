@@ -2,8 +2,9 @@
 
 One generated province data set (the 2025 reorganisation of seeds/, yearly targets, and cases
 moved between units across their versions) is refreshed on DuckDB; a copy of the warehouse,
-its marts emptied, is refreshed on Spark (local mode, one session for the module). Every cell
-of every mart table must be equal: counts exactly, DOUBLE columns within 1e-9; same column
+its marts emptied, is refreshed on Spark (local mode, one session and one engine run for the
+module; tests/conftest.py keeps the module on one xdist worker). Every cell of every mart table,
+the Decision-766 index's included, must be equal: counts exactly, DOUBLE columns within 1e-9; same column
 types. Skips only when pyspark or Java is missing (scripts/setup.sh installs both)."""
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.bench_spark import count_differences, mart_tables
 from pipeline import marts, periods
-from pipeline.marts import spark_engine
+from pipeline.marts import index766, spark_engine
 from pipeline.warehouse import open_warehouse
 
 pytestmark = pytest.mark.slow
@@ -128,6 +130,19 @@ def test_the_data_exercises_every_path(both):
     assert both.execute(f"SELECT count(*) FROM {db}.mart.target_attainment WHERE actual IS NOT NULL").fetchone()[0] > 0
     grains = {g for (g,) in both.execute(f"SELECT DISTINCT period_grain FROM {db}.mart.unit_period_stats").fetchall()}
     assert grains == set(periods.GRAINS)
+    # the index (docs/definitions.md §7): every calendar grain, unit and pooled province rows, zero
+    # denominators, each flag both ways, and status-5 cases judged by their first request
+    grains = {g for (g,) in both.execute(f"SELECT DISTINCT period_grain FROM {db}.mart.index766_scores").fetchall()}
+    assert grains == set(index766.CALENDAR_GRAINS)
+    levels = {u for (u,) in both.execute(f"SELECT DISTINCT unit_level FROM {db}.mart.index766_scores").fetchall()}
+    assert {"province_total", "unknown"} < levels
+    assert both.execute(f"SELECT count(*) FROM {db}.mart.index766_scores WHERE denominator = 0").fetchone()[0] > 0
+    flags = ("on_time", "payment_counted", "paid_online", "electronic_result", "reused_digitised", "vneid", "dissatisfied")
+    counts = both.execute(
+        f"SELECT count(*), {', '.join(f'count(*) FILTER ({f})' for f in flags)}, "
+        f"count(*) FILTER (status_code = '5' AND supplement_requests = 1) FROM {db}.mart.index766_cases"
+    ).fetchone()
+    assert all(0 < n < counts[0] for n in counts[1:]), counts
 
 
 def test_the_spark_marts_pass_the_blocking_checks_and_close_the_refresh(engines, both):
@@ -160,6 +175,15 @@ def test_the_comparison_sees_one_changed_cell(engines, tmp_path):
     differences = cell_differences(con, marts.UNIT_TABLE, "a", "b")
     assert len(differences) == 1 and "new_total" in differences[0]
     assert cell_differences(con, marts.LEVEL_TABLE, "a", "b") == []
+    # devtools/bench_spark.py's comparison (in SQL, for 1M-version marts) sees it too
+    assert count_differences(con, marts.UNIT_TABLE, "a", "b") == 1
+    assert count_differences(con, marts.LEVEL_TABLE, "a", "b") == 0
+
+
+def test_the_benchmark_compares_the_same_tables_and_finds_them_equal(both):
+    """devtools/bench_spark.py empties and compares exactly the tables this module compares."""
+    assert mart_tables() == COMPARED
+    assert {t: count_differences(both, t, "on_duckdb", "on_spark") for t in COMPARED} == dict.fromkeys(COMPARED, 0)
 
 
 def test_the_session_pins_the_time_zone_whatever_is_asked(engines):

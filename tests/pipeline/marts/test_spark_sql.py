@@ -10,7 +10,7 @@ import pytest
 
 sqlglot = pytest.importorskip("sqlglot", reason="sqlglot is in the optional extra: pip install -e '.[spark]'")
 
-from pipeline.marts import spark_sql  # noqa: E402
+from pipeline.marts import spark_engine, spark_sql  # noqa: E402
 from pipeline.marts.spark_engine import mart_sql, referenced  # noqa: E402
 
 
@@ -115,7 +115,8 @@ def test_every_mart_statement_transpiles_without_duckdb_only_constructs():
 
 def test_the_export_reads_only_the_named_columns():
     tables, columns = referenced(mart_sql().values())
-    assert {"core.cases", "raw.case_versions", "core.unit_calendar", "core.targets"} <= tables
+    assert {"core.cases", "raw.case_versions", "core.unit_calendar", "core.targets", "core.index766"} <= tables
+    assert {"mart.index766_cases", "mart.unit_period_stats"} <= tables & spark_engine.COMPUTED  # computed, not exported
     assert {"case_id", "received_at", "due_at", "arrival_seq"} <= columns
     # personal data of the cases (hashed or not) is never named by the marts: never exported
     assert not {c for c in columns if c.startswith("applicant_")} and not {"summary", "extra_fields"} & columns
