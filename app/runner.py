@@ -92,6 +92,8 @@ class Runner:
         try:
             with open_warehouse(self.warehouse) as con:
                 quarters = marts.pending_quarters(con, full=full)
+                if full:  # every window recounted from all its cases, the drill-down's too
+                    marts.forget_drill_state(con)
                 change, moved = marts.reference_pending(con)
                 built_before = _marts_were_built(con)
         except ReferenceDataError as exc:  # the marts would fail on it: say which file and row

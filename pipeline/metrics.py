@@ -181,6 +181,7 @@ TABLE_DOCS: dict[str, str] = {
     "mart.target_attainment": "Yearly (15th-to-14th) targets of seeds/targets.csv against actual rates, one row per (year, as_of_period, unit_code, metric): rows with as_of_period = the year's label are the verdict; the others judge the year to date up to that period's last day. actual, target, gap = actual − target, met, and rank among the units of the same province and level (1 = highest actual).",
     "mart.procedure_period_stats": "One row per (period_grain, period_label, unit_code, procedure_code) with any activity (docs/definitions.md §5): the counts, rates, numerators and denominators of mart.unit_period_stats, same names, per procedure (MaTTHC). A unit's rows add up exactly to its row in mart.unit_period_stats.",
     "mart.field_period_stats": "One row per (period_grain, period_label, unit_code, field_code) with any activity (docs/definitions.md §5): the counts and rates of mart.unit_period_stats per field (MaLinhVuc, else the procedure catalogue's field, else 'unknown'). A unit's rows add up exactly to its row in mart.unit_period_stats.",
+    "mart.drill_counts": "Working table of the drill-down, not published: one row per (period_grain, period_label, unit_code, procedure_code, field_code) with any activity, the finest drill-down grain (docs/definitions.md §5). mart.procedure_period_stats and mart.field_period_stats are its roll-ups; it is kept so that a night recomputes only the groups its changed cases can move (pipeline/marts/drill_state.py).",
     "mart.procedure_province_stats": "Province roll-up of mart.procedure_period_stats per (period_grain, period_label, province_code, procedure_code): counts are summed, then rates are computed from the sums (never averaged).",
     "mart.index766_scores": "Decision 766/QĐ-TTg national index (docs/definitions.md §7), the part the case records determine (2.1, 3.6, 3.5b, 4.1, 4.3, 4.5b, 5.4: 44 of the 100 points): one row per (period_grain, period_label, unit_code, indicator) for the calendar windows (cal_month, cal_quarter, cal_year), and per province with unit_level = 'province_total' on the pooled counts of its units (never an average of unit scores; distinct procedures counted over the whole province). score = max_points × min(1, ratio / threshold), from seeds/index766.csv; the portal's formulas are reproduced, not published. The other indicators of the index are not computed and have no row.",
     "mart.index766_cases": "One row per (calendar window, case of the Decision 766 population: received in the window) under the unit it counts under (docs/definitions.md §4.2), with one flag per indicator it enters, so every lost point of mart.index766_scores can be traced to its cases. No personal data. Per unit and window the flags add up exactly to that table's numerators and denominators.",
@@ -301,6 +302,14 @@ def procedure_table_docs() -> dict[str, str]:
 
 def field_table_docs() -> dict[str, str]:
     return KEY_COLUMNS | {"unit_code": UNIT_COLUMNS["unit_code"]} | FIELD_COLUMNS | COUNT_COLUMNS | rate_column_docs()
+
+
+def drill_counts_docs() -> dict[str, str]:
+    return KEY_COLUMNS | {"unit_code": UNIT_COLUMNS["unit_code"], "procedure_code": PROCEDURE_COLUMNS["procedure_code"],
+                          "field_code": FIELD_COLUMNS["field_code"],
+                          "procedure_name_sent": "A procedure name the source sent (TenTTHC) for the group's cases.",
+                          "field_name_sent": "A field name the source sent with MaLinhVuc (TenLinhVuc); NULL when none was."} \
+        | COUNT_COLUMNS
 
 
 def procedure_province_table_docs() -> dict[str, str]:

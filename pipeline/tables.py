@@ -62,6 +62,9 @@ TABLES: tuple[TableSpec, ...] = (
           issued=True, issued_optional=True),
     _mart("mart.field_period_stats", (*WINDOW_KEY, "unit_code", "field_code"), issued=True, issued_optional=True),
     _mart("mart.procedure_province_stats", (*WINDOW_KEY, "province_code", "procedure_code")),
+    # The drill-down's finest grain and its delta state (pipeline/marts/drill_state.py).
+    TableSpec("mart.drill_counts", (*WINDOW_KEY, "unit_code", "procedure_code", "field_code"), "window"),
+    TableSpec("mart.drill_state", WINDOW_KEY, "whole"),
     _mart("mart.late_cases", (*WINDOW_KEY, "case_id"), issued=True, issued_optional=True),
     # The national index (Decision 766), calendar windows only.
     _mart("mart.index766_scores", (*WINDOW_KEY, "unit_level", "unit_code", "indicator")),

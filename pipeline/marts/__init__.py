@@ -4,6 +4,7 @@ per window from core.cases (docs/definitions.md §3–§5). See README.md beside
 The room's front door: callers use ``from pipeline import marts`` and the names below.
 """
 
+from pipeline.marts.drill_state import forget as forget_drill_state
 from pipeline.marts.scope import BATCH_DAYS, build_case_unit_history, window_batches
 from pipeline.marts.statements import (
     DRILL_TABLES,
@@ -47,7 +48,7 @@ __all__ = [
     "INDEX766_SCORES_TABLE", "LATE_TABLE", "LEVEL_TABLE",
     "PROCEDURE_PROVINCE_TABLE", "PROCEDURE_TABLE", "TARGET_TABLE", "UNIT_TABLE", "RefreshResult",
     "begin_refresh", "build_case_unit_history", "complete_refresh", "count_condition", "data_day_range",
-    "ensure_mart_tables", "handled_count_expressions", "note_unit_rows", "pending_day_range",
+    "ensure_mart_tables", "forget_drill_state", "handled_count_expressions", "note_unit_rows", "pending_day_range",
     "pending_quarters", "refresh", "refresh_all", "refresh_drilldown", "refresh_index766", "refresh_late_cases",
     "refresh_level_stats", "refresh_target_attainment", "refresh_unit_stats", "reference_pending", "targets_missed",
     "window_batches", "windows_for_days",

@@ -42,8 +42,8 @@ from sqlglot import exp
 from pipeline import periods
 from pipeline.db import read_sql, render_sql, table_exists, transaction
 from pipeline.ingest.reference import load_reference
+from pipeline.marts import drill_state, spark_sql
 from pipeline.marts import index766 as index766_marts
-from pipeline.marts import spark_sql
 from pipeline.marts.scope import build_case_facts, target_as_of_rows
 from pipeline.marts.statements import (
     ALL_CASES,
@@ -366,6 +366,11 @@ def write_back(
             files = _parquet_files(folder / spark_sql.view_name(table))
             if files:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [files])
+        # The drill-down's working rows are DuckDB's own: its next refresh of these windows
+        # recomputes them whole (drill_state).
+        if table_exists(con, drill_state.COUNTS_TABLE):
+            con.execute(f"DELETE FROM {drill_state.COUNTS_TABLE} WHERE {IN_REFRESH}")
+        drill_state.forget(con, IN_REFRESH)
     counts = {}
     for table in WRITE_ORDER:
         where = year_filter if table == TARGET_TABLE else IN_REFRESH

@@ -20,14 +20,15 @@ from pipeline import config, periods
 from pipeline.db import (
     list_tables,
     read_sql,
+    render_sql,
     sql_literal,
     table_columns,
     table_exists,
     transaction,
 )
 from pipeline.ingest.reference import load_reference
+from pipeline.marts import drill_state, reference_state
 from pipeline.marts import index766 as index766_marts
-from pipeline.marts import reference_state
 from pipeline.marts.scope import (
     build_case_facts,
     build_case_unit_history,
@@ -61,6 +62,7 @@ from pipeline.metrics import (
     LATE_CASE_COLUMNS,
     TABLE_DOCS,
     TARGET_COLUMNS,
+    drill_counts_docs,
     field_table_docs,
     level_table_docs,
     procedure_province_table_docs,
@@ -70,6 +72,7 @@ from pipeline.metrics import (
 
 log = logging.getLogger(__name__)
 INDEX766_CASES_TABLE = index766_marts.CASES_TABLE
+DRILL_COUNTS_TABLE = drill_state.COUNTS_TABLE
 INDEX766_SCORES_TABLE = index766_marts.SCORES_TABLE
 
 
@@ -120,10 +123,11 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {TARGET_TABLE} AS {target_select()} WITH NO DATA")
         _comment(con, TARGET_TABLE, TARGET_COLUMNS)
         set_refresh_periods(con, [])
-    if not set(DRILL_TABLES) <= created:
+    if not {*DRILL_TABLES, DRILL_COUNTS_TABLE} <= created:
         con.execute(drill_counts_sql())  # empty: no refresh periods
         con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {procedure_select()}")
         for table, select, docs in (
+            (DRILL_COUNTS_TABLE, "SELECT * FROM drill_counts", drill_counts_docs()),
             (PROCEDURE_TABLE, procedure_select(), procedure_table_docs()),
             (FIELD_TABLE, field_select(), field_table_docs()),
             (PROCEDURE_PROVINCE_TABLE, procedure_province_select(), procedure_province_table_docs()),
@@ -131,6 +135,7 @@ def ensure_mart_tables(con: duckdb.DuckDBPyConnection) -> None:
             if table not in created:
                 con.execute(f"CREATE TABLE {table} AS {select} WITH NO DATA")
                 _comment(con, table, docs)
+        drill_state.forget(con)  # a table made anew: every window is recomputed whole
     if LATE_TABLE not in created:
         con.execute(f"CREATE TABLE {LATE_TABLE} AS {late_select()} WITH NO DATA")
         _comment(con, LATE_TABLE, LATE_CASE_COLUMNS)
@@ -296,31 +301,97 @@ def refresh_drilldown(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.
     mart.procedure_province_stats for the given windows, in one transaction.
 
     One pass over the (period, case) views aggregates at (unit, procedure, field) grain
-    (drill_counts.sql); the procedure and field tables are roll-ups of it, and the province
-    table a roll-up of the procedure rows (the province of each unit on the window's last day:
-    period_units, as in mart.unit_period_stats). Windows are aggregated batch by batch
-    (window_batches). Returns the rows now there per table.
+    (drill_counts.sql, kept in mart.drill_counts); the procedure and field tables are roll-ups
+    of it, and the province table a roll-up of the procedure rows (the province of each unit on
+    the window's last day: period_units, as in mart.unit_period_stats). A window already
+    computed on the same reference lists is updated for the cases merged since (drill_state);
+    the others are recomputed from all their cases, batch by batch (window_batches).
+    Returns the rows now there per table.
     """
     windows = sorted(set(windows))
     load_reference(con)
     ensure_mart_tables(con)
     with transaction(con):
-        set_refresh_periods(con, windows, cases=NO_CASES)
-        for table in DRILL_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE {IN_REFRESH}")
-        build_case_facts(con, ALL_CASES)
-        for batch in window_batches(windows):
-            set_refresh_periods(con, batch, cases=None)
-            con.execute(drill_counts_sql())
-            # The batch's procedure rows once, then the table and its province roll-up from them.
-            con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {procedure_select()}")
-            con.execute(f"INSERT INTO {PROCEDURE_TABLE} BY NAME SELECT * FROM batch_procedure_stats")
-            con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {field_select()}")
-            con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {procedure_province_select()}")
+        drill_plan = drill_state.plan(con, windows)
+        log.info("%s", drill_plan.describe())
+        if drill_plan.full:
+            _drill_full(con, drill_plan.full)
+        if drill_plan.delta:
+            _drill_delta(con, drill_plan.delta, drill_plan.merged_after)
         for temp in ("drill_counts", "batch_procedure_stats"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
+        drill_state.record(con, drill_plan)
         set_refresh_periods(con, windows, cases=None)
     return {t: con.execute(f"SELECT count(*) FROM {t} WHERE {IN_REFRESH}").fetchone()[0] for t in DRILL_TABLES}
+
+
+def _drill_full(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> None:
+    """Every drill-down row of ``windows`` from all their cases."""
+    set_refresh_periods(con, windows, cases=NO_CASES)
+    for table in (*DRILL_TABLES, DRILL_COUNTS_TABLE):
+        con.execute(f"DELETE FROM {table} WHERE {IN_REFRESH}")
+    build_case_facts(con, ALL_CASES)
+    for batch in window_batches(windows):
+        set_refresh_periods(con, batch, cases=None)
+        con.execute(drill_counts_sql())
+        con.execute(f"INSERT INTO {DRILL_COUNTS_TABLE} BY NAME SELECT * FROM drill_counts")
+        # The batch's procedure rows once, then the table and its province roll-up from them.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS {procedure_select()}")
+        con.execute(f"INSERT INTO {PROCEDURE_TABLE} BY NAME SELECT * FROM batch_procedure_stats")
+        con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {field_select()}")
+        con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {procedure_province_select()}")
+
+
+def _drill_delta(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period], merged_after) -> None:
+    """Update the drill-down rows of ``windows`` for the cases merged after ``merged_after``:
+    the (unit, procedure) groups they can be in are recounted from all their cases, then the
+    procedure, field and province rows over those groups rolled up again (drill_state)."""
+    windows = sorted(set(windows))
+    con.execute(render_sql(
+        "marts/drill_delta.sql",
+        merged_after=sql_literal(merged_after) if merged_after else "TIMESTAMP '0001-01-01'",
+        null_key=drill_state.NULL_KEY,
+    ))
+    if not con.execute("SELECT count(*) FROM drill_affected_pairs").fetchone()[0]:
+        return
+    affected = drill_state.in_affected_pairs("d")
+    set_refresh_periods(con, windows, cases=NO_CASES)
+    # The (window, unit, field) rows the recount can move: those of the groups before and after.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE drill_touched_fields AS "
+        f"SELECT DISTINCT period_grain, period_label, unit_code, field_code FROM {DRILL_COUNTS_TABLE} d "
+        f"WHERE {IN_REFRESH} AND {affected}"
+    )
+    con.execute(f"DELETE FROM {DRILL_COUNTS_TABLE} d WHERE {IN_REFRESH} AND {affected}")
+    build_case_facts(con, drill_state.DELTA_CASES)
+    for batch in window_batches(windows):
+        set_refresh_periods(con, batch, cases=None)
+        con.execute(drill_counts_sql())
+        con.execute(f"INSERT INTO {DRILL_COUNTS_TABLE} BY NAME SELECT * FROM drill_counts d WHERE {affected}")
+    set_refresh_periods(con, windows, cases=None)
+    con.execute(
+        "INSERT INTO drill_touched_fields "
+        f"SELECT DISTINCT period_grain, period_label, unit_code, field_code FROM {DRILL_COUNTS_TABLE} d "
+        f"WHERE {IN_REFRESH} AND {affected}"
+    )
+    # Procedure rows: every (window, unit, procedure) of an affected pair, from its drill rows.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE drill_counts AS SELECT * FROM {DRILL_COUNTS_TABLE} d "
+                f"WHERE {IN_REFRESH} AND {affected}")
+    con.execute(f"DELETE FROM {PROCEDURE_TABLE} d WHERE {IN_REFRESH} AND {affected}")
+    con.execute(f"INSERT INTO {PROCEDURE_TABLE} BY NAME {procedure_select()}")
+    # Field rows: every (window, unit, field) the recount touched, from all its drill rows.
+    touched = ("(period_grain, period_label, unit_code, field_code) IN "
+               "(SELECT (period_grain, period_label, unit_code, field_code) FROM drill_touched_fields)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE drill_counts AS SELECT * FROM {DRILL_COUNTS_TABLE} WHERE {touched}")
+    con.execute(f"DELETE FROM {FIELD_TABLE} WHERE {touched}")
+    con.execute(f"INSERT INTO {FIELD_TABLE} BY NAME {field_select()}")
+    # Province rows: every (window, procedure) of an affected pair, from all its procedure rows.
+    procedures = ("coalesce(procedure_code, " + drill_state.NULL_KEY + ") IN "
+                  "(SELECT procedure_key FROM drill_affected_pairs)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE batch_procedure_stats AS SELECT * FROM {PROCEDURE_TABLE} "
+                f"WHERE {IN_REFRESH} AND {procedures}")
+    con.execute(f"DELETE FROM {PROCEDURE_PROVINCE_TABLE} WHERE {IN_REFRESH} AND {procedures}")
+    con.execute(f"INSERT INTO {PROCEDURE_PROVINCE_TABLE} BY NAME {procedure_province_select()}")
 
 
 def refresh_late_cases(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -> int:
@@ -438,8 +509,9 @@ def refresh(con: duckdb.DuckDBPyConnection, windows: Iterable[periods.Period]) -
 
 
 def refresh_all(con: duckdb.DuckDBPyConnection) -> RefreshResult | None:
-    """Every window of every grain the data touches."""
+    """Every window of every grain the data touches, each recomputed from all its cases."""
     days = data_day_range(con)
     if days is None:
         return None
+    drill_state.forget(con)
     return refresh(con, windows_for_days(*days))

@@ -40,3 +40,16 @@ COMMENT ON COLUMN mart.reference_candidate.item IS 'As in mart.reference_applied
 COMMENT ON COLUMN mart.reference_candidate.from_day IS 'As in mart.reference_applied.';
 COMMENT ON COLUMN mart.reference_candidate.to_day IS 'As in mart.reference_applied.';
 COMMENT ON COLUMN mart.reference_candidate.value IS 'As in mart.reference_applied.';
+
+-- The drill-down's delta state (pipeline/marts/drill_state.py): per window, what its rows reflect.
+CREATE TABLE IF NOT EXISTS mart.drill_state (
+    period_grain VARCHAR, period_label VARCHAR, merged_through TIMESTAMP, reference_digest VARCHAR,
+    refreshed_at TIMESTAMP, table_rows VARCHAR
+);
+COMMENT ON TABLE mart.drill_state IS 'Per window, the merges and reference lists its drill-down rows (mart.drill_counts and its roll-ups) reflect: the next refresh of the window recounts only the groups of the cases merged since, or the whole window when the lists changed or it has no row.';
+COMMENT ON COLUMN mart.drill_state.period_grain IS 'Window grain, as in the mart tables.';
+COMMENT ON COLUMN mart.drill_state.period_label IS 'Window label, as in the mart tables.';
+COMMENT ON COLUMN mart.drill_state.merged_through IS 'The newest core.merged_batches.merged_at the rows reflect (NULL: no merge yet).';
+COMMENT ON COLUMN mart.drill_state.reference_digest IS 'Digest of the cut-off day and the reference tables the rows were computed on (core.unit_resolution, core.unit_calendar, core.procedures).';
+COMMENT ON COLUMN mart.drill_state.refreshed_at IS 'When the rows were last written.';
+COMMENT ON COLUMN mart.drill_state.table_rows IS 'Rows the window then had in mart.drill_counts and its three roll-ups: a window whose counts differ now (rows deleted or written by another path) is recounted whole.';
