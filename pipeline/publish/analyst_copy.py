@@ -353,15 +353,6 @@ def _segment_key(name: str, columns: list[str]) -> tuple[str, ...]:
     return ()
 
 
-def _row_hash(columns: list[str], alias: str = "x") -> str:
-    return "hash(" + ", ".join(f'{alias}."{c}"' for c in columns) + ")"
-
-
-def _fingerprint_sql(relation: str, columns: list[str]) -> str:
-    """(rows, sum of the rows' hashes) of ``relation``: equal for the same rows in any order."""
-    return f"SELECT count(*), coalesce(sum({_row_hash(columns)}::HUGEINT), 0) FROM {relation} x"
-
-
 def _changed_rows(source: str, columns: list[str], moved: stamps.Moved) -> str | None:
     """A condition on ``x`` that holds for every row of ``source`` the logs say can have changed
     since the last publish; None: any row may have. A mart window table changes only in the
@@ -446,7 +437,7 @@ def _sync_rows(
     key = _segment_key(name, columns)
     target = f"publish_target.{name}"
     fields = [*key, "h"]
-    select = ", ".join([*(f'x."{k}"' for k in key), f"{_row_hash(columns)} AS h"])
+    select = ", ".join([*(f'x."{k}"' for k in key), f"{stamps.row_hash(columns)} AS h"])
     temps = ("publish_source_rows", "publish_target_rows", "publish_deleted", "publish_inserted")
     where = f" WHERE {within}" if within else ""
     try:
@@ -555,7 +546,7 @@ def _write_parquet_file(
     names = [c for c, _, _ in columns]
     fingerprint = "unhashed"
     if hashed or known:
-        n, h = known or con.execute(_fingerprint_sql(f"publish_target.{name}", names)).fetchone()
+        n, h = known or con.execute(stamps.fingerprint_sql(f"publish_target.{name}", names)).fetchone()
         signature = hashlib.sha256(repr([(c, t) for c, t, _ in columns]).encode()).hexdigest()[:16]
         fingerprint = f"{n}:{h}:{signature}"
         if old is not None and _previous_fingerprint(old) == fingerprint and _link(old, path):

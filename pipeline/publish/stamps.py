@@ -60,9 +60,19 @@ def _digest(value: object) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()[:24]
 
 
+def row_hash(columns: list[str], alias: str = "x") -> str:
+    """SQL: the hash of a row's ``columns``."""
+    return "hash(" + ", ".join(f'{alias}."{c}"' for c in columns) + ")"
+
+
+def fingerprint_sql(relation: str, columns: list[str]) -> str:
+    """SQL: (rows, sum of the rows' hashes) of ``relation``, equal for the same rows in any order
+    (the stamps of small tables and the publish's comparison of a copied table)."""
+    return f"SELECT count(*), coalesce(sum({row_hash(columns)}::HUGEINT), 0) FROM {relation} x"
+
+
 def _row_hash_sum(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> tuple[int, int]:
-    row_hash = "hash(" + ", ".join(f'x."{c}"' for c in columns) + ")"
-    n, h = con.execute(f"SELECT count(*), coalesce(sum({row_hash}::HUGEINT), 0) FROM {relation} x").fetchone()
+    n, h = con.execute(fingerprint_sql(relation, columns)).fetchone()
     return int(n), int(h)
 
 
