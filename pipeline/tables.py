@@ -70,6 +70,7 @@ TABLES: tuple[TableSpec, ...] = (
     _mart("mart.index766_scores", (*WINDOW_KEY, "unit_level", "unit_code", "indicator")),
     _mart("mart.index766_cases", (*WINDOW_KEY, "case_id")),
     _mart("mart.refresh_log", ("refresh_id",), "whole"),
+    TableSpec("mart.refresh_windows", ("refresh_id", *WINDOW_KEY), "whole"),
     # The official reporting cycle (pipeline/cycle/): status, restatements and every issue.
     _mart("mart.period_status", WINDOW_KEY, "whole"),
     _mart("mart.restatements", (*WINDOW_KEY, "issue", "table_name", "row_key", "column_name"), "whole"),

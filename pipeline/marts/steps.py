@@ -439,6 +439,11 @@ def begin_refresh(
         "covers_candidate, covers_pending) VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, FALSE)",
         [refresh_id, len(windows), first, last, covers],
     )
+    # The windows themselves: a publish compares only their rows (publish/stamps.py).
+    if windows:
+        con.executemany(
+            "INSERT INTO mart.refresh_windows VALUES (?, ?, ?)", [(refresh_id, w.grain, w.label) for w in windows]
+        )
     return covers
 
 

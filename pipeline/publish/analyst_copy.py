@@ -356,10 +356,14 @@ def _segment_key(name: str, columns: list[str]) -> tuple[str, ...]:
 def _changed_rows(source: str, columns: list[str], moved: stamps.Moved) -> str | None:
     """A condition on ``x`` that holds for every row of ``source`` the logs say can have changed
     since the last publish; None: any row may have. A mart window table changes only in the
-    windows a refresh recomputed (every refresh logs the days its windows span); core.cases only
+    windows a refresh recomputed (every refresh logs them, and the days they span); core.cases only
     in the cases merged from later batches (cases are replaced, never removed)."""
     spec = tables.BY_NAME.get(source)
-    if (spec is not None and spec.schema == "mart" and spec.scope == "window" and moved.spans
+    window_table = spec is not None and spec.schema == "mart" and spec.scope == "window"
+    if window_table and moved.windows and {"period_grain", "period_label"} <= set(columns):
+        listed = ", ".join(sql_literal(f"{grain}/{label}") for grain, label in moved.windows)
+        return f"(x.period_grain || '/' || x.period_label) IN ({listed})"
+    if (window_table and moved.spans
             and {"period_start", "period_end"} <= set(columns)):
         return "(" + " OR ".join(
             f"(x.period_end >= DATE {sql_literal(first)} AND x.period_start <= DATE {sql_literal(last)})"

@@ -46,6 +46,7 @@ LOGS: dict[str, tuple[str, ...] | None] = {
     "core.merge_log": None,
     "core.merged_batches": None,
     "mart.refresh_log": ("refresh_id", "refreshed_at", "windows", "first_day", "last_day"),
+    "mart.refresh_windows": None,
     "issued.issues": None,
 }
 STAMP_FORMAT = 1
@@ -173,6 +174,9 @@ class Moved:
     spans: list[tuple[str, str]] | None  # days spanned by the mart refreshes started since
     batch_after: int | None  # core.cases rows from batches after this one are new or replaced
     # (None also when no batch was merged since: then a change is not the merge's)
+    # The (grain, label) of every window those refreshes recomputed; None: not recorded for
+    # each of them (then the spans tell).
+    windows: list[tuple[str, str]] | None = None
 
 
 UNKNOWN = Moved(None, None)
@@ -182,23 +186,31 @@ def moved_since(con: duckdb.DuckDBPyConnection, saved_watermarks: dict | None) -
     """The refreshes and merges since ``saved_watermarks`` (as ``watermarks`` wrote them)."""
     if not saved_watermarks:
         return UNKNOWN
-    spans = None
+    spans = windows = None
     if table_exists(con, "mart.refresh_log"):
+        since = "WHERE ? IS NULL OR refreshed_at > CAST(? AS TIMESTAMP)"
+        marks = [saved_watermarks.get("refreshed_at")] * 2
         spans = [
             (str(a), str(b)) for a, b in con.execute(
-                "SELECT first_day, last_day FROM mart.refresh_log "
-                "WHERE ? IS NULL OR refreshed_at > CAST(? AS TIMESTAMP)",
-                [saved_watermarks.get("refreshed_at")] * 2,
-            ).fetchall()
+                f"SELECT first_day, last_day FROM mart.refresh_log {since}", marks).fetchall()
         ]
         if any(a == "None" or b == "None" for a, b in spans):
             spans = None  # a refresh without its span: every window may have moved
+        if spans is not None and table_exists(con, "mart.refresh_windows"):
+            recorded, found = con.execute(
+                "SELECT count(*) FILTER (w.windows = coalesce(r.n, 0)), count(*) FROM mart.refresh_log w "
+                "LEFT JOIN (SELECT refresh_id, count(*) AS n FROM mart.refresh_windows GROUP BY ALL) r "
+                f"USING (refresh_id) {since.replace('refreshed_at', 'w.refreshed_at')}", marks).fetchone()
+            if recorded == found:  # every refresh since recorded its windows
+                windows = sorted(con.execute(
+                    "SELECT DISTINCT period_grain, period_label FROM mart.refresh_windows WHERE refresh_id IN "
+                    f"(SELECT refresh_id FROM mart.refresh_log {since})", marks).fetchall())
     # Restricting core.cases to later batches is sound only when batches were merged since: a
     # change with none (a hand edit) is compared whole.
     batch = saved_watermarks.get("batch_id")
     merged_since = isinstance(batch, int) and table_exists(con, "core.merged_batches") and con.execute(
         "SELECT count(*) FROM core.merged_batches WHERE batch_id > ?", [batch]).fetchone()[0] > 0
-    return Moved(spans, batch if merged_since else None)
+    return Moved(spans, batch if merged_since else None, windows)
 
 
 def save(

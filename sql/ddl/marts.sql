@@ -19,6 +19,14 @@ COMMENT ON COLUMN mart.refresh_log.refresh_id IS 'The run that made the refresh 
 COMMENT ON COLUMN mart.refresh_log.covers_candidate IS 'Whether the refreshed windows cover every change pending when it started (takes effect at completion).';
 COMMENT ON COLUMN mart.refresh_log.completed_at IS 'When every output of the refresh was written; NULL = interrupted or failed.';
 
+-- The windows each refresh recomputes (mart.refresh_log.windows of them): a publish after a
+-- night compares only their rows.
+CREATE TABLE IF NOT EXISTS mart.refresh_windows (refresh_id VARCHAR, period_grain VARCHAR, period_label VARCHAR);
+COMMENT ON TABLE mart.refresh_windows IS 'The windows each mart refresh recomputed (one row per refresh and window; refreshes before this table have none).';
+COMMENT ON COLUMN mart.refresh_windows.refresh_id IS 'The refresh (mart.refresh_log.refresh_id).';
+COMMENT ON COLUMN mart.refresh_windows.period_grain IS 'Window grain, as in the mart tables.';
+COMMENT ON COLUMN mart.refresh_windows.period_label IS 'Window label, as in the mart tables.';
+
 -- The reference lists the marts were built on (pipeline/marts/reference_state.py): a change of
 -- the lists is pending until a refresh that covers it completes, like a change of the cases.
 CREATE TABLE IF NOT EXISTS mart.reference_applied (

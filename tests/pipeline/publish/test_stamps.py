@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -157,6 +158,13 @@ def test_nights_compare_only_what_moved_and_equal_a_fresh_publish(
         compared.clear()
         assert "nothing changed" not in _publish(warehouse, caplog)
         assert {"core.cases", "mart.unit_period_stats"} <= {s for s, _ in compared}
+        # Mart rows are compared in exactly the windows the night's refresh recomputed.
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            refreshed = con.execute(
+                "SELECT period_grain || '/' || period_label FROM mart.refresh_windows WHERE refresh_id = "
+                "(SELECT arg_max(refresh_id, refreshed_at) FROM mart.refresh_log) ORDER BY 1").fetchall()
+        (unit_rows,) = [w for s, w in compared if s == "mart.unit_period_stats"]
+        assert refreshed and sorted(re.findall(r"'([^']+/[^']+)'", unit_rows)) == [k for (k,) in refreshed], unit_rows
         fresh = tmp_path / f"fresh{i}"
         fresh.mkdir()
         shutil.copy(warehouse, fresh / "warehouse.duckdb")
