@@ -27,7 +27,11 @@ def env(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DVC_SEEDS_DIR", str(FIXTURES / "seeds"))
         mp.delenv("DVC_QUALITY_DIR", raising=False)
-        yield folder / "warehouse.duckdb", inbox, dg.DagsterInstance.ephemeral()
+        warehouse, instance = folder / "warehouse.duckdb", dg.DagsterInstance.ephemeral()
+        # Landed here, not by the first test: each test may run alone (or on another xdist worker).
+        ingest = materialize([["raw", "export_files"], ["core", "reference_lists"], ["core", "cases"]],
+                             warehouse=warehouse, inbox=inbox, instance=instance)
+        yield warehouse, inbox, instance, ingest
 
 
 def evaluations(result_or_instance, run_id: str | None = None) -> dict[str, dg.AssetCheckEvaluation]:
@@ -44,8 +48,7 @@ def evaluations(result_or_instance, run_id: str | None = None) -> dict[str, dg.A
 
 
 def test_gx_checks_pass_on_good_data_and_link_their_data_docs(env):
-    warehouse, inbox, instance = env
-    ingest = materialize([["raw", "export_files"], ["core", "reference_lists"], ["core", "cases"]], warehouse=warehouse, inbox=inbox, instance=instance)
+    warehouse, inbox, instance, ingest = env
     marts = materialize(MARTS, warehouse=warehouse, tags=Q1_Q2, instance=instance)
     found = evaluations(ingest) | evaluations(marts)
     gx = {k: v for k, v in found.items() if ":gx_" in k}
@@ -79,7 +82,7 @@ def test_broken_mart_fails_its_blocking_gx_check(env, monkeypatch):
     GX suite does; its check fails with ERROR severity and the roll-ups are not computed."""
     from pipeline import marts
 
-    warehouse, inbox, instance = env
+    warehouse, inbox, instance, _ = env
     real_refresh = marts.refresh_unit_stats
 
     def broken_refresh(con, windows):
