@@ -149,3 +149,12 @@ def test_nothing_merged_changes_no_row_and_deleted_rows_or_new_lists_recount_who
         plan = drill_state.plan(con, windows)
         assert plan.full and not plan.delta
 
+
+
+def test_refresh_all_recounts_every_window_whole(metrics_cases_template, warehouse_path, caplog):
+    """marts.refresh_all (and `run --full-refresh`, which forgets the same state) recomputes
+    the drill-down from all the cases, even with nothing merged since."""
+    shutil.copy(metrics_cases_template, warehouse_path)
+    with open_warehouse(warehouse_path) as con, caplog.at_level(logging.INFO, logger="pipeline.marts.steps"):
+        marts.refresh_all(con)
+    assert "recomputed from all their cases" in caplog.text and "updated for" not in caplog.text
