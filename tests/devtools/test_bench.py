@@ -34,12 +34,18 @@ def test_bench_smoke(tmp_path, capsys):
     assert result["dagster_overhead_method"] == OVERHEAD_METHOD
     assert 0 <= result["dagster_overhead_csv_s"] < result["cold_csv_s"]
     assert 0 < result["cold_csv_dagster_steps_s"] < result["cold_csv_s"]
+    # Its parts: importing, inside the runs between steps, the command's work outside the runs.
+    parts = result["dagster_overhead_csv_parts_s"]
+    assert set(parts) == {"imports", "between_steps", "outside_runs"} and min(parts.values()) >= 0
+    assert sum(parts.values()) == pytest.approx(result["dagster_overhead_csv_s"], abs=1e-6)
+    assert result["dagster_runs_csv"] >= 2  # landing, then the marts and publish
     # The night's time by Dagster step, longest first (where a night's time goes).
     night = result["incremental_step_s"]
     assert any(key.startswith("mart") for key in night) and list(night.values()) == sorted(night.values(), reverse=True)
     assert sum(night.values()) <= result["incremental_s"]
     out = capsys.readouterr().out
     assert "x baseline" in out and OVERHEAD_METHOD in out
+    assert "wall − steps, cold CSV (s): imports" in out and "wall − steps, night (s): imports" in out
     assert "longest Dagster steps, night (s):" in out
     assert "publish with nothing changed:" in out
 
