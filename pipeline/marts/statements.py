@@ -76,10 +76,23 @@ def count_condition(column: str) -> str:
     return match["cond"]
 
 
+# The day sums are DOUBLE days of whole milliseconds (period_cases.sql: ms_to_end).
+MS_PER_DAY = 86_400_000
+
+
+def day_sum(column: str) -> str:
+    """The sum of a day-sum column over finer rows, exactly: each row's days back to its whole
+    milliseconds (exact below 2**51 ms, some 26,000 years), added as integers, then days again.
+    A plain sum() of DOUBLEs depends on the order DuckDB's threads add them in, so two recounts
+    of the same cases could differ in the last bits (and a publish would replace equal rows)."""
+    # A DOUBLE divisor: Spark reads 86400000.0 as a DECIMAL and would round the quotient.
+    return f"sum(CAST(round({column} * {MS_PER_DAY}) AS BIGINT)) / CAST({MS_PER_DAY} AS DOUBLE)"
+
+
 def count_sums(alias: str) -> str:
     # Counts stay BIGINT (sum() would widen them to HUGEINT); the day sums are DOUBLE.
     return ",\n       ".join(
-        f"sum({alias}.{c}) AS {c}" if c.startswith("days_") else f"CAST(sum({alias}.{c}) AS BIGINT) AS {c}"
+        f"{day_sum(f'{alias}.{c}')} AS {c}" if c.startswith("days_") else f"CAST(sum({alias}.{c}) AS BIGINT) AS {c}"
         for c in COUNT_COLUMNS
     )
 

@@ -43,18 +43,15 @@ def carry_over_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 
 def _drill_add_up_sql(table: str) -> str:
+    from pipeline.marts.statements import day_sum
     from pipeline.metrics import COUNT_COLUMNS
 
-    def differs(c: str) -> str:
-        unit, part = f"coalesce(u.{c}, 0)", f"coalesce(p.{c}, 0)"
-        if c.startswith("days_"):  # fractional day sums: summation order moves the last bits
-            return f"abs({unit} - {part}) > 1e-6 * greatest(1, abs({unit}))"
-        return f"{unit} <> {part}"
-
+    # The day sums add up exactly too (whole milliseconds, statements.day_sum).
     return render_sql(
         "checks/drill_add_up.sql",
-        part_sums=", ".join(f"sum({c}) AS {c}" for c in COUNT_COLUMNS),
-        mismatches="[" + ", ".join(f"CASE WHEN {differs(c)} THEN '{c}' END" for c in COUNT_COLUMNS) + "]",
+        part_sums=", ".join(f"{day_sum(c) if c.startswith('days_') else f'sum({c})'} AS {c}" for c in COUNT_COLUMNS),
+        mismatches="[" + ", ".join(
+            f"CASE WHEN coalesce(u.{c}, 0) <> coalesce(p.{c}, 0) THEN '{c}' END" for c in COUNT_COLUMNS) + "]",
         table=table,
     )
 

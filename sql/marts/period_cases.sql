@@ -105,7 +105,9 @@ SELECT window_id, period_grain, period_label, period_start, period_end,
        CAST(due_at AS DATE) AS due_date,
        channel, service_level, fee_total_vnd, online_payment_code,
        digitised_components_code, has_electronic_result, satisfaction_code,
-       epoch(ended_at - received_at) / 86400.0 AS days_to_end,
+       -- whole milliseconds: the day sums add integers, so they do not depend on the order in
+       -- which DuckDB's threads add them (pipeline/marts/statements.py day_sum)
+       CAST(round(epoch(ended_at - received_at) * 1000) AS BIGINT) AS ms_to_end,
        is_eligible_procedure, supplement_requests
 FROM period_attributed_cases
 WHERE population = 'handled';

@@ -33,9 +33,9 @@ WITH handled_counts AS (
         count(*) FILTER (is_resolved AND satisfaction_code IN ('1', '2', '3')) AS resolved_rated,
         count(*) FILTER (is_resolved AND satisfaction_code = '1') AS resolved_satisfied,
         count(*) FILTER (is_resolved AND is_result AND channel = 'online') AS resolved_result_online,
-        coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'online'), 0) AS days_online_sum,
+        coalesce(sum(ms_to_end) FILTER (is_resolved AND is_result AND channel = 'online') / CAST(86400000 AS DOUBLE), 0) AS days_online_sum,
         count(*) FILTER (is_resolved AND is_result AND channel = 'in_person') AS resolved_result_in_person,
-        coalesce(sum(days_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person'), 0) AS days_in_person_sum,
+        coalesce(sum(ms_to_end) FILTER (is_resolved AND is_result AND channel = 'in_person') / CAST(86400000 AS DOUBLE), 0) AS days_in_person_sum,
         -- full-process online rate over eligible procedures (docs/definitions.md §5)
         count(*) FILTER (is_new AND is_eligible_procedure) AS new_eligible,
         count(*) FILTER (is_new AND channel = 'online' AND service_level = '4' AND is_eligible_procedure) AS new_online_full_process_eligible

@@ -104,6 +104,26 @@ def test_province_rollup_sums_counts_then_divides(drilled):
     assert p2["full_process_online_rate"] == 0.5  # D02 toàn trình, D07 một phần: 1 / 2, not a mean of rates
 
 
+def test_day_sums_roll_up_exactly_in_any_order():
+    """A roll-up of day sums does not depend on the order of its rows: 0.1 + 0.2 + 0.3 days is
+    0.6000000000000001 added one way and 0.6 the other as DOUBLEs; as whole milliseconds both
+    orders give 0.6 (so two recounts of the same cases publish the same bits)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")  # one thread: the rows are added in the order given
+    rolled = statements.count_sums("d").split(",\n")
+    days = next(line.strip() for line in rolled if line.strip().endswith("AS days_online_sum"))
+    got, plain = set(), set()
+    for order in ("ASC", "DESC"):
+        con.execute("CREATE OR REPLACE TABLE d AS SELECT * FROM (VALUES (0.1::DOUBLE), (0.2::DOUBLE), (0.3::DOUBLE)) t(days_online_sum)")
+        con.execute(f"CREATE OR REPLACE TABLE d AS SELECT * FROM d ORDER BY days_online_sum {order}")
+        plain.add(con.execute("SELECT sum(days_online_sum) FROM d").fetchone()[0])
+        got.add(con.execute(f"SELECT {days} FROM d").fetchone()[0])
+    assert plain == {0.6, 0.6000000000000001}  # what a plain sum() of the DOUBLEs gives
+    assert got == {0.6}
+
+
 def test_late_cases(drilled):
     late = {r["case_id"]: r for r in rows(drilled, "mart.late_cases", f"{MARCH}", [])}
     assert set(late) == {"D01", "D02"}
