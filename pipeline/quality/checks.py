@@ -43,13 +43,13 @@ def carry_over_violations(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 
 def _drill_add_up_sql(table: str) -> str:
-    from pipeline.marts.statements import day_sum
+    from pipeline.marts.statements import count_sums
     from pipeline.metrics import COUNT_COLUMNS
 
-    # The day sums add up exactly too (whole milliseconds, statements.day_sum).
+    # The parts are summed as the marts roll up (the day sums exactly, in whole milliseconds).
     return render_sql(
         "checks/drill_add_up.sql",
-        part_sums=", ".join(f"{day_sum(c) if c.startswith('days_') else f'sum({c})'} AS {c}" for c in COUNT_COLUMNS),
+        part_sums=count_sums("d"),
         mismatches="[" + ", ".join(
             f"CASE WHEN coalesce(u.{c}, 0) <> coalesce(p.{c}, 0) THEN '{c}' END" for c in COUNT_COLUMNS) + "]",
         table=table,

@@ -1,12 +1,13 @@
 -- docs/definitions.md §5: per unit and window, the rows of a drill-down table (per procedure
 -- or per field) add up exactly to the unit's row in mart.unit_period_stats, every count
--- column (the day sums, being fractional, within 1e-6 relative). A unit or window on one
--- side only is a violation too. One row per (window, unit) that breaks it (none = pass).
--- Placeholders filled by pipeline/checks.py: the table, the part sums and the list of the
--- mismatching column names (NULL for the matching ones).
+-- column, the day sums too (sums of whole milliseconds). A unit or window on one side only
+-- is a violation too. One row per (window, unit) that breaks it (none = pass).
+-- Placeholders filled by pipeline/quality/checks.py: the table, the part sums (the roll-up
+-- sums of the marts, statements.count_sums over alias d) and the list of the mismatching
+-- column names (NULL for the matching ones).
 WITH parts AS (
     SELECT period_grain, period_label, unit_code, count(*) AS part_rows, $part_sums
-    FROM $table
+    FROM $table d
     GROUP BY period_grain, period_label, unit_code
 ),
 compared AS (
